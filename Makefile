@@ -1,0 +1,64 @@
+# buildfarm.images: the two commands of the quick start are `make release` and `make test`.
+# Each installs what it needs (Debian packages, .venv, community.docker from the PyPI ansible wheel).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
+export PYTHONDONTWRITEBYTECODE := 1
+INVENTORY ?= inventories/local
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap system venv services release release-check test unit functional integration \
+        sanity lint molecule bench build clean
+
+help:
+	@echo "make release   run playbooks/release.yml on the local default ($(INVENTORY))"
+	@echo "make test      every test: unit, functional, lint, sanity, molecule, integration"
+	@echo "make bench     benchmarks under benchmarks/ (print their numbers)"
+
+bootstrap: system venv
+
+system:
+	@scripts/bootstrap-system.sh
+
+venv:
+	@scripts/bootstrap-python.sh
+
+services: system
+	@scripts/dockerd.sh
+
+release: bootstrap services
+	ansible-playbook -i $(INVENTORY) playbooks/release.yml $(ARGS)
+
+release-check: bootstrap services
+	ansible-playbook -i $(INVENTORY) playbooks/release.yml --check --diff $(ARGS)
+
+test: bootstrap services
+	$(MAKE) --no-print-directory unit lint sanity molecule integration
+
+unit:
+	pytest -q -p no:cacheprovider tests/unit tests/functional $(PYTEST_ARGS)
+
+integration: services
+	pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+lint:
+	ansible-lint --profile production --offline
+
+sanity:
+	scripts/sanity.sh
+
+molecule: services
+	scripts/molecule.sh
+
+bench: bootstrap services
+	for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done
+
+build: venv
+	ansible-galaxy collection build --force --output-path .cache/dist .
+
+clean:
+	rm -rf .cache tests/output artifacts

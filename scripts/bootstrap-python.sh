@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Creates .venv (Python >= 3.12 for ansible-core 2.21) and the collections path used by ansible.cfg.
+# Galaxy is unreachable here, so community.docker & co. come from the PyPI `ansible` wheel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+venv=.venv
+stamp=$venv/.bootstrap-$(sha256sum requirements.txt scripts/bootstrap-python.sh | sha256sum | cut -c1-16)
+
+find_python() {
+  for c in python3.13 python3.12 "$HOME/.pyenv/versions/"3.1[23]*/bin/python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      command -v "$c"; return 0
+    fi
+  done
+  return 1
+}
+
+if [ ! -f "$stamp" ]; then
+  py=$(find_python) || { echo "bootstrap-python: need Python >= 3.12 (pyenv install 3.12)" >&2; exit 1; }
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -r requirements.txt
+  touch "$stamp"
+fi
+
+# The repo itself is the collection buildfarm.images: link it where ansible looks for collections.
+colls=$top/.collections/ansible_collections
+mkdir -p "$colls/buildfarm"
+ln -sfn "$top" "$colls/buildfarm/images"
+deps_stamp=$colls/.deps-$(grep -E '^ANSIBLE_WHEEL=' scripts/bootstrap-python.sh | sha256sum | cut -c1-16)
+ANSIBLE_WHEEL='ansible>=14,<15'
+if [ ! -f "$deps_stamp" ]; then
+  tmp=$(mktemp -d)
+  "$venv/bin/pip" download -q --no-deps -d "$tmp" "$ANSIBLE_WHEEL"
+  whl=$(ls "$tmp"/ansible-*.whl)
+  for c in community/docker ansible/posix ansible/windows community/windows community/general; do
+    rm -rf "${colls:?}/$c"
+  done
+  (cd "$tmp" && "$top/$venv/bin/python" - "$whl" "$colls" <<'PY'
+import sys, zipfile, os
+whl, dest = sys.argv[1], sys.argv[2]
+keep = ("community/docker/", "ansible/posix/", "ansible/windows/", "community/windows/")
+with zipfile.ZipFile(whl) as z:
+    for n in z.namelist():
+        rel = n.split("ansible_collections/", 1)[-1] if "ansible_collections/" in n else None
+        if rel and rel.startswith(keep) and not n.endswith("/"):
+            out = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with z.open(n) as src, open(out, "wb") as dst:
+                dst.write(src.read())
+PY
+  )
+  rm -rf "$tmp"
+  touch "$deps_stamp"
+fi
