@@ -1,0 +1,382 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Publishing multi-architecture manifest lists: plan the lists of a release, resolve their members,
+compare with what is published, and PUT only what changed.
+
+One list per entry under each of its Tags; one list per shared-tag group under each tag of the group.
+Members are `<arch namespace>/<repo>:<first tag of the entry>`. Each tag is a single manifest PUT, so
+after any failure every tag is either its old or its new list.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.architectures import Platform
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    IMAGE_TYPES,
+    LIST_TYPES,
+    OCI_INDEX,
+    Descriptor,
+    RegistryClient,
+    RegistryError,
+    sha256_digest,
+)
+
+POLICIES = ("fail", "skip", "keep-previous")
+
+
+class PublishError(ValueError):
+    """Bad input: names the entry/field/value."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    tags: tuple[str, ...]
+    shared_tags: tuple[str, ...] = ()
+    architectures: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping, where: str) -> "Entry":
+        def names(key: str, alt: str) -> tuple[str, ...]:
+            value = data.get(key, data.get(alt, ()))
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+                raise PublishError("%s: field %s must be a list of names, got %r" % (where, key, value))
+            return tuple(value)
+
+        entry = cls(names("tags", "Tags"), names("shared_tags", "SharedTags"),
+                    names("architectures", "Architectures"))
+        if not entry.tags:
+            raise PublishError("%s: field tags is empty" % where)
+        if not entry.architectures:
+            raise PublishError("%s: field architectures is empty (entry %s)" % (where, entry.tags[0]))
+        for arch in entry.architectures:
+            if not architectures.is_known(arch):
+                raise PublishError("%s: field architectures: unknown architecture %r (known: %s)"
+                                   % (where, arch, ", ".join(architectures.ARCHITECTURES)))
+        return entry
+
+
+@dataclass(frozen=True)
+class MemberSource:
+    """Where one member of a list comes from."""
+
+    architecture: str
+    repository: str  # e.g. arm64v8/python
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        return "%s:%s" % (self.repository, self.tag)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """The desired list under one tag."""
+
+    tag: str
+    sources: tuple[MemberSource, ...]
+    shared: bool
+
+
+@dataclass(frozen=True)
+class Member:
+    architecture: str
+    source: str  # the reference it was resolved from ("" when carried forward)
+    descriptor: Descriptor
+    platform: Platform
+
+    def to_index(self) -> dict:
+        return {"mediaType": self.descriptor.media_type, "size": self.descriptor.size,
+                "digest": self.descriptor.digest, "platform": self.platform.to_oci()}
+
+    def summary(self) -> dict:
+        return {"architecture": self.architecture, "platform": str(self.platform),
+                "os_version": self.platform.os_version, "digest": self.descriptor.digest, "source": self.source}
+
+
+@dataclass
+class TagResult:
+    tag: str
+    action: str = "unchanged"  # unchanged | created | updated | failed (check mode: would_create/would_update)
+    changed: bool = False
+    digest: str = ""
+    previous_digest: str = ""
+    media_type: str = ""
+    members: list[Member] = field(default_factory=list)
+    previous_members: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    carried: list[str] = field(default_factory=list)
+    message: str = ""
+    data: bytes = b""
+
+    def to_dict(self) -> dict:
+        return {
+            "tag": self.tag, "action": self.action, "changed": self.changed, "digest": self.digest,
+            "previous_digest": self.previous_digest, "media_type": self.media_type,
+            "members": [m.summary() for m in self.members], "missing_architectures": self.missing,
+            "carried_forward": self.carried, "message": self.message,
+        }
+
+    def diff_lines(self, members: Iterable[dict]) -> str:
+        return "".join("%s %s %s\n" % (m["platform"], m.get("os_version") or "-", m["digest"]) for m in members)
+
+
+def load_entries(entries: Sequence[Mapping], where: str = "entries") -> list[Entry]:
+    return [Entry.from_dict(e, "%s[%d]" % (where, i)) for i, e in enumerate(entries)]
+
+
+@dataclass(frozen=True)
+class SharedGroup:
+    """Shared tags and the entries (indexes) whose images each of them lists."""
+
+    tags: tuple[str, ...]
+    entries: tuple[int, ...]
+
+
+def shared_groups(entries: Sequence[Entry]) -> list[SharedGroup]:
+    """One group per shared tag, in order of first appearance (a library file brings its own groups)."""
+    members: dict[str, list[int]] = {}
+    for i, entry in enumerate(entries):
+        for tag in entry.shared_tags:
+            members.setdefault(tag, []).append(i)
+    return [SharedGroup((tag,), tuple(idx)) for tag, idx in members.items()]
+
+
+def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mapping[str, str] | None = None,
+               groups: Sequence[SharedGroup] | None = None) -> list[ListSpec]:
+    """Per tag, the members wanted: each entry's own tags, then the tags of each shared-tag group."""
+    specs: list[ListSpec] = []
+    seen: dict[str, str] = {}
+
+    def sources(entry: Entry) -> list[MemberSource]:
+        return [MemberSource(a, "%s/%s" % (architectures.namespace_for(a, arch_namespaces), repository),
+                             entry.tags[0]) for a in entry.architectures]
+
+    def claim(tag: str, owner: str) -> None:
+        if tag in seen:
+            raise PublishError("tag %r is claimed twice (by %s and by %s)" % (tag, seen[tag], owner))
+        seen[tag] = owner
+
+    for entry in entries:
+        for tag in entry.tags:
+            claim(tag, "entry %s" % entry.tags[0])
+            specs.append(ListSpec(tag, tuple(sources(entry)), False))
+    for group in shared_groups(entries) if groups is None else groups:
+        group_sources = tuple(s for i in group.entries for s in sources(entries[i]))
+        for tag in group.tags:
+            claim(tag, "shared tags %s" % ", ".join(group.tags))
+            specs.append(ListSpec(tag, group_sources, True))
+    return specs
+
+
+def serialize(members: Sequence[Member]) -> tuple[bytes, str]:
+    """Deterministic bytes of the list and its media type (Docker list iff all members are Docker v2)."""
+    ordered = sorted(members, key=lambda m: architectures.platform_sort_key(m.platform))
+    media_type = DOCKER_LIST if all(m.descriptor.media_type == DOCKER_MANIFEST for m in ordered) else OCI_INDEX
+    doc = {"schemaVersion": 2, "mediaType": media_type, "manifests": [m.to_index() for m in ordered]}
+    return (json.dumps(doc, indent=3) + "\n").encode("utf-8"), media_type
+
+
+@dataclass
+class Publisher:
+    client: RegistryClient
+    namespace: str
+    repository: str
+    policy: str = "fail"
+    concurrency: int = 8
+    check_mode: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise PublishError("missing_architectures: %r is not one of %s" % (self.policy, ", ".join(POLICIES)))
+        self.target = "%s/%s" % (self.namespace, self.repository) if self.namespace else self.repository
+
+    def _map(self, fn, items: Sequence) -> list:
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(items)))) as pool:
+            return list(pool.map(fn, items))
+
+    # -- resolving members ---------------------------------------------------------------------------
+
+    def _resolve(self, source: MemberSource) -> Member | None:
+        """The member image for one source reference (None if absent); picks the arch out of an index."""
+        arch = architectures.get(source.architecture)
+        desc = self.client.head_manifest(source.repository, source.tag)
+        if desc is None:
+            return None
+        platform = arch.platform
+        if desc.media_type in LIST_TYPES:
+            index = self.client.get_manifest(source.repository, desc.digest)
+            picked = None
+            for m in (index.json() if index else {}).get("manifests", []):
+                p = Platform.from_oci(m.get("platform") or {})
+                if p.os != "unknown" and architectures.from_platform(p).name == arch.name:
+                    picked = m
+                    break
+            if picked is None:
+                raise RegistryError("index has no %s image" % arch.platform, self.client.registry,
+                                    source.repository, source.tag)
+            desc = Descriptor(picked["mediaType"], picked["digest"], int(picked["size"]))
+        elif desc.media_type not in IMAGE_TYPES:
+            raise RegistryError("unsupported manifest media type %r" % desc.media_type, self.client.registry,
+                                source.repository, source.tag)
+        if arch.is_windows:
+            platform = self._windows_platform(source, desc, platform)
+        return Member(arch.name, source.reference, desc, platform)
+
+    def _windows_platform(self, source: MemberSource, desc: Descriptor, base: Platform) -> Platform:
+        manifest = self.client.get_manifest(source.repository, desc.digest)
+        if manifest is None:
+            raise RegistryError("member vanished while reading it", self.client.registry, source.repository,
+                                desc.digest)
+        config = json.loads(self.client.get_blob(source.repository, manifest.json()["config"]["digest"]))
+        return Platform(base.os, base.architecture, base.variant, str(config.get("os.version", "")),
+                        tuple(config.get("os.features") or ()))
+
+    # -- the publish -------------------------------------------------------------------------------
+
+    def publish(self, specs: Sequence[ListSpec]) -> list[TagResult]:
+        unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
+        resolved = dict(zip(unique, self._map(self._resolve, unique)))
+        results = self._map(lambda spec: self._prepare(spec, resolved), specs)
+        to_put = [r for r in results if r.action in ("created", "updated")]
+        if self.check_mode:
+            for r in to_put:
+                r.action = "would_" + r.action[:-1]
+            return results
+        # Members first (copied into the target repository), then the lists: a list never points at nothing.
+        members = {m.descriptor.digest: m for r in to_put for m in r.members if m.source}
+        errors = dict(zip(members, self._map(self._copy_member, list(members.values()))))
+        ready = []
+        for r in to_put:
+            failed = [errors[m.descriptor.digest] for m in r.members if errors.get(m.descriptor.digest)]
+            if failed:
+                r.action, r.message = "failed", "not published: " + failed[0]
+            else:
+                ready.append(r)
+        self._map(self._put, ready)
+        return results
+
+    def _prepare(self, spec: ListSpec, resolved: Mapping[MemberSource, Member | None]) -> TagResult:
+        result = TagResult(spec.tag)
+        members = [m for m in (resolved[s] for s in spec.sources) if m is not None]
+        missing = [s for s in spec.sources if resolved[s] is None]
+        result.missing = ["%s (%s)" % (s.architecture, s.reference) for s in missing]
+        if missing and self.policy == "fail":
+            result.action = "failed"
+            result.message = "not published: missing architecture images %s" % ", ".join(result.missing)
+            return result
+        existing = self.client.head_manifest(self.target, spec.tag)
+        previous: list[Member] | None = None
+        if existing is not None:
+            result.previous_digest = existing.digest
+        if missing and self.policy == "keep-previous" and existing is not None:
+            previous = self._previous_members(existing)
+            have = {m.platform for m in members}
+            for s in missing:
+                kept = [m for m in previous if m.architecture == s.architecture and m.platform not in have]
+                members.extend(kept)
+                if kept:
+                    result.carried.append(s.architecture)
+        lost = [s.architecture for s in missing if s.architecture not in result.carried]
+        if lost:
+            self.warnings.append("%s:%s published without %s (images missing: %s)"
+                                 % (self.target, spec.tag, ", ".join(lost), ", ".join(result.missing)))
+        if not members:
+            result.action = "failed"
+            result.message = "not published: no member image exists"
+            return result
+        result.data, result.media_type = serialize(members)
+        result.members = sorted(members, key=lambda m: architectures.platform_sort_key(m.platform))
+        result.digest = sha256_digest(result.data)
+        if existing is None:
+            result.action = "created"
+        elif existing.digest != result.digest:
+            result.action = "updated"
+            # Only a changing list costs a GET: the diff of members, and no architecture dropped unnoticed.
+            previous = previous if previous is not None else self._previous_members(existing)
+            result.previous_members = [m.summary() for m in previous]
+            dropped = sorted({m.architecture for m in previous} - {m.architecture for m in members} - set(lost))
+            if dropped:
+                self.warnings.append("%s:%s no longer lists %s (not in the entry's architectures)"
+                                     % (self.target, spec.tag, ", ".join(dropped)))
+        return result
+
+    def _previous_members(self, existing: Descriptor) -> list[Member]:
+        if existing.media_type not in LIST_TYPES:
+            return []
+        manifest = self.client.get_manifest(self.target, existing.digest)
+        out = []
+        for m in (manifest.json() if manifest else {}).get("manifests", []):
+            p = Platform.from_oci(m.get("platform") or {})
+            try:
+                arch = architectures.from_platform(p).name
+            except architectures.UnknownArchitecture:
+                continue  # e.g. attestation manifests (unknown/unknown)
+            out.append(Member(arch, "", Descriptor(m["mediaType"], m["digest"], int(m["size"])), p))
+        return out
+
+    def _copy_member(self, member: Member) -> str:
+        """Make the member manifest exist in the target repository; returns an error message or ""."""
+        try:
+            self._copy(member)
+        except RegistryError as exc:
+            return str(exc)
+        return ""
+
+    def _copy(self, member: Member) -> None:
+        """Blobs mounted from the arch repository, then the manifest PUT by digest (registries check both)."""
+        digest = member.descriptor.digest
+        if self.client.head_manifest(self.target, digest) is not None:
+            return
+        source_repo = member.source.rsplit(":", 1)[0]
+        manifest = self.client.get_manifest(source_repo, digest)
+        if manifest is None:
+            raise RegistryError("member vanished during the publish", self.client.registry, source_repo, digest)
+        doc = manifest.json()
+        for blob in [doc.get("config") or {}] + list(doc.get("layers") or []):
+            if blob.get("digest") and not blob.get("urls"):  # foreign (Windows base) layers stay where they are
+                if not self.client.mount_blob(self.target, blob["digest"], source_repo):
+                    raise RegistryError("cross-repository mount of %s from %s refused" % (blob["digest"], source_repo),
+                                        self.client.registry, self.target, digest)
+        self.client.put_manifest(self.target, digest, manifest.data, manifest.media_type)
+
+    def _put(self, result: TagResult) -> None:
+        try:
+            self.client.put_manifest(self.target, result.tag, result.data, result.media_type)
+            result.changed = True
+        except RegistryError as exc:
+            result.action = "failed"
+            result.message = str(exc)
+
+
+def diff_text(result: TagResult) -> dict:
+    return {"before_header": "%s (%s)" % (result.tag, result.previous_digest or "absent"),
+            "after_header": "%s (%s)" % (result.tag, result.digest),
+            "before": result.diff_lines(result.previous_members),
+            "after": result.diff_lines(m.summary() for m in result.members)}
+
+
+def load_library_file(path: str) -> tuple[list[Entry], list[SharedGroup]]:
+    """Entries and shared-tag groups of a bashbrew library file, from the collection's library manifest parser."""
+    # Imported here so publishing from a plan does not depend on the parser.
+    from ansible_collections.buildfarm.images.plugins.module_utils import library_manifest
+
+    with open(path, encoding="utf-8") as f:
+        manifest = library_manifest.parse(f.read(), path).validate()
+    entries = [Entry.from_dict({"tags": e.tags, "shared_tags": e.shared_tags, "architectures": e.architectures},
+                               "%s: entry %s" % (path, ", ".join(e.tags))) for e in manifest.entries]
+    index = {id(e): i for i, e in enumerate(manifest.entries)}
+    groups = [SharedGroup(tuple(g.tags), tuple(index[id(e)] for e in g.entries))
+              for g in library_manifest.shared_tag_groups(manifest)]
+    return entries, groups
