@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds the local Debian image buildfarm/debian:bookworm that molecule scenarios run their instances from.
+# No registry can be pulled from here, so the root filesystem comes from debootstrap against the Debian
+# mirror this machine's apt already uses (read at run time, never stored in the repo).
+#
+# Idempotent: the image carries a label with a hash of this recipe and is left alone while it matches.
+# The root filesystem tarball and the downloaded .debs are cached under .cache/base-image/, so a rebuild
+# (e.g. after `docker rmi`) is an import of a few seconds.
+#
+# Usage: scripts/base-image.sh [--force]
+#   BUILDFARM_DEBIAN_MIRROR overrides the mirror found in /etc/apt/sources.list{,.d}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+image=${BUILDFARM_BASE_IMAGE:-buildfarm/debian:bookworm}
+suite=bookworm
+# python3/python3-apt: Ansible modules (apt, package facts); sudo: become; procps/iproute2: ps, ss, ip
+# used by tests and facts; ca-certificates: TLS to registries; gnupg/curl: apt keys and HTTP checks.
+packages=python3,python3-apt,sudo,ca-certificates,procps,iproute2,curl,gnupg,less
+cache=.cache/base-image
+force=0
+[ "${1:-}" = "--force" ] && force=1
+
+recipe=$( { cat "$0"; echo "$image $suite $packages"; } | sha256sum | cut -c1-16)
+
+if [ "$force" = 0 ] && [ "$(docker image inspect -f '{{ index .Config.Labels "buildfarm.recipe" }}' "$image" 2>/dev/null)" = "$recipe" ]; then
+  echo "base-image: $image is up to date (recipe $recipe)"
+  exit 0
+fi
+
+# apt_uri SUITE: the URI this machine's apt uses for SUITE (deb822 .sources first, then one-line lists).
+apt_uri() {
+  local suite=$1 f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk -v s="$suite" '
+      /^[[:space:]]*$/ { if (ok && u) { print u; exit } ; u=""; ok=0; next }
+      /^URIs:/ { u=$2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s) ok=1 }
+      END { if (ok && u) print u }' "$f" | head -1)
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(awk -v s="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i + 1) == s) { print $i; exit } }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  return 1
+}
+
+debian_mirror() {
+  if [ -n "${BUILDFARM_DEBIAN_MIRROR:-}" ]; then echo "$BUILDFARM_DEBIAN_MIRROR"; return; fi
+  apt_uri "$suite" && return
+  echo "base-image: no '$suite' Debian mirror in /etc/apt/sources.list{,.d}; set BUILDFARM_DEBIAN_MIRROR" >&2
+  return 1
+}
+
+mkdir -p "$cache/debs"
+tarball=$cache/rootfs-$recipe.tar
+if [ ! -f "$tarball" ]; then
+  mirror=$(debian_mirror)
+  echo "base-image: debootstrap $suite from $mirror (a few minutes; cached in $tarball)"
+  root=$(mktemp -d "$cache/rootfs.XXXXXX")
+  trap 'rm -rf "$root" "$tarball.tmp"' EXIT
+  debootstrap --variant=minbase --include="$packages" --cache-dir="$(pwd)/$cache/debs" \
+    "$suite" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+    || { tail -30 "$cache/debootstrap.log" >&2; exit 1; }
+  # Same tweaks as the official debian images: services are not started by package installs in a
+  # container (no init), apt keeps no downloaded .debs, and no docs/man pages bloat the image.
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 0755 "$root/usr/sbin/policy-rc.d"
+  cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+EOF
+  cat >"$root/etc/dpkg/dpkg.cfg.d/docker-nodoc" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+EOF
+  # Instances reach the mirror through the docker bridge (roles apt-install what they need), with the same
+  # suites as this machine so they get the same package versions (updates and security included).
+  rm -f "$root/etc/apt/sources.list"
+  {
+    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n' \
+      "$mirror" "$suite" "$suite" /usr/share/keyrings/debian-archive-keyring.gpg
+    if security=$(apt_uri "$suite-security"); then
+      printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
+        "$security" "$suite" /usr/share/keyrings/debian-archive-keyring.gpg
+    fi
+  } >"$root/etc/apt/sources.list.d/debian.sources"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/man/* \
+    "$root"/usr/share/info/* "$root"/tmp/* "$root"/var/log/*.log
+  find "$root/usr/share/doc" -type f ! -name copyright -delete
+  : >"$root/etc/hostname"
+  tar --numeric-owner --xattrs -C "$root" -cf "$tarball.tmp" .
+  mv "$tarball.tmp" "$tarball"
+  rm -rf "$root"
+  trap - EXIT
+  # Older recipes' tarballs are never used again.
+  find "$cache" -maxdepth 1 -name 'rootfs-*.tar' ! -name "rootfs-$recipe.tar" -delete
+fi
+
+previous=$(docker image inspect -f '{{ .Id }}' "$image" 2>/dev/null || true)
+docker import \
+  --change "LABEL buildfarm.recipe=$recipe" \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
+  --change 'CMD ["bash"]' \
+  "$tarball" "$image" >/dev/null
+# The image this one replaces is untagged now; drop it unless a container still uses it.
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{ .Id }}' "$image")" ]; then
+  docker rmi "$previous" >/dev/null 2>&1 || true
+fi
+echo "base-image: built $image (recipe $recipe)"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs `ansible-test sanity` (and `ansible-test units` when tests/unit has tests) on the collection, offline
+# except for PyPI.
+#
+# ansible-test insists on running from inside .../ansible_collections/<namespace>/<name>, so the checkout's
+# git-tracked and untracked-but-not-ignored files are copied to .cache/sanity/ansible_collections/buildfarm/images
+# (a fresh copy each run, so deleted files don't linger). The copy gets its own `git init`: otherwise
+# ansible-test would find /work/main/.git above it and list no files, the copy being in an ignored folder.
+#
+# ansible-test bootstraps pip into each venv with get-pip.py from ci-files.testing.ansible.com, which is
+# unreachable here; the script it caches is replaced by one that runs the pip wheel bundled with CPython's
+# ensurepip, which then installs the pinned pip (and everything else) from PyPI.
+#
+# Usage: scripts/sanity.sh [extra ansible-test sanity options, e.g. --test validate-modules]
+#   BUILDFARM_SANITY_PYTHON (default 3.12): the Python version(s) the sanity venvs use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+export PATH=$top/.venv/bin:$PATH
+python=${BUILDFARM_SANITY_PYTHON:-3.12}
+
+install_get_pip() {
+  local version cache_path
+  version=$(python - <<'PY'
+import types
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(types.SimpleNamespace(version=None))["pip"])
+PY
+)
+  cache_path=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
+  [ -f "$cache_path" ] && grep -q 'buildfarm: offline get-pip' "$cache_path" && return 0
+  mkdir -p "$(dirname "$cache_path")"
+  cat >"$cache_path.tmp" <<'PY'
+"""buildfarm: offline get-pip stand-in (written by scripts/sanity.sh).
+
+Runs `pip install --upgrade --force-reinstall <args>` with the pip wheel that CPython bundles for ensurepip,
+so a venv made with --without-pip gets the pip version ansible-test pins from PyPI.
+"""
+import glob
+import os
+import sys
+
+import ensurepip
+
+wheels = sorted(glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled", "pip-*.whl")))
+if not wheels:
+    sys.exit("get-pip stand-in: this Python has no ensurepip wheel for pip")
+sys.path.insert(0, wheels[-1])
+
+from pip._internal.cli.main import main  # noqa: E402  (importable only once the wheel is on sys.path)
+
+# --no-setuptools/--no-wheel belong to get-pip.py itself, not to `pip install`.
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+sys.exit(main(["install", "--upgrade", "--force-reinstall"] + args))
+PY
+  mv "$cache_path.tmp" "$cache_path"
+}
+
+copy_collection() {
+  local dest=$1
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  # Tracked files still on disk plus untracked files that .gitignore does not exclude.
+  git ls-files -z --cached --others --exclude-standard \
+    | while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done \
+    | tar --null --no-recursion -T - -cf - | tar -C "$dest" -xf -
+  git -C "$dest" init -q
+}
+
+install_get_pip
+dest=$top/.cache/sanity/ansible_collections/buildfarm/images
+copy_collection "$dest"
+cd "$dest"
+
+status=0
+echo "== ansible-test sanity --python $python"
+ansible-test sanity --venv --python "$python" --color no "$@" || status=1
+
+if [ $# -eq 0 ] && [ -n "$(find tests/unit -name 'test_*.py' -print -quit 2>/dev/null)" ]; then
+  echo "== ansible-test units --python $python"
+  ansible-test units --venv --python "$python" --color no || status=1
+fi
+
+[ "$status" = 0 ] && echo "sanity: passed" || echo "sanity: FAILED (reports in $dest/tests/output)" >&2
+exit "$status"
