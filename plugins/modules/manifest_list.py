@@ -53,8 +53,8 @@ options:
     type: path
   arch_namespaces:
     description:
-      - Overrides of where an architecture's images live, for example C({arm64v8: arm64}).
-        Default the bashbrew namespaces (C(windows-amd64) -> C(winamd64)).
+      - "Overrides of where an architecture's images live, for example C({arm64v8: arm64}).
+        Default the bashbrew namespaces (C(windows-amd64) -> C(winamd64))."
     type: dict
     default: {}
   missing_architectures:

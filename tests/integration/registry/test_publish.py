@@ -1,0 +1,265 @@
+"""Publishing manifest lists into a real registry (docker-registry started by scripts/registry.sh)."""
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import pytest
+from _synthetic import push_image
+
+from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (
+    Publisher,
+    load_entries,
+    plan_lists,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+    DOCKER_LIST,
+    Credentials,
+    RegistryError,
+)
+
+pytestmark = pytest.mark.integration
+
+LINUX = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "s390x": ("s390x", ""), "ppc64le": ("ppc64le", "")}
+
+
+def _push_linux(client, repo: str, tag: str, archs, salt: str = "") -> dict[str, str]:
+    return {a: push_image(client, "%s/%s" % (a, repo), tag, architecture=LINUX[a][0], variant=LINUX[a][1],
+                          content=("%s %s %s" % (a, tag, salt)).encode()) for a in archs}
+
+
+def _platforms(client, ref: str) -> list[str]:
+    repo, tag = ref.rsplit(":", 1)
+    doc = client.get_manifest(repo, tag).json()
+    return ["/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant", ""))
+                     if x) for m in doc["manifests"]]
+
+
+def test_busybox_release_published_and_runs_under_qemu(registry, busybox_images, run_playbook):
+    """Real per-architecture images, lists published by the module through ansible-playbook, run on arm64."""
+    repo = "h3busybox"
+    busybox_images.push(registry, repo, {a: "1.35.0" for a in busybox_images.architectures})
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        "registry": registry.address, "repository": repo,
+        "entries": [{"tags": ["1.35.0", "1.35", "1", "latest"], "shared_tags": ["stable"],
+                     "architectures": ["s390x", "arm64v8", "amd64"]}]}}
+    info = {"name": "Inspect", "register": "info", "buildfarm.images.registry_image_info": {
+        "registry": registry.address, "references": ["library/%s:latest" % repo, "s390x/%s:1.35.0" % repo,
+                                                     "library/%s:nope" % repo]}}
+    rc, out, res = run_playbook([task, info])
+    assert rc == 0, out
+    assert res["publish"]["changed"] is True
+    assert [t["tag"] for t in res["publish"]["lists"]] == ["1.35.0", "1.35", "1", "latest", "stable"]
+    assert {t["action"] for t in res["publish"]["lists"]} == {"created"}
+    client = registry.client()
+    assert _platforms(client, "library/%s:latest" % repo) == ["linux/amd64", "linux/arm64/v8", "linux/s390x"]
+    assert client.get_manifest("library/" + repo, "stable").media_type == DOCKER_LIST
+    latest, s390x, nope = res["info"]["images"]
+    assert [p["platform"] for p in latest["platforms"]] == ["linux/amd64", "linux/arm64/v8", "linux/s390x"]
+    assert (s390x["os"], s390x["architecture"]) == ("linux", "s390x")
+    assert nope["exists"] is False
+
+    ref = "%s/library/%s:latest" % (registry.address, repo)
+    try:
+        run = subprocess.run(["docker", "run", "--rm", "--pull", "always", "--platform", "linux/arm64", ref,
+                              "uname", "-m"], capture_output=True, text=True, timeout=300)
+        assert run.stdout.strip() == "aarch64", run.stderr
+    finally:
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+
+    rc, out, res = run_playbook([task])
+    assert rc == 0, out
+    assert res["publish"]["changed"] is False
+    assert {t["action"] for t in res["publish"]["lists"]} == {"unchanged"}
+
+
+def test_check_mode_and_diff_report_member_changes_without_writing(registry, run_playbook):
+    client = registry.client()
+    _push_linux(client, "tool", "1.0", ["amd64", "arm64v8"])
+    entries = [{"tags": ["1.0", "latest"], "architectures": ["amd64", "arm64v8"]}]
+    Publisher(client, "library", "tool").publish(plan_lists(load_entries(entries), "tool"))
+    before = client.head_manifest("library/tool", "latest").digest
+    new = _push_linux(client, "tool", "1.0", ["arm64v8"], salt="rebuilt")
+
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        "registry": registry.address, "repository": "tool", "entries": entries}}
+    rc, out, res = run_playbook([task], "--diff", check=True)
+    assert rc == 0, out
+    assert res["publish"]["changed"] is True
+    assert [(t["tag"], t["action"]) for t in res["publish"]["lists"]] == [("1.0", "would_update"),
+                                                                          ("latest", "would_update")]
+    assert new["arm64v8"] in out and "+linux/arm64/v8" in out.replace(" ", "").replace("-\n", "")
+    assert client.head_manifest("library/tool", "latest").digest == before  # nothing written
+
+    rc, out, res = run_playbook([task])
+    assert rc == 0 and res["publish"]["changed"] is True
+    assert [(t["action"], t["previous_digest"]) for t in res["publish"]["lists"]][1] == ("updated", before)
+
+
+def test_windows_members_carry_os_version_newest_first(registry):
+    """No Windows host here: the Windows images are pushed through the registry API with a Windows config."""
+    client = registry.client()
+    _push_linux(client, "app", "1-linux", ["amd64"])
+    push_image(client, "winamd64/app", "1-ltsc2019", os="windows", os_version="10.0.17763.6189", content=b"2019")
+    push_image(client, "winamd64/app", "1-ltsc2022", os="windows", os_version="10.0.20348.2655",
+               os_features=("win32k",), content=b"2022")
+    entries = load_entries([
+        {"tags": ["1-ltsc2019"], "shared_tags": ["1"], "architectures": ["windows-amd64"]},
+        {"tags": ["1-linux"], "shared_tags": ["1"], "architectures": ["amd64"]},
+        {"tags": ["1-ltsc2022"], "shared_tags": ["1"], "architectures": ["windows-amd64"]},
+    ])
+    results = Publisher(client, "library", "app").publish(plan_lists(entries, "app"))
+    assert {r.tag: r.action for r in results} == dict.fromkeys(["1-ltsc2019", "1-linux", "1-ltsc2022", "1"],
+                                                                "created")
+    manifests = client.get_manifest("library/app", "1").json()["manifests"]
+    assert [(m["platform"]["os"], m["platform"].get("os.version")) for m in manifests] == [
+        ("linux", None), ("windows", "10.0.20348.2655"), ("windows", "10.0.17763.6189")]
+    assert manifests[1]["platform"]["os.features"] == ["win32k"]
+
+
+def _missing_setup(client):
+    """`latest` published with amd64+arm64v8; the next release (2.0) has a new amd64 image, no arm64v8."""
+    old = _push_linux(client, "svc", "1.0", ["amd64", "arm64v8"])
+    Publisher(client, "library", "svc").publish(
+        plan_lists(load_entries([{"tags": ["1.0", "latest"], "architectures": ["amd64", "arm64v8"]}]), "svc"))
+    new = _push_linux(client, "svc", "2.0", ["amd64"])
+    entries = load_entries([{"tags": ["2.0", "latest"], "architectures": ["amd64", "arm64v8"]}])
+    return old, new, plan_lists(entries, "svc")
+
+
+def _members(client, tag):
+    return [(m["platform"]["architecture"], m["digest"]) for m in client.get_manifest("library/svc", tag).json()[
+        "manifests"]]
+
+
+def test_missing_member_fail_policy_publishes_nothing_for_the_tag(registry, run_playbook):
+    client = registry.client()
+    _missing_setup(client)
+    before = client.head_manifest("library/svc", "latest").digest
+    task = {"name": "Publish", "register": "publish", "ignore_errors": True, "buildfarm.images.manifest_list": {
+        "registry": registry.address, "repository": "svc",
+        "entries": [{"tags": ["2.0", "latest"], "architectures": ["amd64", "arm64v8"]}]}}
+    rc, out, res = run_playbook([task])
+    assert res["publish"]["failed"] is True
+    assert "arm64v8 (arm64v8/svc:2.0)" in res["publish"]["msg"]
+    assert {t["action"] for t in res["publish"]["lists"]} == {"failed"}
+    assert client.head_manifest("library/svc", "latest").digest == before
+    assert client.head_manifest("library/svc", "2.0") is None
+
+
+def test_missing_member_skip_policy_publishes_without_and_warns(registry):
+    client = registry.client()
+    _, new, specs = _missing_setup(client)
+    publisher = Publisher(client, "library", "svc", policy="skip")
+    results = publisher.publish(specs)
+    assert [r.action for r in results] == ["created", "updated"]
+    assert _members(client, "latest") == [("amd64", new["amd64"])]
+    assert any("latest published without arm64v8" in w for w in publisher.warnings)
+
+
+def test_missing_member_keep_previous_carries_the_published_digest(registry):
+    client = registry.client()
+    old, new, specs = _missing_setup(client)
+    publisher = Publisher(client, "library", "svc", policy="keep-previous")
+    results = {r.tag: r for r in publisher.publish(specs)}
+    assert results["latest"].carried == ["arm64v8"]
+    assert _members(client, "latest") == [("amd64", new["amd64"]), ("arm64", old["arm64v8"])]
+    # 2.0 never had arm64v8: nothing to carry, published without it, loudly
+    assert _members(client, "2.0") == [("amd64", new["amd64"])]
+    assert any("2.0 published without arm64v8" in w for w in publisher.warnings)
+
+
+def test_registry_stopped_mid_publish_leaves_each_tag_old_or_new(registry):
+    client = registry.client(retries=2, backoff_base=0.05)
+    tags = ["t%02d" % i for i in range(12)]
+    entries = [{"tags": [t], "architectures": ["amd64", "s390x"]} for t in tags]
+    for t in tags:
+        _push_linux(client, "db", t, ["amd64", "s390x"])
+    specs = plan_lists(load_entries(entries), "db")
+    Publisher(client, "library", "db").publish(specs)
+    old = {t: client.head_manifest("library/db", t).digest for t in tags}
+    for t in tags:
+        _push_linux(client, "db", t, ["amd64"], salt="v2")
+
+    puts = []
+    real_put = client.put_manifest
+
+    def put_then_stop(repository, reference, data, media_type):
+        digest = real_put(repository, reference, data, media_type)
+        if reference in tags:
+            puts.append(reference)
+            if len(puts) == 5:
+                registry.stop()  # the registry really goes away in the middle of the publish
+        return digest
+
+    client.put_manifest = put_then_stop
+    results = Publisher(client, "library", "db", concurrency=1).publish(specs)
+    failed = [r for r in results if r.action == "failed"]
+    assert len(puts) == 5 and len(failed) == len(tags) - 5
+    assert "registry %s, repository library/db, reference %s" % (registry.address, failed[0].tag) in failed[0].message
+    assert "giving up after 2 retries" in failed[0].message
+    assert client.retry_count >= 2
+
+    registry.start()
+    fresh = registry.client()
+    now = {t: fresh.head_manifest("library/db", t).digest for t in tags}
+    desired = {r.tag: r.digest for r in results}
+    assert all(now[t] in (old[t], desired[t]) for t in tags)
+    assert sum(now[t] == desired[t] for t in tags) == 5
+
+    rerun = Publisher(fresh, "library", "db").publish(specs)
+    assert sorted(r.action for r in rerun) == ["unchanged"] * 5 + ["updated"] * (len(tags) - 5)
+    assert {t: fresh.head_manifest("library/db", t).digest for t in tags} == desired
+
+
+def test_401_without_credentials_names_registry_and_repository(auth_registry, run_playbook, tmp_path):
+    creds = Credentials("farm", auth_registry.password)
+    _push_linux(auth_registry.client(creds), "sec", "1", ["amd64"])
+    publish = {"tags": ["1"], "architectures": ["amd64"]}
+    anonymous = {"name": "Publish without credentials", "register": "anon", "ignore_errors": True,
+                 "buildfarm.images.manifest_list": {"registry": auth_registry.address, "repository": "sec",
+                                                    "entries": [publish]}}
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {auth_registry.address: {
+        "auth": base64.b64encode(("farm:" + auth_registry.password).encode()).decode()}}}))
+    from_config = {"name": "Publish with a docker config", "register": "cfg", "buildfarm.images.manifest_list": {
+        "registry": auth_registry.address, "repository": "sec", "entries": [publish],
+        "docker_config": str(config)}}
+    rc, out, res = run_playbook([anonymous, from_config])
+    assert res["anon"]["failed"] is True
+    msg = res["anon"]["msg"]
+    assert "registry %s" % auth_registry.address in msg and "repository amd64/sec" in msg and "401" in msg
+    assert res["cfg"]["changed"] is True, out
+
+    with pytest.raises(RegistryError, match="credentials were refused"):
+        auth_registry.client(Credentials("farm", "wrong")).ping()
+
+
+def test_password_never_in_verbose_output(auth_registry, run_playbook, tmp_path):
+    creds = Credentials("farm", auth_registry.password)
+    _push_linux(auth_registry.client(creds), "pw", "1", ["amd64", "s390x"])
+    log = tmp_path / "ansible.log"
+    base = {"registry": auth_registry.address, "repository": "pw", "username": "farm",
+            "password": auth_registry.password}
+    tasks = [
+        {"name": "Publish", "register": "ok", "buildfarm.images.manifest_list": dict(
+            base, entries=[{"tags": ["1"], "architectures": ["amd64", "s390x"]}])},
+        {"name": "Publish with a missing member", "register": "bad", "ignore_errors": True,
+         "buildfarm.images.manifest_list": dict(base, entries=[{"tags": ["1"], "architectures": ["arm64v8"]}])},
+        {"name": "Inspect", "register": "info", "buildfarm.images.registry_image_info": {
+            "registry": auth_registry.address, "username": "farm", "password": auth_registry.password,
+            "references": ["library/pw:1"]}},
+    ]
+    import os
+    os.environ["ANSIBLE_LOG_PATH"] = str(log)
+    try:
+        rc, out, res = run_playbook(tasks, "-vvv")
+    finally:
+        del os.environ["ANSIBLE_LOG_PATH"]
+    assert res["ok"]["changed"] is True and res["bad"]["failed"] is True, out
+    assert res["info"]["images"][0]["exists"] is True
+    assert "farm" in out  # the output is there and verbose: the user name shows, the password does not
+    assert auth_registry.password not in out
+    assert auth_registry.password not in log.read_text()
+    assert auth_registry.password not in json.dumps(res)
