@@ -1,0 +1,112 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dockerfiles
+short_description: Render an image family's Dockerfiles
+version_added: 0.1.0
+description:
+  - Loads and validates an image family (C(families/<name>/family.yml), its versions file and templates) and renders
+    C(<dest>/<version>/<variant>/Dockerfile) for every versions key and variant with Jinja2 (undefined variables are
+    errors).
+  - The new tree is written into a temporary folder beside I(dest) and swapped in whole, so nothing is ever
+    half-written; files of an older render that are no longer rendered go away. Hidden top-level entries of I(dest)
+    (such as C(.git)) are kept.
+  - When the render equals what is in I(dest), nothing is written and the task reports no change.
+author: buildfarm.images contributors
+attributes:
+  check_mode:
+    support: full
+    description: Reports which Dockerfiles would be added, modified or removed, writing nothing.
+  diff_mode:
+    support: full
+    description: Shows every Dockerfile that changes, before and after.
+options:
+  family:
+    description:
+      - The family folder, holding C(family.yml).
+    type: path
+    required: true
+  dest:
+    description:
+      - The folder to render into. It is replaced as a whole, so it must hold only a rendered tree (version folders
+        and hidden entries); anything else makes the module fail rather than remove it.
+    type: path
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Render the python family
+  buildfarm.images.dockerfiles:
+    family: families/python
+    dest: artifacts/render/python
+  register: buildfarm_python_render
+
+- name: What a new versions.json would change
+  buildfarm.images.dockerfiles:
+    family: families/python
+    dest: artifacts/render/python
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+dest:
+  description: The rendered tree.
+  returned: always
+  type: str
+files:
+  description: Every rendered Dockerfile, relative to I(dest) (C(<version>/<variant>/Dockerfile)).
+  returned: always
+  type: list
+  elements: str
+added:
+  description: Dockerfiles that are new (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+modified:
+  description: Dockerfiles whose content changes.
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: Files of the previous tree that the render no longer produces.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.render import render_family, sync
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            family=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        family = load_family(p["family"])
+        files = render_family(family)
+        result = sync(family, p["dest"], files=files, check=module.check_mode, want_diff=module._diff)
+    except (FamilyError, OSError) as e:
+        module.fail_json(msg=str(e), file=getattr(e, "file", None) or getattr(e, "filename", None),
+                         field=getattr(e, "field", None), value=str(getattr(e, "value", "")))
+    out = dict(changed=result.changed, dest=p["dest"], files=list(files), added=result.added,
+               modified=result.modified, removed=result.removed)
+    if module._diff and result.diff:
+        out["diff"] = result.diff
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
