@@ -1,0 +1,196 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What one architecture of one release entry is built from, and the content digest of those inputs.
+
+A builder reuses an image whose ``INPUT_DIGEST_LABEL`` equals the digest computed here, so the digest
+covers everything that changes the image (the Dockerfile after FROM pinning, every context file with
+its mode, the resolved parent images, the platform and build args) and nothing that doesn't (time,
+paths on the builder, metadata labels). Plain typed Python, no Docker or Ansible imports.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import stat
+import tarfile
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+INPUT_DIGEST_LABEL = "io.buildfarm.input-digest"
+SCHEME = "buildfarm-inputs/1"
+
+_FROM_RE = re.compile(r"^(?P<lead>\s*FROM\s+(?:--platform=\S+\s+)?)(?P<ref>\S+)(?P<rest>.*)$", re.IGNORECASE)
+_STAGE_RE = re.compile(r"\s+AS\s+(?P<name>\S+)", re.IGNORECASE)
+
+
+class BuildInputError(ValueError):
+    """A plan entry or its rendered context cannot be built; the message names the file/field/value."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A FROM reference split into repository (without the docker.io/library prefixes) and tag."""
+
+    repo: str
+    tag: str
+
+    @classmethod
+    def parse(cls, ref: str) -> "ImageRef":
+        name, _, digest = ref.partition("@")
+        tag = "latest"
+        last = name.rsplit("/", 1)[-1]
+        if ":" in last:
+            name, tag = name.rsplit(":", 1)
+        for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        if name.startswith("library/"):
+            name = name[len("library/"):]
+        return cls(name, tag + ("@" + digest if digest else ""))
+
+
+@dataclass(frozen=True)
+class FromLine:
+    line_no: int  # 0-based index into the Dockerfile's lines
+    ref: str  # as written
+    stage_parent: bool  # refers to an earlier build stage, not an image
+
+
+def from_lines(dockerfile: str) -> list[FromLine]:
+    """Every FROM of a Dockerfile; references to earlier stages and `scratch` are marked as not images."""
+    stages: set[str] = set()
+    out: list[FromLine] = []
+    for i, line in enumerate(dockerfile.splitlines()):
+        m = _FROM_RE.match(line)
+        if not m:
+            continue
+        ref = m.group("ref")
+        out.append(FromLine(i, ref, ref.lower() in stages or ref == "scratch" or "$" in ref))
+        s = _STAGE_RE.search(m.group("rest"))
+        if s:
+            stages.add(s.group("name").lower())
+    return out
+
+
+def pin_from(dockerfile: str, pins: Mapping[str, str]) -> str:
+    """The Dockerfile with each FROM reference in ``pins`` replaced by its pinned value (an image id).
+
+    Pinning to image ids keeps parallel builds of several architectures on one engine from reading
+    each other's parent tags."""
+    lines = dockerfile.splitlines(keepends=True)
+    for f in from_lines(dockerfile):
+        if f.ref in pins:
+            m = _FROM_RE.match(lines[f.line_no].rstrip("\r\n"))
+            assert m is not None
+            end = lines[f.line_no][len(lines[f.line_no].rstrip("\r\n")):]
+            lines[f.line_no] = m.group("lead") + pins[f.ref] + m.group("rest") + end
+    return "".join(lines)
+
+
+@dataclass(frozen=True)
+class ContextFile:
+    path: str  # relative, '/'-separated
+    mode: int  # 0o755 or 0o644 (only the exec bit matters to a build)
+    sha256: str = ""
+    link: str = ""  # symlink target, for symlinks
+
+
+def _norm_mode(st_mode: int) -> int:
+    return 0o755 if st_mode & stat.S_IXUSR else 0o644
+
+
+def scan_context(roots: Sequence[str]) -> dict[str, tuple[str, ContextFile]]:
+    """Files of the build context: later roots overlay earlier ones. Returns rel path -> (abs path, file)."""
+    files: dict[str, tuple[str, ContextFile]] = {}
+    for root in roots:
+        if not os.path.isdir(root):
+            raise BuildInputError("build context %s: not a directory" % root)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+                full = os.path.join(dirpath, name)
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                st = os.lstat(full)
+                if stat.S_ISLNK(st.st_mode):
+                    files[rel] = (full, ContextFile(rel, 0o777, link=os.readlink(full)))
+                elif stat.S_ISREG(st.st_mode):
+                    files[rel] = (full, ContextFile(rel, _norm_mode(st.st_mode), _sha256_file(full)))
+    return files
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class BuildInputs:
+    """Everything one image is built from."""
+
+    platform: str
+    dockerfile_name: str
+    dockerfile: str  # after FROM pinning
+    files: dict[str, tuple[str, ContextFile]]  # without the Dockerfile itself
+    parents: dict[str, str] = field(default_factory=dict)  # FROM reference -> resolved image id/digest
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        doc = {
+            "scheme": SCHEME,
+            "platform": self.platform,
+            "dockerfile": hashlib.sha256(self.dockerfile.encode()).hexdigest(),
+            "files": [[f.path, "%o" % f.mode, f.sha256, f.link]
+                      for _, f in sorted(self.files.values(), key=lambda x: x[1].path)
+                      if f.path != self.dockerfile_name],
+            "parents": sorted(self.parents.items()),
+            "build_args": sorted(self.build_args.items()),
+        }
+        return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def tar(self) -> io.BytesIO:
+        """The build context as an uncompressed tar with normalised owners and times."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for full, f in sorted(self.files.values(), key=lambda x: x[1].path):
+                if f.path == self.dockerfile_name:
+                    continue
+                info = tarfile.TarInfo(f.path)
+                info.mtime = 0
+                if f.link:
+                    info.type = tarfile.SYMTYPE
+                    info.linkname = f.link
+                    tar.addfile(info)
+                    continue
+                info.mode = f.mode
+                info.size = os.path.getsize(full)
+                with open(full, "rb") as fh:
+                    tar.addfile(info, fh)
+            data = self.dockerfile.encode()
+            info = tarfile.TarInfo(self.dockerfile_name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+        buf.seek(0)
+        return buf
+
+
+def build_order(keys: Sequence[str], parents: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Waves of keys such that every key comes after the keys it depends on; order inside a wave keeps
+    the input order. ``parents`` maps a key to the keys (of this same list) it is built FROM."""
+    known = set(keys)
+    deps = {k: {p for p in parents.get(k, ()) if p in known and p != k} for k in keys}
+    done: set[str] = set()
+    waves: list[list[str]] = []
+    while len(done) < len(keys):
+        wave = [k for k in keys if k not in done and deps[k] <= done]
+        if not wave:
+            cycle = [k for k in keys if k not in done]
+            raise BuildInputError("dependency cycle between entries: %s" % ", ".join(cycle))
+        waves.append(wave)
+        done.update(wave)
+    return waves

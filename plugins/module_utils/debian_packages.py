@@ -1,0 +1,233 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Files from a Debian package of any Debian architecture, fetched from the host's own Debian mirror.
+
+apt runs with a private state, cache and sources folder per architecture (under ``cache_dir``): the host's
+dpkg architectures and package lists are left alone, several architectures can be fetched at once, and only
+the Debian archive's own stanzas of /etc/apt are used (third-party repositories often lack foreign
+architectures). Plain typed Python; needs apt-get and dpkg-deb on the host.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+SOURCES_DIR = "/etc/apt/sources.list.d"
+STAMP_SUFFIX = ".package.json"  # next to dest, so it is not part of a build context
+
+
+class PackageError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Source:
+    uri: str
+    suites: tuple[str, ...]
+    components: tuple[str, ...]
+    signed_by: str = ""
+
+    def deb822(self) -> str:
+        lines = ["Types: deb", "URIs: " + self.uri, "Suites: " + " ".join(self.suites),
+                 "Components: " + " ".join(self.components)]
+        if self.signed_by:
+            lines.append("Signed-By: " + self.signed_by)
+        return "\n".join(lines) + "\n"
+
+
+def codename(os_release: str = "/etc/os-release") -> str:
+    with open(os_release, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    raise PackageError("%s: no VERSION_CODENAME" % os_release)
+
+
+def _parse_deb822(text: str) -> list[dict[str, str]]:
+    stanzas, cur, last = [], {}, ""
+    for line in text.splitlines():
+        if not line.strip():
+            if cur:
+                stanzas.append(cur)
+            cur, last = {}, ""
+        elif line.startswith("#"):
+            continue
+        elif line[0] in " \t" and last:
+            cur[last] += "\n" + line.strip()
+        else:
+            key, _, val = line.partition(":")
+            last = key.strip().lower()
+            cur[last] = val.strip()
+    if cur:
+        stanzas.append(cur)
+    return stanzas
+
+
+def debian_sources(dist: str, sources_dir: str = SOURCES_DIR) -> list[Source]:
+    """The host's apt sources that serve the Debian release ``dist`` (its suites start with the codename)."""
+    found: list[Source] = []
+    for path in sorted(glob.glob(os.path.join(sources_dir, "*.sources"))):
+        with open(path, encoding="utf-8") as fh:
+            for st in _parse_deb822(fh.read()):
+                if "deb" not in st.get("types", "").split() or st.get("enabled", "yes").lower() == "no":
+                    continue
+                suites = tuple(s for s in st.get("suites", "").split() if s == dist or s.startswith(dist + "-"))
+                if suites:
+                    for uri in st.get("uris", "").split():
+                        found.append(Source(uri, suites, tuple(st.get("components", "main").split()),
+                                            st.get("signed-by", "")))
+    list_files = sorted(glob.glob(os.path.join(sources_dir, "*.list")))
+    if os.path.exists(os.path.join(os.path.dirname(sources_dir), "sources.list")):
+        list_files.insert(0, os.path.join(os.path.dirname(sources_dir), "sources.list"))
+    for path in list_files:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                m = re.match(r"^deb\s+(?:\[(?P<opts>[^]]*)\]\s+)?(?P<uri>\S+)\s+(?P<suite>\S+)\s+(?P<comps>.+)$",
+                             line.strip())
+                if m and (m.group("suite") == dist or m.group("suite").startswith(dist + "-")):
+                    opts = dict(o.split("=", 1) for o in (m.group("opts") or "").split() if "=" in o)
+                    found.append(Source(m.group("uri"), (m.group("suite"),), tuple(m.group("comps").split()),
+                                        opts.get("signed-by", "")))
+    if not found:
+        raise PackageError("no apt source for Debian %s in %s (a deb822 or one-line source whose suite is %s[-*])"
+                           % (dist, sources_dir, dist))
+    return found
+
+
+@dataclass
+class PackageFetcher:
+    """apt with a private state for one Debian architecture."""
+
+    cache_dir: str
+    debian_arch: str
+    sources: list[Source]
+    max_list_age: int = 6 * 3600  # seconds before the package lists are refreshed
+
+    @property
+    def root(self) -> str:
+        return os.path.join(self.cache_dir, "apt", self.debian_arch)
+
+    def _opts(self) -> list[str]:
+        r = self.root
+        return [
+            "-o", "Dir::State=" + os.path.join(r, "state"),
+            "-o", "Dir::State::status=/dev/null",
+            "-o", "Dir::Cache=" + os.path.join(r, "cache"),
+            "-o", "Dir::Etc::SourceList=/dev/null",
+            "-o", "Dir::Etc::SourceParts=" + os.path.join(r, "sources"),
+            "-o", "APT::Architecture=" + self.debian_arch,
+            "-o", "APT::Architectures::=" + self.debian_arch,
+            "-o", "Acquire::Languages=none",
+            "-o", "APT::Sandbox::User=root",
+            "-o", "Debug::NoLocking=1",
+            "-q",
+        ]
+
+    def _apt(self, tool: str, *args: str, cwd: str | None = None) -> str:
+        proc = subprocess.run([tool] + self._opts() + list(args), cwd=cwd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PackageError("%s %s for %s failed (rc=%d): %s" % (tool, " ".join(args), self.debian_arch,
+                                                                   proc.returncode, proc.stderr.strip()[-2000:]))
+        return proc.stdout
+
+    def update(self) -> bool:
+        """Refresh the package lists when they are older than max_list_age; True when refreshed."""
+        r = self.root
+        for d in ("state/lists/partial", "cache/archives/partial", "sources"):
+            os.makedirs(os.path.join(r, d), exist_ok=True)
+        sources_file = os.path.join(r, "sources", "debian.sources")
+        content = "\n".join(s.deb822() for s in self.sources)
+        stamp = os.path.join(r, "state", "updated")
+        old = open(sources_file, encoding="utf-8").read() if os.path.exists(sources_file) else None
+        if old == content and os.path.exists(stamp) and time.time() - os.path.getmtime(stamp) < self.max_list_age:
+            return False
+        with open(sources_file, "w", encoding="utf-8") as fh:
+            fh.write(content)
+        self._apt("apt-get", "update")
+        with open(stamp, "w", encoding="utf-8") as fh:
+            fh.write(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        return True
+
+    def candidate(self, package: str) -> str:
+        out = self._apt("apt-cache", "policy", "%s:%s" % (package, self.debian_arch))
+        m = re.search(r"Candidate:\s*(\S+)", out)
+        if not m or m.group(1) == "(none)":
+            raise PackageError("package %s:%s not found on the mirror (%s)"
+                               % (package, self.debian_arch, ", ".join(s.uri for s in self.sources)))
+        return m.group(1)
+
+    def download(self, package: str, version: str) -> str:
+        debs = os.path.join(self.root, "debs")
+        os.makedirs(debs, exist_ok=True)
+        existing = [p for p in glob.glob(os.path.join(debs, "%s_*_%s.deb" % (package, self.debian_arch)))
+                    if _deb_version(p) == version]
+        if existing:
+            return existing[0]
+        self._apt("apt-get", "download", "%s:%s=%s" % (package, self.debian_arch, version), cwd=debs)
+        for p in glob.glob(os.path.join(debs, "%s_*_%s.deb" % (package, self.debian_arch))):
+            if _deb_version(p) == version:
+                return p
+        raise PackageError("apt-get download %s:%s=%s left no .deb in %s" % (package, self.debian_arch, version, debs))
+
+
+def _deb_version(path: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", path, "Version"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def upstream_version(debian_version: str) -> str:
+    """1:1.35.0-4+deb12u1+b1 -> 1.35.0"""
+    v = debian_version.split(":", 1)[-1]
+    return v.rsplit("-", 1)[0] if "-" in v else v
+
+
+@dataclass
+class ExtractResult:
+    changed: bool
+    package_version: str
+    files: dict[str, str]  # dest relative path -> sha256
+
+
+def extract(deb: str, files: Mapping[str, str], dest: str, package_version: str, check: bool = False) -> ExtractResult:
+    """Place ``files`` (path in the package -> path under dest) from ``deb`` in ``dest``, replaced whole."""
+    stamp_path = os.path.abspath(dest).rstrip("/") + STAMP_SUFFIX
+    want = {"package_version": package_version, "files": dict(sorted(files.items()))}
+    if os.path.exists(stamp_path):
+        with open(stamp_path, encoding="utf-8") as fh:
+            have = json.load(fh)
+        if {k: have.get(k) for k in want} == want and all(os.path.exists(os.path.join(dest, d)) for d in files.values()):
+            return ExtractResult(False, package_version, have.get("sha256", {}))
+    if check:
+        return ExtractResult(True, package_version, {})
+    parent = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(parent, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=parent) as tmp:
+        unpacked = os.path.join(tmp, "deb")
+        subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True, capture_output=True)
+        staged = os.path.join(tmp, "out")
+        sums = {}
+        for src, dst in files.items():
+            s = os.path.join(unpacked, src.lstrip("/"))
+            if not os.path.isfile(s):
+                raise PackageError("%s has no file %s" % (os.path.basename(deb), src))
+            d = os.path.join(staged, dst)
+            os.makedirs(os.path.dirname(d), exist_ok=True)
+            shutil.copy2(s, d)
+            with open(d, "rb") as fh:
+                sums[dst] = hashlib.sha256(fh.read()).hexdigest()
+        # swap in whole: the old folder is moved aside first so dest is never half-written
+        old = os.path.join(tmp, "old")
+        if os.path.exists(dest):
+            os.rename(dest, old)
+        os.rename(staged, dest)
+    with open(stamp_path, "w", encoding="utf-8") as fh:
+        json.dump(dict(want, sha256=sums), fh, indent=1, sort_keys=True)
+    return ExtractResult(True, package_version, sums)

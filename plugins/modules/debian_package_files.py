@@ -1,0 +1,139 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: debian_package_files
+short_description: Files of a Debian package for any architecture, from the host's Debian mirror
+version_added: 0.1.0
+description:
+  - Downloads a Debian package for the Debian architecture of a bashbrew architecture (for example
+    C(busybox-static) for C(arm64v8) -> C(arm64)) and places selected files of it in a folder, for example the
+    per-architecture build context of a C(FROM scratch) image.
+  - The mirror is read at run time from the host's apt sources (/etc/apt/sources.list.d and
+    /etc/apt/sources.list), keeping the stanzas of the host's Debian release. apt runs with a private state
+    under I(cache_dir), so the host's dpkg architectures and package lists are not changed.
+  - The folder is replaced whole; it is left alone when it already holds the files of the candidate version.
+author: buildfarm.images contributors
+requirements:
+  - apt-get and dpkg-deb on the host (Debian or Ubuntu)
+attributes:
+  check_mode:
+    support: full
+    description: Refreshes the private package lists, reports whether the folder would change, writes nothing there.
+  diff_mode:
+    support: full
+    description: The package version before and after.
+options:
+  package:
+    description: Debian package name.
+    type: str
+    required: true
+  arch:
+    description: Bashbrew architecture (mapped to the Debian architecture with the collection's table).
+    type: str
+    required: true
+  files:
+    description: Path inside the package -> path under I(dest).
+    type: dict
+    required: true
+  dest:
+    description: Folder that receives the files.
+    type: path
+    required: true
+  cache_dir:
+    description: Private apt state, package lists and downloaded packages, one folder per Debian architecture.
+    type: path
+    required: true
+  suite:
+    description: The Debian release whose stanzas are used. Default the host's C(VERSION_CODENAME).
+    type: str
+  expect_version:
+    description:
+      - Upstream version the package must have (for example C(1.35.0)); a different candidate fails before
+        anything is written, so tags never disagree with the binary.
+    type: str
+  max_list_age:
+    description: Seconds before the private package lists are refreshed.
+    type: int
+    default: 21600
+"""
+
+EXAMPLES = r"""
+- name: Static busybox for s390x
+  buildfarm.images.debian_package_files:
+    package: busybox-static
+    arch: s390x
+    files: {bin/busybox: busybox}
+    dest: /var/cache/buildfarm/context/busybox/s390x
+    cache_dir: /var/cache/buildfarm/apt
+    expect_version: 1.35.0
+"""
+
+RETURN = r"""
+package_version:
+  description: The Debian version placed (the mirror's candidate).
+  returned: always
+  type: str
+  sample: "1:1.35.0-4+deb12u1+b1"
+debian_arch:
+  description: The Debian architecture fetched.
+  returned: always
+  type: str
+  sample: arm64
+sha256:
+  description: Placed file -> its SHA-256 (empty in check mode when the folder would change).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.debian_packages import (
+    PackageError,
+    PackageFetcher,
+    codename,
+    debian_sources,
+    extract,
+    upstream_version,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            package=dict(type="str", required=True),
+            arch=dict(type="str", required=True),
+            files=dict(type="dict", required=True),
+            dest=dict(type="path", required=True),
+            cache_dir=dict(type="path", required=True),
+            suite=dict(type="str"),
+            expect_version=dict(type="str"),
+            max_list_age=dict(type="int", default=21600),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        debian_arch = architectures.get(p["arch"]).debian_arch
+        if not debian_arch:
+            module.fail_json(msg="architecture %s has no Debian architecture" % p["arch"])
+        fetcher = PackageFetcher(p["cache_dir"], debian_arch, debian_sources(p["suite"] or codename()),
+                                 p["max_list_age"])
+        fetcher.update()
+        version = fetcher.candidate(p["package"])
+        if p["expect_version"] and upstream_version(version) != p["expect_version"]:
+            module.fail_json(msg="%s:%s on the mirror is %s, the family expects upstream version %s"
+                             % (p["package"], debian_arch, version, p["expect_version"]))
+        deb = fetcher.download(p["package"], version)
+        res = extract(deb, {str(k): str(v) for k, v in p["files"].items()}, p["dest"], version, module.check_mode)
+    except (PackageError, architectures.UnknownArchitecture, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=res.changed, package_version=version, debian_arch=debian_arch, sha256=res.files,
+                     diff=dict(before="", after="%s %s\n" % (p["package"], version)) if res.changed else {})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_build
+short_description: Build one builder's share of a release for its architecture
+version_added: 0.1.0
+description:
+  - For every release-plan entry that lists I(arch), builds the rendered Dockerfile on the builder's Docker
+    engine (docker SDK, classic builder, C(platform) set so emulated builders produce the right architecture)
+    and tags it with all its tags and shared tags as C(<registry>/<namespace>/<repository>:<tag>).
+  - Labels every image with C(org.opencontainers.image.source), C(.revision), C(.version), C(.created),
+    C(.base.name) and C(io.buildfarm.input-digest), a digest of the build inputs (Dockerfile, context files
+    with their modes, parent image ids, platform, build args).
+  - An image whose input digest already exists on the engine is not rebuilt (status C(unchanged)); missing tags
+    are added to it.
+  - Entries built FROM another entry of the release come after it; FROM lines are pinned to the parents' image
+    ids so several architectures can build on one engine at once. Independent entries build concurrently.
+  - A failing entry does not stop the others; entries FROM it are C(skipped).
+author: buildfarm.images contributors
+requirements:
+  - docker (Python SDK) on the builder
+attributes:
+  check_mode:
+    support: full
+    description: Lists what would be built (status C(would-build)) and which tags would be added; builds and pulls nothing.
+  diff_mode:
+    support: full
+    description: The entries built or retagged.
+options:
+  families:
+    description:
+      - The release's families, each with C(repo) (repository name, for example C(busybox)), C(context_root)
+        (the rendered tree the entries' C(directory) is relative to), C(entries) (the release plan's
+        C(plan.entries): C(tags), C(shared_tags), C(architectures), C(directory), C(file), optional
+        C(version) and C(git_commit)), optional C(extra_context) (a folder of files prepared on this builder
+        for this architecture, overlaid on every entry's context) and optional C(source) (the
+        C(org.opencontainers.image.source) label).
+    type: list
+    elements: dict
+    required: true
+  arch:
+    description:
+      - The bashbrew architecture this builder builds (the inventory's C(buildfarm_arch)).
+    type: str
+    required: true
+  registry:
+    description:
+      - Registry host the images are tagged for, for example C(127.0.0.1:5000). Empty for none.
+    type: str
+    default: ""
+  namespace:
+    description:
+      - Namespace of the architecture's images. Default the bashbrew namespace of I(arch).
+    type: str
+  created:
+    description:
+      - Value of the C(org.opencontainers.image.created) label, derived from the input (for example the git
+        commit time or C(SOURCE_DATE_EPOCH)) so that it never changes an unchanged image.
+    type: str
+    default: ""
+  revision:
+    description:
+      - Default C(org.opencontainers.image.revision) for entries without C(git_commit).
+    type: str
+    default: ""
+  build_args:
+    description:
+      - Build arguments passed to every build (part of the input digest).
+    type: dict
+    default: {}
+  pull_parents:
+    description:
+      - Pull external parent images for the platform before building. When false they must be on the engine.
+    type: bool
+    default: true
+  max_workers:
+    description:
+      - How many entries build at once.
+    type: int
+    default: 2
+  fail_on_error:
+    description:
+      - Fail the task when an entry failed. The build role sets it to false, pushes what passed, then fails.
+    type: bool
+    default: true
+  docker_host:
+    description:
+      - The engine to talk to. Default C(DOCKER_HOST) or the local socket.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Build this builder's share of the busybox release
+  buildfarm.images.image_build:
+    arch: arm64v8
+    registry: 127.0.0.1:5000
+    created: "2026-06-24T00:00:00Z"
+    families:
+      - repo: busybox
+        context_root: /var/cache/buildfarm/render/busybox
+        extra_context: /var/cache/buildfarm/busybox/arm64v8
+        entries: "{{ buildfarm_busybox_plan.plan.entries }}"
+  register: buildfarm_built
+"""
+
+RETURN = r"""
+images:
+  description: One item per entry of the share, in plan order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: C(<repository>:<first tag>), the entry's name in every result of the release.
+      type: str
+      sample: busybox:1.35.0-glibc
+    repo:
+      description: Repository name.
+      type: str
+    tags:
+      description: Full references the image is tagged with.
+      type: list
+      elements: str
+      sample: [127.0.0.1:5000/arm64v8/busybox:1.35.0-glibc]
+    status:
+      description: C(built), C(unchanged), C(would-build) (check mode), C(failed) or C(skipped) (a parent failed).
+      type: str
+    image_id:
+      description: Local image id (empty when not built).
+      type: str
+    input_digest:
+      description: Digest of the build inputs (the C(io.buildfarm.input-digest) label).
+      type: str
+    retagged:
+      description: Tags that were (or in check mode would be) added to an existing image.
+      type: list
+      elements: str
+    error:
+      description: Why the entry failed or was skipped.
+      type: str
+    log_tail:
+      description: Last lines of the build output.
+      type: list
+      elements: str
+failed_entries:
+  description: Keys of the entries that failed or were skipped.
+  returned: always
+  type: list
+  elements: str
+platform:
+  description: The platform built for.
+  returned: always
+  type: str
+  sample: linux/arm64/v8
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import BuildInputError
+from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import (
+    BuildSettings,
+    EntrySpec,
+    FamilyShare,
+    ReleaseBuilder,
+)
+
+try:
+    import docker
+except ImportError:
+    docker = None
+
+
+def _families(raw: list) -> list[FamilyShare]:
+    out = []
+    for i, f in enumerate(raw):
+        where = "families[%d]" % i
+        for k in ("repo", "context_root"):
+            if not f.get(k):
+                raise BuildInputError("%s: field %s is missing" % (where, k))
+        entries = [EntrySpec.from_plan(f["repo"], e, "%s (%s)" % (where, f["repo"])) for e in f.get("entries") or []]
+        out.append(FamilyShare(repo=f["repo"], context_root=f["context_root"], entries=entries,
+                               extra_context=f.get("extra_context") or "", source=f.get("source") or ""))
+    return out
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            families=dict(type="list", elements="dict", required=True),
+            arch=dict(type="str", required=True),
+            registry=dict(type="str", default=""),
+            namespace=dict(type="str"),
+            created=dict(type="str", default=""),
+            revision=dict(type="str", default=""),
+            build_args=dict(type="dict", default={}),
+            pull_parents=dict(type="bool", default=True),
+            max_workers=dict(type="int", default=2),
+            fail_on_error=dict(type="bool", default=True),
+            docker_host=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    if docker is None:
+        module.fail_json(msg=missing_required_lib("docker"))
+    p = module.params
+    try:
+        arch = architectures.get(p["arch"])
+        settings = BuildSettings(
+            arch=arch.name,
+            registry=p["registry"],
+            namespace=p["namespace"] or arch.namespace,
+            created=p["created"],
+            revision=p["revision"],
+            build_args={k: str(v) for k, v in p["build_args"].items()},
+            pull_parents=p["pull_parents"],
+            max_workers=p["max_workers"],
+            check_mode=module.check_mode,
+        )
+        kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
+        factory = (lambda: docker.DockerClient(**kwargs)) if kwargs else docker.from_env
+        builder = ReleaseBuilder(_families(p["families"]), settings, factory)
+    except (BuildInputError, architectures.UnknownArchitecture) as exc:
+        module.fail_json(msg=str(exc))
+    results = [r.as_dict() for r in builder.run()]
+    failed = [r["key"] for r in results if r["status"] in ("failed", "skipped")]
+    touched = [r for r in results if r["status"] in ("built", "would-build") or r["retagged"]]
+    out = dict(
+        changed=bool(touched),
+        images=results,
+        failed_entries=failed,
+        platform=settings.platform,
+        diff=dict(before="", after="".join("%s: %s %s\n" % (r["key"], r["status"], " ".join(r["retagged"]))
+                                           for r in touched)),
+    )
+    if failed and p["fail_on_error"]:
+        module.fail_json(msg="%s: %d entries failed: %s" % (settings.platform, len(failed), "; ".join(
+            "%s: %s" % (r["key"], r["error"]) for r in results if r["key"] in failed)), **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_push
+short_description: Push a builder's images, tag by tag, skipping tags the registry already has
+version_added: 0.1.0
+description:
+  - Pushes every tag of every image in I(images) (the C(images) result of M(buildfarm.images.image_build),
+    usually only those that passed M(buildfarm.images.image_test)).
+  - Before pushing a tag, asks the registry (through the engine, so its insecure-registry settings and the
+    credentials of M(community.docker.docker_login) apply) for the tag's digest and compares it with the local
+    image's C(RepoDigests); a tag that already points at this image is not pushed again.
+  - Transient failures (timeouts, connection resets, 5xx, 429) are retried with exponential backoff; an
+    authorization error is not.
+  - Returns the digest of every tag, which the publish step (manifest lists) and the release report consume.
+author: buildfarm.images contributors
+requirements:
+  - docker (Python SDK) on the builder
+attributes:
+  check_mode:
+    support: full
+    description: Asks the registry, pushes nothing, lists the tags that would be pushed.
+  diff_mode:
+    support: full
+    description: The tags pushed (or that would be) with their digest.
+options:
+  images:
+    description: Items with C(key), C(image_id), C(tags) (full references) and C(status); items whose status is
+      not C(built) or C(unchanged) are ignored.
+    type: list
+    elements: dict
+    required: true
+  retries:
+    description: Attempts per registry request or push, transient failures only.
+    type: int
+    default: 3
+  max_workers:
+    description: How many images push at once (tags of one image push one after the other, so its layers go up once).
+    type: int
+    default: 2
+  fail_on_error:
+    description: Fail the task when a tag could not be pushed.
+    type: bool
+    default: true
+  docker_host:
+    description: The engine to talk to. Default C(DOCKER_HOST) or the local socket.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Push what passed the smoke tests
+  buildfarm.images.image_push:
+    images: "{{ buildfarm_built.images | selectattr('key', 'in', buildfarm_tested.passed) }}"
+  register: buildfarm_pushed
+"""
+
+RETURN = r"""
+images:
+  description: One item per image pushed or checked.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The entry key.
+      type: str
+    image_id:
+      description: Local image id.
+      type: str
+    ok:
+      description: Whether every tag is in the registry now (or would be pushed, in check mode).
+      type: bool
+    tags:
+      description: Per tag C(ref), C(status) (C(pushed), C(unchanged), C(would-push), C(failed)), C(digest),
+        C(attempts) and C(error).
+      type: list
+      elements: dict
+digests:
+  description: Full reference -> manifest digest in the registry, for every tag pushed or already there.
+  returned: always
+  type: dict
+  sample: {"127.0.0.1:5000/s390x/busybox:1.35.0-glibc": "sha256:0f3e..."}
+failed_entries:
+  description: Keys of the images with a tag that could not be pushed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import Pusher
+
+try:
+    import docker
+except ImportError:
+    docker = None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            images=dict(type="list", elements="dict", required=True),
+            retries=dict(type="int", default=3),
+            max_workers=dict(type="int", default=2),
+            fail_on_error=dict(type="bool", default=True),
+            docker_host=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    if docker is None:
+        module.fail_json(msg=missing_required_lib("docker"))
+    p = module.params
+    kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
+    pusher = Pusher(
+        client_factory=(lambda: docker.DockerClient(**kwargs)) if kwargs else docker.from_env,
+        retries=max(1, p["retries"]),
+        check_mode=module.check_mode,
+        max_workers=p["max_workers"],
+    )
+    todo = [(i["key"], i["image_id"], list(i.get("tags") or []))
+            for i in p["images"] if i.get("status") in ("built", "unchanged") and i.get("image_id")]
+    results = pusher.run(todo)
+    tags = [t for r in results for t in r.tags]
+    touched = [t for t in tags if t.status in ("pushed", "would-push")]
+    out = dict(
+        changed=bool(touched),
+        images=[r.as_dict() for r in results],
+        digests={t.ref: t.digest for t in tags if t.digest},
+        failed_entries=[r.key for r in results if not r.ok],
+        diff=dict(before="", after="".join("%s %s\n" % (t.ref, t.digest or "(would push)") for t in touched)),
+    )
+    if out["failed_entries"] and p["fail_on_error"]:
+        module.fail_json(msg="push failed: %s" % "; ".join(
+            "%s: %s" % (t.ref, t.error) for t in tags if t.status == "failed"), **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_test
+short_description: Run each family's smoke tests in the images a builder built
+version_added: 0.1.0
+description:
+  - For every image of I(images) (the C(images) result of M(buildfarm.images.image_build)) whose status is
+    C(built) or C(unchanged), runs the tests of its repository's test file in fresh containers on the image's
+    platform (emulated builders run them under qemu), and reports each image as passed or failed.
+  - "Test files are C(families/<name>/tests.yml): lists C(linux) and C(windows) of tests with C(name),
+    C(command) (exec list, or a string for C(sh -c) / C(powershell -Command); omitted runs the image's CMD),
+    C(stdout) (regex), C(exit_code) and C(timeout). C(${version}), C(${arch}) and C(${uname_m}) are substituted."
+  - An image that already passed the same test file is not tested again when I(cache_dir) is set.
+  - Containers are named C(buildfarm-test-*), have no network, and are removed afterwards.
+author: buildfarm.images contributors
+requirements:
+  - docker (Python SDK) on the builder
+attributes:
+  check_mode:
+    support: full
+    description: Runs nothing; lists the images that would be tested.
+  diff_mode:
+    support: none
+    description: Changes nothing on the builder.
+options:
+  images:
+    description: Items with C(key), C(repo), C(image_id) and C(status), as returned by M(buildfarm.images.image_build).
+    type: list
+    elements: dict
+    required: true
+  tests:
+    description: Repository name -> path of its test file. Repositories without one are reported as untested and pass.
+    type: dict
+    required: true
+  arch:
+    description: Bashbrew architecture of the images.
+    type: str
+    required: true
+  cache_dir:
+    description: Folder of pass markers (image id + test file digest). Empty to test every time.
+    type: path
+  max_workers:
+    description: How many images are tested at once.
+    type: int
+    default: 2
+  fail_on_error:
+    description: Fail the task when an image failed a test. The build role sets it to false, pushes what passed, then fails.
+    type: bool
+    default: true
+  docker_host:
+    description: The engine to talk to. Default C(DOCKER_HOST) or the local socket.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Smoke-test the share before anything is pushed
+  buildfarm.images.image_test:
+    arch: s390x
+    images: "{{ buildfarm_built.images }}"
+    tests:
+      busybox: "{{ playbook_dir }}/../families/busybox/tests.yml"
+    cache_dir: /var/cache/buildfarm/tests
+  register: buildfarm_tested
+"""
+
+RETURN = r"""
+results:
+  description: One item per image tested (or found in the pass cache).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: The entry key (C(<repository>:<first tag>)).
+      type: str
+    image_id:
+      description: The image tested.
+      type: str
+    passed:
+      description: Whether every test passed.
+      type: bool
+    cached:
+      description: True when a pass marker for this image and test file made the run unnecessary.
+      type: bool
+    tests:
+      description: Per test C(name), C(passed), C(exit_code), C(output) (tail) and C(reason).
+      type: list
+      elements: dict
+    failed_tests:
+      description: Names of the failed tests.
+      type: list
+      elements: str
+passed:
+  description: Keys of the images that passed (those the push may take).
+  returned: always
+  type: list
+  elements: str
+failed:
+  description: Keys of the images that failed a test.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import OCI
+from ansible_collections.buildfarm.images.plugins.module_utils.smoke_tests import (
+    ImageTestResult,
+    TestResult,
+    TestSpecError,
+    load,
+    pass_marker,
+    run_test,
+    substitutions,
+)
+
+try:
+    import docker
+except ImportError:
+    docker = None
+
+_TESTABLE = ("built", "unchanged")
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            images=dict(type="list", elements="dict", required=True),
+            tests=dict(type="dict", required=True),
+            arch=dict(type="str", required=True),
+            cache_dir=dict(type="path"),
+            max_workers=dict(type="int", default=2),
+            fail_on_error=dict(type="bool", default=True),
+            docker_host=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    if docker is None:
+        module.fail_json(msg=missing_required_lib("docker"))
+    p = module.params
+    try:
+        arch = architectures.get(p["arch"])
+        suites = {repo: load(path) for repo, path in p["tests"].items()}
+    except (TestSpecError, architectures.UnknownArchitecture) as exc:
+        module.fail_json(msg=str(exc))
+    images = [i for i in p["images"] if i.get("status") in _TESTABLE]
+    if module.check_mode:
+        module.exit_json(changed=False, results=[], passed=[], failed=[],
+                         would_test=[i["key"] for i in images])
+    platform, os_name = str(arch.platform), arch.platform.os
+    kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
+    if p["cache_dir"]:
+        os.makedirs(p["cache_dir"], exist_ok=True)
+
+    def test_image(img: dict) -> ImageTestResult:
+        res = ImageTestResult(img["key"], img["image_id"], True)
+        suite = suites.get(img["repo"])
+        if suite is None:
+            return res
+        marker = pass_marker(p["cache_dir"], img["image_id"], suite) if p["cache_dir"] else ""
+        if marker and os.path.exists(marker):
+            res.cached = True
+            return res
+        client = docker.DockerClient(**kwargs) if kwargs else docker.from_env()
+        labels = client.images.get(img["image_id"]).labels or {}
+        subs = substitutions(arch.name, labels.get(OCI + "version", ""))
+        prefix = "buildfarm-test-%s-%s-%d" % (arch.name, img["image_id"].replace("sha256:", "")[:12], os.getpid())
+        for t in suite.for_os(os_name):
+            try:
+                res.tests.append(run_test(client, img["image_id"], platform, t, os_name, subs, prefix))
+            except Exception as exc:  # an engine error is this image's failure, not the share's
+                res.tests.append(TestResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
+        res.passed = all(t.passed for t in res.tests)
+        if res.passed and marker:
+            with open(marker, "w", encoding="utf-8") as fh:
+                fh.write(img["key"] + "\n")
+        return res
+
+    with ThreadPoolExecutor(max_workers=max(1, p["max_workers"])) as pool:
+        results = list(pool.map(test_image, images))
+    out = dict(
+        changed=False,
+        results=[r.as_dict() for r in results],
+        passed=[r.key for r in results if r.passed],
+        failed=[r.key for r in results if not r.passed],
+    )
+    if out["failed"] and p["fail_on_error"]:
+        module.fail_json(msg="%s: smoke tests failed: %s" % (platform, "; ".join(
+            "%s (%s)" % (r.key, ", ".join(t.name for t in r.tests if not t.passed)) for r in results if not r.passed)),
+            **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
