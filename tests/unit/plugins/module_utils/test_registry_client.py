@@ -1,0 +1,147 @@
+"""Pure pieces of the registry client, and its retry policy against a real local HTTP server."""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import socket
+import threading
+
+import pytest
+
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+    Credentials,
+    RegistryClient,
+    RegistryError,
+    backoff_schedule,
+    credentials_from_docker_config,
+    parse_www_authenticate,
+)
+
+
+def test_parse_bearer_challenge():
+    c = parse_www_authenticate('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+                               'scope="repository:library/busybox:pull,push"')
+    assert c.scheme == "bearer"
+    assert c.params == {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
+                        "scope": "repository:library/busybox:pull,push"}
+
+
+def test_parse_basic_challenge_and_escapes():
+    assert parse_www_authenticate('Basic realm="buildfarm"').params == {"realm": "buildfarm"}
+    c = parse_www_authenticate('Bearer realm="a \\"quoted\\" realm", error=insufficient_scope')
+    assert c.params == {"realm": 'a "quoted" realm', "error": "insufficient_scope"}
+
+
+def _auth(user: str, password: str) -> str:
+    return base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+def test_docker_config_auth_by_host_and_hub_alias(tmp_path):
+    config = {"auths": {
+        "https://index.docker.io/v1/": {"auth": _auth("hubuser", "hub:pw")},
+        "registry.example.org:5000": {"auth": _auth("farm", "secret")},
+        "https://other.example.org/v2/": {"username": "u", "password": "p"},
+    }}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert credentials_from_docker_config(str(path), "registry.example.org:5000") == Credentials("farm", "secret")
+    assert credentials_from_docker_config(config, "docker.io") == Credentials("hubuser", "hub:pw")
+    assert credentials_from_docker_config(config, "other.example.org") == Credentials("u", "p")
+    assert credentials_from_docker_config(config, "unknown.example.org") is None
+
+
+def test_docker_config_bad_auth_is_named():
+    with pytest.raises(ValueError, match="auths.r.example.auth"):
+        credentials_from_docker_config({"auths": {"r.example": {"auth": _auth("nocolon", "")[:-4] + "AAAA"}}},
+                                       "r.example")
+
+
+def test_backoff_is_capped_exponential():
+    assert backoff_schedule(6, base=0.5, cap=4.0) == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert backoff_schedule(0) == []
+
+
+@pytest.mark.parametrize("registry,insecure,ca,scheme", [
+    ("127.0.0.1:5000", None, None, "http"),
+    ("localhost:5000", None, None, "http"),
+    ("registry.example.org", None, None, "https"),
+    ("registry.example.org", True, None, "http"),
+    ("127.0.0.1:5000", False, None, "https"),
+    ("https://127.0.0.1:5000", None, None, "https"),
+])
+def test_scheme_selection(registry, insecure, ca, scheme):
+    assert RegistryClient(registry, insecure=insecure, ca_cert=ca).scheme == scheme
+
+
+class _Flaky(http.server.BaseHTTPRequestHandler):
+    """Answers the statuses queued in `plan`, then 200."""
+
+    protocol_version = "HTTP/1.1"
+    plan: list[int] = []
+    seen: list[str] = []
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        self.seen.append(self.path)
+        status = self.plan.pop(0) if self.plan else 200
+        body = b"{}"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def flaky():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Flaky.seen = []
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _client(server, retries=3):
+    delays: list[float] = []
+    client = RegistryClient("127.0.0.1:%d" % server.server_address[1], retries=retries, backoff_base=0.01,
+                            sleep=delays.append)
+    return client, delays
+
+
+def test_retries_5xx_and_429_then_succeeds(flaky):
+    _Flaky.plan = [503, 429]
+    client, delays = _client(flaky)
+    assert client.ping() is True
+    assert client.retry_count == 2 and len(_Flaky.seen) == 3
+    assert len(delays) == 2 and delays[1] > delays[0] * 0.9  # growing, with jitter
+
+
+def test_never_retries_4xx(flaky):
+    _Flaky.plan = [403]
+    client, _ = _client(flaky)
+    with pytest.raises(RegistryError, match="HTTP 403") as exc:
+        client.ping()
+    assert client.retry_count == 0 and exc.value.status == 403
+
+
+def test_gives_up_after_retries_naming_registry(flaky):
+    _Flaky.plan = [500] * 10
+    client, _ = _client(flaky, retries=2)
+    with pytest.raises(RegistryError, match=r"registry 127\.0\.0\.1:\d+: giving up after 2 retries"):
+        client.ping()
+    assert client.retry_count == 2
+
+
+def test_connection_refused_is_retried_and_named():
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = RegistryClient("127.0.0.1:%d" % port, retries=1, backoff_base=0.0, timeout=2)
+    with pytest.raises(RegistryError, match=r"registry 127\.0\.0\.1:%d, repository amd64/x, reference 1: "
+                                            r"giving up after 1 retries: .*Connection refused" % port):
+        client.head_manifest("amd64/x", "1")
+    assert client.retry_count == 1
