@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release_plan
+short_description: Plan the release of an image family and write its library file
+version_added: 0.1.0
+description:
+  - Loads and validates an image family (C(families/<name>/family.yml), its versions file and templates), renders
+    its Dockerfiles in memory and plans every library entry the docker-library way (Tags, SharedTags,
+    Architectures from the parent image's library file, Directory, Constraints, Builder, GitCommit).
+  - Returns the plan that building and publishing consume, and the generated bashbrew library file; with I(dest)
+    writes that file atomically, only when its content changes.
+  - Bad input (family.yml, versions file, templates, parent library files) fails before anything is written, with
+    an error naming the file, the field and the value.
+author: buildfarm.images contributors
+attributes:
+  check_mode:
+    support: full
+    description: Plans as usual; reports whether I(dest) would change without writing it.
+  diff_mode:
+    support: full
+    description: Shows the library file before and after.
+options:
+  family:
+    description:
+      - The family folder, holding C(family.yml).
+    type: path
+    required: true
+  parents_library:
+    description:
+      - Folder of the parent images' library files (C(debian), C(buildpack-deps), C(alpine) ...), where the first
+        C(FROM) of every Linux entry is looked up to get its architectures.
+      - May be left out for a family whose entries are all C(FROM scratch) or Windows.
+    type: path
+  architectures:
+    description:
+      - Restrict the release to these bashbrew architectures (those the farm has builders for). Entries keep only
+        these; entries left with none are dropped and listed in C(plan.dropped).
+      - Left out, every planned architecture is kept.
+    type: list
+    elements: str
+  rendered:
+    description:
+      - Where the family's Dockerfiles were rendered (by M(buildfarm.images.dockerfiles)). It must hold the current
+        render. Where it is committed in git, each entry's GitCommit is the last commit touching its Dockerfile.
+    type: path
+  dest:
+    description:
+      - Write the library file here (atomically, mode 0644, only when it changes).
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Plan the python family against the parents' library files
+  buildfarm.images.release_plan:
+    family: families/python
+    parents_library: /srv/official-images/library
+    dest: artifacts/library/python
+  register: buildfarm_python_plan
+
+- name: Plan only what the farm's builders can build
+  buildfarm.images.release_plan:
+    family: families/busybox
+    architectures: [amd64, arm64v8, s390x]
+  register: buildfarm_busybox_plan
+
+- name: Show the dropped entries
+  ansible.builtin.debug:
+    var: buildfarm_busybox_plan.plan.dropped
+"""
+
+RETURN = r"""
+plan:
+  description: The release plan.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The family (repository) name, for example C(python).
+      type: str
+    repository:
+      description: The repository the manifest lists are published to, for example C(library/python).
+      type: str
+    entries:
+      description:
+        - One item per library entry, in library order, with C(tags), C(shared_tags), C(architectures),
+          C(directory), C(file), C(git_commit) (empty when not committed), C(constraints), C(builder) (effective),
+          C(from) (every FROM image, the first one first), C(version) (full version) and C(variant).
+      type: list
+      elements: dict
+    dropped:
+      description: Entries left out by I(architectures), each with C(directory), C(tags), C(architectures), C(reason).
+      type: list
+      elements: dict
+library:
+  description: The generated library file (bashbrew format).
+  returned: always
+  type: str
+dest:
+  description: The library file written (or that would be written in check mode).
+  returned: when I(dest) is given
+  type: str
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            family=dict(type="path", required=True),
+            parents_library=dict(type="path"),
+            architectures=dict(type="list", elements="str"),
+            rendered=dict(type="path"),
+            dest=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        family = load_family(p["family"])
+        plan = plan_family(family, p["parents_library"], architectures=p["architectures"], tree=p["rendered"])
+        library = plan.library_text()
+    except FamilyError as e:
+        module.fail_json(msg=str(e), file=e.file, field=e.field, value=str(e.value))
+
+    for warning in plan.warnings:
+        module.warn(warning)
+    result = dict(changed=False, plan=plan.to_dict(), library=library)
+    dest = p["dest"]
+    if dest:
+        result["dest"] = dest
+        try:
+            with open(dest, encoding="utf-8") as f:
+                before = f.read()
+        except FileNotFoundError:
+            before = None
+        if before != library:
+            result["changed"] = True
+            if module._diff:
+                result["diff"] = dict(before_header=dest if before is not None else "/dev/null", after_header=dest,
+                                      before=before or "", after=library)
+            if not module.check_mode:
+                folder = os.path.dirname(os.path.abspath(dest))
+                os.makedirs(folder, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=folder)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(library)
+                os.chmod(tmp, 0o644)
+                module.atomic_move(tmp, os.path.abspath(dest))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
