@@ -160,9 +160,15 @@ def _manifest(params: dict) -> LibraryManifest:
     manifest = LibraryManifest.build(filename="entries")
     for n, data in enumerate(params["entries"]):
         entry = manifest.add_entry(Entry.from_dict(data, defaults=manifest.globals))
-        entry.line = n + 1  # errors name the entry's position in the list
-    # entries given as data have no Maintainers paragraph to check
-    errors = [e for e in manifest.errors() if e.field != "Maintainers"]
+        entry.line = n + 1  # carries the entry's position to the errors below
+        for f in entry.fields:
+            f.line = n + 1
+    # entries given as data have no Maintainers paragraph to check; errors name the entry by its index
+    errors = [
+        LibraryManifestError("entries[%d]" % (e.line - 1), 0, e.field, e.value, e.message)
+        for e in manifest.errors()
+        if e.field != "Maintainers"
+    ]
     if errors:
         raise InvalidLibraryManifest(errors)
     return manifest
