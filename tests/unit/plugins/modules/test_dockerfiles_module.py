@@ -1,0 +1,39 @@
+"""dockerfiles module, run in process: check mode, diff, changed only when something changed."""
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+from ansible_collections.buildfarm.images.tests.support.run_module import run_module
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "families"
+
+
+def test_check_write_unchanged(tmp_path):
+    dest = tmp_path / "render"
+    args = {"family": str(FIXTURES / "tiny"), "dest": str(dest)}
+    checked = run_module("dockerfiles", args, check=True, diff=True)
+    assert checked["changed"] is True and len(checked["added"]) == 16 and not dest.exists()
+    assert len(checked["diff"]) == 16 and checked["diff"][0]["before_header"] == "/dev/null"
+
+    written = run_module("dockerfiles", args)
+    assert written["changed"] is True
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("Dockerfile")) == sorted(written["files"])
+
+    again = run_module("dockerfiles", args, diff=True)
+    assert again["changed"] is False and again["added"] == again["modified"] == again["removed"] == []
+    assert "diff" not in again
+
+
+def test_check_mode_lists_what_would_change(tmp_path):
+    fam = tmp_path / "tiny"
+    shutil.copytree(FIXTURES / "tiny", fam)
+    dest = tmp_path / "render"
+    args = {"family": str(fam), "dest": str(dest)}
+    run_module("dockerfiles", args)
+    (fam / "windows.j2").write_text((fam / "windows.j2").read_text().replace('CMD ["tiny.exe"]', 'CMD ["tiny"]'))
+    r = run_module("dockerfiles", args, check=True, diff=True)
+    assert r["changed"] is True
+    assert r["modified"] == ["2.0/windows/windowsservercore-ltsc2025/Dockerfile",
+                             "2.0/windows/windowsservercore-ltsc2022/Dockerfile"]
+    assert 'CMD ["tiny.exe"]' in (dest / "2.0/windows/windowsservercore-ltsc2025/Dockerfile").read_text()
