@@ -411,8 +411,8 @@ def parse(text: str, filename: str = "<string>") -> LibraryManifest:
     def flush_block() -> None:
         if not block:
             return
-        if not any(not l.startswith("#") for _, l in block):
-            pending.extend(l for _, l in block)  # comment-only block
+        if all(text.startswith("#") for _n, text in block):
+            pending.extend(text for _n, text in block)  # comment-only block
         else:
             paragraphs.append(_paragraph(block, list(pending), filename))
             pending.clear()

@@ -9,14 +9,14 @@ short_description: Read and validate an official-images library file
 version_added: 0.1.0
 description:
   - Parses a bashbrew library file (the official-images C(library/<repo>) format) and checks it. Every problem
-    is reported with the file, line, field and value it concerns; the task fails on the first listing of them
+    is reported with the file, line, field and value it concerns; the task fails listing them all
     unless I(fail_on_errors=false).
   - Checks a global Maintainers, no Tags in the global paragraph, tag syntax C(^\w[\w.-]{0,127}$), no tag used
     twice, known architectures (also in C(<arch>-Field) overrides), GitCommit of 40 or 64 hex digits, GitFetch
     C(refs/heads/...) or C(refs/tags/...), no unknown fields, and no two entries of one architecture under one
     shared tag (Windows entries with different Constraints excepted).
   - Returns the entries with their effective values and the shared-tag groups.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 attributes:
   check_mode:
     support: full

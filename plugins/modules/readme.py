@@ -9,13 +9,13 @@ short_description: Write the generic and per-architecture READMEs of an image re
 version_added: 0.1.0
 description:
   - Renders the README of a repository in the docker-library/docs format from its library file (or from its
-    entries given as data): the generated-file warning, the per-architecture note, the quick reference, the
+    entries given as data), with the generated-file warning, the per-architecture note, the quick reference, the
     supported Simple and Shared tags with links to their Dockerfiles, the supported architectures, then the
     family's own content from C(<family_dir>/docs/).
   - One call writes a whole batch, the generic README and/or one README per architecture. Everything is
     rendered (and the input validated) before the first file is written; each file is replaced atomically and
     only when its content or mode changes.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 attributes:
   check_mode:
     support: full
