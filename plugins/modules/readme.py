@@ -68,7 +68,8 @@ options:
     type: path
   mode:
     description:
-      - Permissions of the written files.
+      - Permissions of the written files, as an octal string such as C("0644") (an integer is taken as the mode
+        itself, which is what YAML makes of an unquoted C(0644)).
     type: raw
     default: "0644"
 """
@@ -189,8 +190,9 @@ def _write(module: AnsibleModule, path: str, text: str, mode: int) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, mode)
         module.atomic_move(tmp, path)
+        # atomic_move gives a new file the umask's mode and an old one its previous mode
+        os.chmod(path, mode)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -226,7 +228,8 @@ def main() -> None:
     if p["dest"] and len(wanted) != 1:
         module.fail_json(msg="dest is one file but %d READMEs are requested; use dest_dir" % len(wanted))
     try:
-        mode = int(str(p["mode"]), 8)
+        # YAML reads an unquoted 0644 as the int 420: only strings are octal text
+        mode = p["mode"] if isinstance(p["mode"], int) else int(str(p["mode"]), 8)
     except ValueError:
         module.fail_json(msg="mode: %r is not an octal file mode" % p["mode"])
 

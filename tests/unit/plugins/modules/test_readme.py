@@ -35,6 +35,16 @@ def test_batch_writes_generic_and_arch_readmes_then_nothing(tmp_path, capsys):
     assert second["changed"] is False and second["changed_files"] == [] and second["diff"] == []
 
 
+@pytest.mark.parametrize("mode", ["0600", 0o600])
+def test_mode_as_octal_string_or_int(tmp_path, capsys, mode):
+    dest = tmp_path / "README.md"
+    run(readme_module, capsys, library_file=SAMPLE, dest=str(dest), mode=mode)
+    assert dest.stat().st_mode & 0o777 == 0o600
+    # the same content with another mode is a change too
+    assert run(readme_module, capsys, library_file=SAMPLE, dest=str(dest))["changed"] is True
+    assert dest.stat().st_mode & 0o777 == 0o644
+
+
 def test_check_mode_writes_nothing(tmp_path, capsys):
     dest = tmp_path / "README.md"
     result = run(readme_module, capsys, library_file=SAMPLE, dest=str(dest), _ansible_check_mode=True)
