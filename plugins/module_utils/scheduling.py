@@ -12,8 +12,8 @@ API
     when present). ``tags``/``architectures``/``constraints``/``from`` may be lists or comma-separated strings.
     Only entries listing ``arch`` take part; the others are neither assigned nor unroutable.
     ``hosts`` are the inventory hostnames of the architecture's group (order does not matter).
-    ``repo`` is the repository the plan publishes (``python``): an entry whose FROM names ``repo`` (with any
-    registry or namespace prefix) and one of another entry's tags depends on it.
+    ``repo`` is the repository the plan publishes (``python`` or ``library/python``): an entry whose FROM names
+    that repository (with any registry or namespace prefix) and one of another entry's tags depends on it.
     ``releases`` maps each host to its ``buildfarm_windows_release``; it is required for Windows architectures.
 
     The result's ``shares`` maps every host to the entries it builds, in plan order except that an entry
@@ -47,11 +47,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import ImageRef
 
 # Windows Server releases a builder can state, and the OS build number each runs.
 WINDOWS_RELEASES: dict[str, int] = {
@@ -176,15 +176,11 @@ def _satisfies(constraints: Sequence[str], capabilities: frozenset[str]) -> bool
 
 # --- dependency chains -----------------------------------------------------------------------------------
 
-_REF = re.compile(r"^(?P<name>[^@:]+(?::\d+/[^@:]+)?)(?::(?P<tag>[\w][\w.-]*))?(?:@.*)?$")
-
-
 def _from_ref(ref: str) -> tuple[str, str]:
-    """(repository's last path component, tag) of a FROM reference; the tag defaults to latest."""
-    m = _REF.match(ref.strip())
-    if not m:
-        return "", ""
-    return m.group("name").rsplit("/", 1)[-1], m.group("tag") or "latest"
+    """(repository's last path component, tag) of a FROM reference: any registry or namespace prefix names the
+    same repository (the farm's per-architecture copies included)."""
+    image = ImageRef.parse(ref.strip())
+    return image.repo.rsplit("/", 1)[-1], image.tag.split("@", 1)[0]
 
 
 def _dependencies(entries: list[dict], repo: str) -> list[set[int]]:
@@ -193,10 +189,11 @@ def _dependencies(entries: list[dict], repo: str) -> list[set[int]]:
     for i, e in enumerate(entries):
         for t in _as_list(e.get("tags")) + _as_list(e.get("shared_tags")):
             by_tag.setdefault(t, i)
+    repo_name = repo.rsplit("/", 1)[-1]  # "library/python" and "python" name the same repository
     deps: list[set[int]] = []
     for i, e in enumerate(entries):
         refs = (_from_ref(ref) for ref in _as_list(e.get("from")))
-        deps.append({by_tag[tag] for name, tag in refs if name == repo and tag in by_tag} - {i})
+        deps.append({by_tag[tag] for name, tag in refs if name == repo_name and tag in by_tag} - {i})
     return deps
 
 

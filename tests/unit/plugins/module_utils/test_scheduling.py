@@ -162,6 +162,14 @@ def test_from_links_entries(frm, chained_with):
                    for n in (2, 3, 4, 6))
 
 
+@pytest.mark.parametrize("repo", ["buildpack-deps", "library/buildpack-deps", "arm64v8/buildpack-deps"])
+def test_repo_may_carry_a_namespace(repo):
+    entries = chained(["bookworm", "trixie"]) + flat(10)
+    where = placement(assign(entries, hosts(4), "amd64", repo=repo))
+    assert where["bookworm/curl"] == where["bookworm/scm"] == where["bookworm"]
+    assert where["trixie/curl"] == where["trixie/scm"] == where["trixie"]
+
+
 def test_chains_stay_on_one_host_and_build_parents_first():
     suites = ["bookworm", "trixie", "noble", "jammy", "bullseye"]
     # the plan lists children before their parents: the share must still build parents first
