@@ -42,7 +42,6 @@ class EntrySpec:
     file: str = "Dockerfile"
     version: str = ""
     revision: str = ""
-    source: str = ""
 
     @property
     def key(self) -> str:
@@ -83,6 +82,8 @@ class FamilyShare:
     entries: list[EntrySpec]
     extra_context: str = ""  # files prepared on the builder for this architecture (overlaid on every entry)
     source: str = ""
+    created: str = ""  # overrides BuildSettings.created for this family
+    revision: str = ""  # overrides BuildSettings.revision for this family's entries without git_commit
 
 
 @dataclass
@@ -184,10 +185,10 @@ class ReleaseBuilder:
 
     def _labels(self, f: FamilyShare, e: EntrySpec, base: str, digest: str) -> dict[str, str]:
         labels = {
-            OCI + "source": f.source or e.source,
-            OCI + "revision": e.revision or self.settings.revision,
+            OCI + "source": f.source,
+            OCI + "revision": e.revision or f.revision or self.settings.revision,
             OCI + "version": e.version,
-            OCI + "created": self.settings.created,
+            OCI + "created": f.created or self.settings.created,
             OCI + "base.name": base,
             INPUT_DIGEST_LABEL: digest,
         }

@@ -37,7 +37,8 @@ options:
         C(plan.entries): C(tags), C(shared_tags), C(architectures), C(directory), C(file), optional
         C(version) and C(git_commit)), optional C(extra_context) (a folder of files prepared on this builder
         for this architecture, overlaid on every entry's context) and optional C(source) (the
-        C(org.opencontainers.image.source) label).
+        C(org.opencontainers.image.source) label), C(created) and C(revision) (per-family values of the
+        options of those names).
     type: list
     elements: dict
     required: true
@@ -86,6 +87,18 @@ options:
       - Fail the task when an entry failed. The build role sets it to false, pushes what passed, then fails.
     type: bool
     default: true
+  group_hosts:
+    description:
+      - All hosts of this builder's architecture group. When there are several, the entries are shared among
+        them deterministically (a FROM chain stays on one host) and this call builds only I(host)'s share.
+    type: list
+    elements: str
+    default: []
+  host:
+    description:
+      - This builder's inventory hostname, one of I(group_hosts).
+    type: str
+    default: ""
   docker_host:
     description:
       - The engine to talk to. Default C(DOCKER_HOST) or the local socket.
@@ -159,7 +172,7 @@ platform:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils import architectures, scheduling
 from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import BuildInputError
 from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import (
     BuildSettings,
@@ -174,16 +187,22 @@ except ImportError:
     docker = None
 
 
-def _families(raw: list) -> list[FamilyShare]:
+def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[FamilyShare]:
     out = []
     for i, f in enumerate(raw):
         where = "families[%d]" % i
         for k in ("repo", "context_root"):
             if not f.get(k):
                 raise BuildInputError("%s: field %s is missing" % (where, k))
-        entries = [EntrySpec.from_plan(f["repo"], e, "%s (%s)" % (where, f["repo"])) for e in f.get("entries") or []]
+        planned = list(f.get("entries") or [])
+        if len(group_hosts) > 1:
+            if host not in group_hosts:
+                raise BuildInputError("host %r is not one of group_hosts %s" % (host, ", ".join(group_hosts)))
+            planned = scheduling.assign(planned, group_hosts, arch, repo=f["repo"]).shares[host]
+        entries = [EntrySpec.from_plan(f["repo"], e, "%s (%s)" % (where, f["repo"])) for e in planned]
         out.append(FamilyShare(repo=f["repo"], context_root=f["context_root"], entries=entries,
-                               extra_context=f.get("extra_context") or "", source=f.get("source") or ""))
+                               extra_context=f.get("extra_context") or "", source=f.get("source") or "",
+                               created=f.get("created") or "", revision=f.get("revision") or ""))
     return out
 
 
@@ -200,6 +219,8 @@ def main() -> None:
             pull_parents=dict(type="bool", default=True),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
+            group_hosts=dict(type="list", elements="str", default=[]),
+            host=dict(type="str", default=""),
             docker_host=dict(type="str"),
         ),
         supports_check_mode=True,
@@ -222,8 +243,9 @@ def main() -> None:
         )
         kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
         factory = (lambda: docker.DockerClient(**kwargs)) if kwargs else docker.from_env
-        builder = ReleaseBuilder(_families(p["families"]), settings, factory)
-    except (BuildInputError, architectures.UnknownArchitecture) as exc:
+        families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
+        builder = ReleaseBuilder(families, settings, factory)
+    except (BuildInputError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
         module.fail_json(msg=str(exc))
     results = [r.as_dict() for r in builder.run()]
     failed = [r["key"] for r in results if r["status"] in ("failed", "skipped")]

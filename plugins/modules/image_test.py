@@ -35,7 +35,10 @@ options:
   tests:
     description: Repository name -> path of its test file. Repositories without one are reported as untested and pass.
     type: dict
-    required: true
+    default: {}
+  tests_dir:
+    description: A folder of test files named C(<repository>.yml), for the repositories not in I(tests).
+    type: path
   arch:
     description: Bashbrew architecture of the images.
     type: str
@@ -99,7 +102,7 @@ passed:
   returned: always
   type: list
   elements: str
-failed:
+failed_entries:
   description: Keys of the images that failed a test.
   returned: always
   type: list
@@ -135,7 +138,8 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             images=dict(type="list", elements="dict", required=True),
-            tests=dict(type="dict", required=True),
+            tests=dict(type="dict", default={}),
+            tests_dir=dict(type="path"),
             arch=dict(type="str", required=True),
             cache_dir=dict(type="path"),
             max_workers=dict(type="int", default=2),
@@ -149,12 +153,17 @@ def main() -> None:
     p = module.params
     try:
         arch = architectures.get(p["arch"])
-        suites = {repo: load(path) for repo, path in p["tests"].items()}
+        files = dict(p["tests"])
+        if p["tests_dir"] and os.path.isdir(p["tests_dir"]):
+            for name in sorted(os.listdir(p["tests_dir"])):
+                if name.endswith(".yml"):
+                    files.setdefault(name[:-4], os.path.join(p["tests_dir"], name))
+        suites = {repo: load(path) for repo, path in files.items()}
     except (TestSpecError, architectures.UnknownArchitecture) as exc:
         module.fail_json(msg=str(exc))
     images = [i for i in p["images"] if i.get("status") in _TESTABLE]
     if module.check_mode:
-        module.exit_json(changed=False, results=[], passed=[], failed=[],
+        module.exit_json(changed=False, results=[], passed=[], failed_entries=[],
                          would_test=[i["key"] for i in images])
     platform, os_name = str(arch.platform), arch.platform.os
     kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
@@ -191,9 +200,9 @@ def main() -> None:
         changed=False,
         results=[r.as_dict() for r in results],
         passed=[r.key for r in results if r.passed],
-        failed=[r.key for r in results if not r.passed],
+        failed_entries=[r.key for r in results if not r.passed],
     )
-    if out["failed"] and p["fail_on_error"]:
+    if out["failed_entries"] and p["fail_on_error"]:
         module.fail_json(msg="%s: smoke tests failed: %s" % (platform, "; ".join(
             "%s (%s)" % (r.key, ", ".join(t.name for t in r.tests if not t.passed)) for r in results if not r.passed)),
             **out)

@@ -1,0 +1,119 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: builder_arch
+short_description: Check that a builder host builds the architecture its inventory names
+version_added: 0.1.0
+description:
+  - Maps C(uname -m) and the Docker engine's reported architecture to bashbrew names and compares them with
+    I(arch). A native builder must match; an emulated one (I(emulated=true)) needs an enabled qemu binfmt
+    handler with the F flag for I(arch), so containers of that architecture run.
+  - Fails with the facts (host, engine and wanted architecture) before anything is built.
+author: buildfarm.images contributors
+requirements:
+  - docker (Python SDK) on the builder
+attributes:
+  check_mode:
+    support: full
+    description: Read-only.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+options:
+  arch:
+    description: The inventory's C(buildfarm_arch) (bashbrew name).
+    type: str
+    required: true
+  emulated:
+    description: The inventory's C(buildfarm_emulated).
+    type: bool
+    default: false
+  binfmt_dir:
+    description: Where the kernel's binfmt_misc handlers are visible (a bind mount of it inside a container).
+    type: path
+    default: /proc/sys/fs/binfmt_misc
+  docker_host:
+    description: The engine to ask. Default C(DOCKER_HOST) or the local socket.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: This builder builds s390x under qemu
+  buildfarm.images.builder_arch:
+    arch: s390x
+    emulated: true
+"""
+
+RETURN = r"""
+arch:
+  description: The architecture checked.
+  returned: success
+  type: str
+native:
+  description: The host's own architecture (bashbrew name).
+  returned: success
+  type: str
+  sample: amd64
+engine:
+  description: The engine's architecture (bashbrew name).
+  returned: success
+  type: str
+emulated:
+  description: Whether I(arch) is built under emulation.
+  returned: success
+  type: bool
+binfmt:
+  description: The binfmt handler used for an emulated architecture.
+  returned: success
+  type: str
+  sample: /proc/sys/fs/binfmt_misc/qemu-s390x
+platform:
+  description: The OCI platform of I(arch).
+  returned: success
+  type: str
+  sample: linux/s390x
+"""
+
+import platform
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.builder_arch import ArchitectureMismatch, check
+
+try:
+    import docker
+except ImportError:
+    docker = None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            arch=dict(type="str", required=True),
+            emulated=dict(type="bool", default=False),
+            binfmt_dir=dict(type="path", default="/proc/sys/fs/binfmt_misc"),
+            docker_host=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    if docker is None:
+        module.fail_json(msg=missing_required_lib("docker"))
+    p = module.params
+    try:
+        client = docker.DockerClient(base_url=p["docker_host"]) if p["docker_host"] else docker.from_env()
+        engine = client.info().get("Architecture", "")
+    except Exception as exc:  # the engine must answer before anything is built
+        module.fail_json(msg="the Docker engine does not answer: %s" % exc)
+    try:
+        report = check(p["arch"], p["emulated"], platform.machine(), engine, p["binfmt_dir"])
+    except (ArchitectureMismatch, architectures.UnknownArchitecture) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **report.as_dict())
+
+
+if __name__ == "__main__":
+    main()

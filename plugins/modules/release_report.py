@@ -1,0 +1,128 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release_report
+short_description: Write the release report (Markdown and JSON) of a release run
+version_added: 0.1.0
+description:
+  - One row per tag (the entries' tags and shared tags), one column per architecture with the builder's status
+    (C(built), C(unchanged), C(failed), C(skipped), C(unreachable), C(not-built)) and the pushed digest, and a
+    column with what was published (the manifest list's action and digest).
+  - Lists the builders that failed or never reported, with their failed entries.
+  - Writes C(release-report.md) and C(release-report.json) into I(dest) atomically.
+  - The report records a run; writing it is not a change of the farm, so the module reports C(changed=false)
+    and an unchanged release stays at changed=0.
+author: buildfarm.images contributors
+attributes:
+  check_mode:
+    support: full
+    description: Writes nothing; returns the Markdown.
+  diff_mode:
+    support: none
+    description: The report is returned whole.
+options:
+  release:
+    description: The release, items with C(name) and C(entries) (release_plan's C(plan.entries)).
+    type: list
+    elements: dict
+    required: true
+  builders:
+    description: Every builder host of the inventory -> its architecture.
+    type: dict
+    required: true
+  results:
+    description: Host -> the build role's C(buildfarm_build_result); hosts missing here never reported.
+    type: dict
+    default: {}
+  published:
+    description: Repository name -> the C(lists) result of M(buildfarm.images.manifest_list).
+    type: dict
+    default: {}
+  dest:
+    description: Folder of the report files.
+    type: path
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Write the release report
+  buildfarm.images.release_report:
+    release: "{{ buildfarm_release }}"
+    builders: "{{ dict(groups['builders'] | zip(groups['builders'] | map('extract', hostvars, 'buildfarm_arch'))) }}"
+    results: "{{ buildfarm_results }}"
+    published: {busybox: "{{ buildfarm_published_busybox.lists }}"}
+    dest: artifacts
+"""
+
+RETURN = r"""
+ok:
+  description: True when every builder reported without failures and nothing failed to publish.
+  returned: always
+  type: bool
+failed_hosts:
+  description: Builder -> why it failed.
+  returned: always
+  type: dict
+failed_entries:
+  description: Builder -> keys of its failed entries.
+  returned: always
+  type: dict
+files:
+  description: The files written (none in check mode).
+  returned: always
+  type: list
+  elements: str
+markdown:
+  description: The Markdown report.
+  returned: always
+  type: str
+report:
+  description: The JSON report (architectures, rows with per-architecture cells and what was published).
+  returned: always
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.buildfarm.images.plugins.module_utils.release_report import (
+    build_report,
+    markdown,
+    render_files,
+    write_atomic,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            release=dict(type="list", elements="dict", required=True),
+            builders=dict(type="dict", required=True),
+            results=dict(type="dict", default={}),
+            published=dict(type="dict", default={}),
+            dest=dict(type="path", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        report = build_report(p["release"], p["builders"], p["results"], p["published"])
+    except (KeyError, TypeError, ValueError) as exc:
+        module.fail_json(msg="release_report: malformed input: %s: %s" % (type(exc).__name__, exc))
+    files = []
+    if not module.check_mode:
+        for name, text in render_files(report).items():
+            path = os.path.join(p["dest"], name)
+            write_atomic(path, text)
+            files.append(path)
+    module.exit_json(changed=False, ok=report.ok, failed_hosts=report.failed_hosts,
+                     failed_entries=report.failed_entries, files=files, markdown=markdown(report),
+                     report=report.as_dict())
+
+
+if __name__ == "__main__":
+    main()
