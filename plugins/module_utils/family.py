@@ -12,12 +12,18 @@ import fnmatch
 import json
 import os
 import re
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import yaml
-
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+
+try:
+    import yaml
+    YAML_IMPORT_ERROR = None
+except ImportError:  # reported by the modules with missing_required_lib()
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
 
 FAMILY_FILE = "family.yml"
 
@@ -26,7 +32,7 @@ BUILDERS = ("buildkit", "classic", "oci-import")
 
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _TAG_RE = re.compile(r"^\w[\w.-]{0,127}$")
-# A variant is a directory below the version: `trixie`, `slim-trixie`, `alpine3.24`, `windows/windowsservercore-ltsc2025`.
+# A variant is a directory below the version: `trixie`, `alpine3.24`, `windows/windowsservercore-ltsc2025` ...
 _VARIANT_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*(?:/[a-z0-9][a-z0-9.-]*)?$")
 _VERSION_RE = re.compile(r"^\d+(?:\.\d+)*[0-9A-Za-z.+-]*$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -105,7 +111,7 @@ class Family:
             if fnmatch.fnmatchcase(variant, glob):
                 return template
         raise FamilyError(self.family_file, "templates", variant,
-                          "no template glob matches variant (globs: %s)" % ", ".join(g for g, _ in self.templates))
+                          "no template glob matches variant (globs: %s)" % ", ".join(g for g, t in self.templates))
 
     def architectures_for(self, variant: str) -> tuple[str, ...] | None:
         """The family's own architecture list for a variant, or None when family.yml gives none."""
@@ -121,9 +127,9 @@ class Family:
 
 def version_sort_key(key: str) -> tuple:
     """`3.15` > `3.15-rc` > `3.14` > `3.9`: numeric parts, then a release above its pre-release."""
-    numeric, _, suffix = key.partition("-")
+    numeric, dash, suffix = key.partition("-")
     parts = tuple(int(p) if p.isdigit() else -1 for p in numeric.split("."))
-    return parts, 0 if suffix else 1, suffix
+    return parts, 0 if dash else 1, suffix
 
 
 def _str_list(file: str, fld: str, value: Any, allow_empty: bool = False) -> tuple[str, ...]:

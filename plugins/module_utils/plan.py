@@ -208,8 +208,12 @@ def tags_for(family: Family, version: Version, variant: str) -> tuple[list[str],
             tags += ["%s-alpine" % a for a in aliases]
         shared = list(aliases) if variant == suite else []
         constraints = []
-    strip = lambda names: _dedupe(n.replace("latest-", "") for n in names)  # noqa: E731
-    return strip(tags), strip(shared), constraints
+    return _without_latest(tags), _without_latest(shared), constraints
+
+
+def _without_latest(names: Sequence[str]) -> list[str]:
+    """`latest-trixie` -> `trixie`, `latest-windowsservercore` -> `windowsservercore`."""
+    return _dedupe(n.replace("latest-", "") for n in names)
 
 
 def _linux_architectures(family: Family, parents: ParentLibrary, version: Version, variant: str,
@@ -229,8 +233,9 @@ def git_commits(tree: str, paths: Sequence[str]) -> tuple[dict[str, str], list[s
     (modified or never committed: they get no GitCommit). Both empty when no path of the tree was ever committed
     (not a git work tree, or an ignored render folder)."""
     def git(*args: str) -> list[str]:
-        return subprocess.run(["git", "-C", tree] + list(args), check=True, capture_output=True,
-                              text=True).stdout.splitlines()
+        # plain module_utils, usable without an AnsibleModule (tests, benchmarks), hence no run_command
+        return subprocess.run(  # pylint: disable=ansible-bad-function
+            ["git", "-C", tree] + list(args), check=True, capture_output=True, text=True).stdout.splitlines()
 
     try:
         # One `git log` for the whole tree: the first commit a path shows up under is its last one.
@@ -291,29 +296,33 @@ def plan_family(family: Family, parents_dir: str | None, rendered: dict[str, str
             rel = "%s/%s/%s" % (version.key, variant, DOCKERFILE)
             where = (os.path.join(tree, rel) if tree else
                      "%s (rendered from %s)" % (rel, os.path.join(family.path, family.template_for(variant))))
-            text = rendered[rel]
-            froms = [f.ref for f in from_lines(text) if not f.stage_parent or f.ref == "scratch"]
-            if not froms:
-                raise PlanError(where, "FROM", "", "the rendered Dockerfile has no FROM line")
-            tags, shared, constraints = tags_for(family, version, variant)
-            if variant.startswith(WINDOWS_PREFIX):
-                archs, builder = ["windows-amd64"], WINDOWS_BUILDER
-            else:
-                archs = _linux_architectures(family, parents, version, variant, froms, where)
-                builder = family.builder
-            archs = sorted(a for a in archs
-                           if not any(r.arch == a and r.matches(version, variant) for r in family.exclude_architectures))
-            if not archs:
-                raise PlanError(family.family_file, "exclude_architectures", "%s/%s" % (version.key, variant),
-                                "no architecture left for this entry")
-            entry = PlanEntry(tags=tags, shared_tags=shared, architectures=archs, directory="%s/%s" % (version.key,
-                              variant), version=version.version, variant=variant, git_commit=commits.get(rel, ""),
-                              constraints=constraints, builder=builder, from_=froms)
+            entry = _plan_entry(family, parents, version, variant, rendered[rel], where)
+            entry.git_commit = commits.get(rel, "")
             if architectures is not None:
-                kept = [a for a in archs if a in architectures]
+                kept = [a for a in entry.architectures if a in architectures]
                 if not kept:
-                    plan.dropped.append(DroppedEntry(entry.directory, tags, archs))
+                    plan.dropped.append(DroppedEntry(entry.directory, entry.tags, entry.architectures))
                     continue
                 entry.architectures = kept
             plan.entries.append(entry)
     return plan
+
+
+def _plan_entry(family: Family, parents: ParentLibrary, version: Version, variant: str, dockerfile: str,
+                where: str) -> PlanEntry:
+    froms = [f.ref for f in from_lines(dockerfile) if not f.stage_parent or f.ref == "scratch"]
+    if not froms:
+        raise PlanError(where, "FROM", "", "the rendered Dockerfile has no FROM line")
+    tags, shared, constraints = tags_for(family, version, variant)
+    if variant.startswith(WINDOWS_PREFIX):
+        archs, builder = ["windows-amd64"], WINDOWS_BUILDER
+    else:
+        archs = _linux_architectures(family, parents, version, variant, froms, where)
+        builder = family.builder
+    excluded = {r.arch for r in family.exclude_architectures if r.matches(version, variant)}
+    archs = sorted(a for a in archs if a not in excluded)
+    if not archs:
+        raise PlanError(family.family_file, "exclude_architectures", "%s/%s" % (version.key, variant),
+                        "no architecture left for this entry")
+    return PlanEntry(tags=tags, shared_tags=shared, architectures=archs, directory="%s/%s" % (version.key, variant),
+                     version=version.version, variant=variant, constraints=constraints, builder=builder, from_=froms)

@@ -9,7 +9,6 @@ a reader never sees a half-written tree and an unchanged render changes nothing.
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shutil
@@ -18,9 +17,14 @@ import tempfile
 import traceback
 from dataclasses import dataclass, field
 
-import jinja2
-
 from ansible_collections.buildfarm.images.plugins.module_utils.family import Family, FamilyError, Version
+
+try:
+    import jinja2
+    JINJA2_IMPORT_ERROR = None
+except ImportError:  # reported by the modules with missing_required_lib()
+    jinja2 = None
+    JINJA2_IMPORT_ERROR = traceback.format_exc()
 
 DOCKERFILE = "Dockerfile"
 
@@ -149,15 +153,6 @@ def compare(dest: str, files: dict[str, str], want_diff: bool = False) -> SyncRe
                 "after": after,
             })
     return res
-
-
-def unified_diff(result: SyncResult) -> str:
-    """The diff of a SyncResult as one unified-diff text (for logs and reports)."""
-    chunks = []
-    for d in result.diff:
-        chunks.extend(difflib.unified_diff(d["before"].splitlines(True), d["after"].splitlines(True),
-                                           d["before_header"], d["after_header"]))
-    return "".join(chunks)
 
 
 def write_tree(dest: str, files: dict[str, str]) -> None:

@@ -15,7 +15,10 @@ description:
     half-written; files of an older render that are no longer rendered go away. Hidden top-level entries of I(dest)
     (such as C(.git)) are kept.
   - When the render equals what is in I(dest), nothing is written and the task reports no change.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm-images)
+requirements:
+  - PyYAML
+  - Jinja2
 attributes:
   check_mode:
     support: full
@@ -79,10 +82,10 @@ removed:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
-from ansible_collections.buildfarm.images.plugins.module_utils.render import render_family, sync
+from ansible_collections.buildfarm.images.plugins.module_utils.family import YAML_IMPORT_ERROR, FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.render import JINJA2_IMPORT_ERROR, render_family, sync
 
 
 def main() -> None:
@@ -93,6 +96,9 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+    for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(lib), exception=error)
     p = module.params
     try:
         family = load_family(p["family"])

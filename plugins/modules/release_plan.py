@@ -15,7 +15,10 @@ description:
     writes that file atomically, only when its content changes.
   - Bad input (family.yml, versions file, templates, parent library files) fails before anything is written, with
     an error naming the file, the field and the value.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm-images)
+requirements:
+  - PyYAML
+  - Jinja2
 attributes:
   check_mode:
     support: full
@@ -108,10 +111,11 @@ dest:
 import os
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family import YAML_IMPORT_ERROR, FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
+from ansible_collections.buildfarm.images.plugins.module_utils.render import JINJA2_IMPORT_ERROR
 
 
 def main() -> None:
@@ -125,6 +129,9 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+    for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(lib), exception=error)
     p = module.params
     try:
         family = load_family(p["family"])

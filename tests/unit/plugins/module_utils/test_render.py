@@ -94,7 +94,8 @@ def test_refuses_to_replace_a_folder_that_is_not_a_render(tmp_path):
 
 
 def test_undefined_variable_names_template_line_and_variable(tiny, tmp_path):
-    (tiny / "windows.j2").write_text("# escape=`\nFROM x\nENV A={{ version }}\nENV B={{ data.checksums.windows.sha256 }}\n")
+    (tiny / "windows.j2").write_text("# escape=`\nFROM x\nENV A={{ version }}\n"
+                                     "ENV B={{ data.checksums.windows.sha256 }}\n")
     dest = tmp_path / "render"
     with pytest.raises(RenderError) as e:
         sync(load_family(str(tiny)), str(dest))
