@@ -12,12 +12,25 @@
 # ensurepip, which then installs the pinned pip (and everything else) from PyPI.
 #
 # Usage: scripts/sanity.sh [extra ansible-test sanity options, e.g. --test validate-modules]
-#   BUILDFARM_SANITY_PYTHON (default 3.12): the Python version(s) the sanity venvs use.
+#   BUILDFARM_SANITY_PYTHON (default 3.12): the Python version the full sanity run and the units use.
+#   BUILDFARM_SANITY_MIN_PYTHON (default 3.9): modules and module_utils also run on builder hosts, so the
+#   compile and import tests run again with the oldest Python tests/config.yml allows, when one is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 export PATH=$top/.venv/bin:$PATH
 python=${BUILDFARM_SANITY_PYTHON:-3.12}
+min_python=${BUILDFARM_SANITY_MIN_PYTHON:-3.9}
+
+# find_python_dir VERSION: a directory holding a working pythonVERSION (pyenv shims only work for the
+# versions pyenv has activated, so look in pyenv's versions too).
+find_python_dir() {
+  local c
+  for c in "$(command -v "python$1" 2>/dev/null)" "$HOME"/.pyenv/versions/"$1".*/bin/"python$1"; do
+    if [ -x "$c" ] && "$c" -c '' 2>/dev/null; then dirname "$c"; return 0; fi
+  done
+  return 1
+}
 
 install_get_pip() {
   local version cache_path
@@ -65,6 +78,10 @@ copy_collection() {
     | while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done \
     | tar --null --no-recursion -T - -cf - | tar -C "$dest" -xf -
   git -C "$dest" init -q
+  # tests/conftest.py finds the read-only upstream data at <checkout>/../shared (ansible-test passes no
+  # BUILDFARM_SHARED through); link it, never copy it, so golden-data unit tests run here as well.
+  local shared=${BUILDFARM_SHARED:-$top/../shared}
+  if [ -d "$shared" ]; then ln -sfn "$(cd "$shared" && pwd)" "$(dirname "$dest")/shared"; fi
 }
 
 install_get_pip
@@ -75,6 +92,16 @@ cd "$dest"
 status=0
 echo "== ansible-test sanity --python $python"
 ansible-test sanity --venv --python "$python" --color no "$@" || status=1
+
+if [ $# -eq 0 ]; then
+  if min_dir=$(find_python_dir "$min_python"); then
+    echo "== ansible-test sanity --test compile --test import --python $min_python"
+    PATH=$PATH:$min_dir ansible-test sanity --venv --python "$min_python" --color no --test compile --test import \
+      || status=1
+  else
+    echo "sanity: no python$min_python here; compile/import on the oldest supported Python skipped" >&2
+  fi
+fi
 
 if [ $# -eq 0 ] && [ -n "$(find tests/unit -name 'test_*.py' -print -quit 2>/dev/null)" ]; then
   echo "== ansible-test units --python $python"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs `molecule test` for every role's default scenario (roles/<role>/molecule/default), one role after
+# the other (instances are containers of the local image buildfarm/debian:bookworm, built first if needed).
+# Each role's full output goes to .cache/molecule/<role>.log; the console gets one summary line per role
+# and the end of the log of a role that failed. A role without a default scenario counts as a failure:
+# every role must have one.
+#
+# Usage: scripts/molecule.sh [role ...]   (default: every role under roles/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+export PATH=$top/.venv/bin:$PATH
+export ANSIBLE_ROLES_PATH=$top/roles
+export ANSIBLE_COLLECTIONS_PATH=$top/.collections
+export NO_COLOR=1 ANSIBLE_NOCOLOR=1 PY_COLORS=0
+
+if [ $# -gt 0 ]; then
+  roles=("$@")
+else
+  roles=()
+  for d in roles/*/; do
+    [ -d "$d" ] && roles+=("$(basename "$d")")
+  done
+fi
+if [ "${#roles[@]}" -eq 0 ]; then
+  echo "molecule: no roles under roles/"
+  exit 0
+fi
+
+scripts/base-image.sh
+logs=$top/.cache/molecule
+mkdir -p "$logs"
+
+failed=0
+summary=()
+for role in "${roles[@]}"; do
+  if [ ! -f "roles/$role/molecule/default/molecule.yml" ]; then
+    summary+=("molecule: $role MISSING (no roles/$role/molecule/default/molecule.yml)")
+    failed=1
+    continue
+  fi
+  log=$logs/$role.log
+  start=$SECONDS
+  echo "molecule: testing $role (log: ${log#"$top"/})"
+  if (cd "roles/$role" && molecule test) >"$log" 2>&1; then
+    summary+=("molecule: $role passed in $((SECONDS - start))s")
+  else
+    summary+=("molecule: $role FAILED in $((SECONDS - start))s, see ${log#"$top"/}")
+    failed=1
+    echo "---- last lines of $role's log:" >&2
+    tail -n 60 "$log" >&2
+  fi
+done
+
+printf '%s\n' "${summary[@]}"
+exit "$failed"
