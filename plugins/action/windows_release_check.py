@@ -20,7 +20,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=_ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=_ARGUMENT_SPEC)
         try:
             release = scheduling.check_windows_release(args["release"], args["build"])
         except scheduling.WindowsReleaseError as e:

@@ -46,7 +46,6 @@ may be; Linux hosts satisfy no constraint.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -294,7 +293,7 @@ def _place(chains: list[tuple[str, list[int]]], eligible: tuple[str, ...], load:
     differ by at most one chain; within that bound a chain goes to its best-scoring host, which is what keeps
     placements stable when hosts come and go.
     """
-    even, extra = divmod(sum(len(c) for _, c in chains), len(eligible))
+    even, extra = divmod(sum(len(kc[1]) for kc in chains), len(eligible))
 
     def fits(host: str, size: int) -> bool:
         if load[host] + size <= even:

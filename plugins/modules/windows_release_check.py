@@ -16,8 +16,7 @@ description:
     the ones plan entries are routed by.
   - Runs on the controller (an action plugin) from values the host's facts give, so it changes nothing on the
     host and needs no module on it.
-author:
-  - buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 options:
   release:
     description: The release the builder states, normally C(buildfarm_windows_release).
@@ -33,10 +32,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Changes nothing in any mode; the check runs in check mode too.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   platform:
+    support: full
     platforms: windows
+    description: Checks Windows builders, from the controller.
 notes:
   - The logic lives in the collection's C(scheduling) module utility, which also routes Windows plan entries.
 """

@@ -20,7 +20,7 @@ def ansible(repo_root, *args):
     env = dict(os.environ, PATH="%s:%s" % (repo_root / ".venv" / "bin", os.environ.get("PATH", "")),
                ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    return subprocess.run(list(args), cwd=repo_root, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(list(args), cwd=repo_root, env=env, capture_output=True, text=True, check=False, timeout=120)
 
 
 @pytest.fixture(scope="module")

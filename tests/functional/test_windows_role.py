@@ -37,7 +37,7 @@ def run(repo_root, tmp_path, args, play=None, extra_vars=None):
     if extra_vars is not None:
         (tmp_path / "vars.json").write_text(json.dumps(extra_vars))
         cmd += ["-e", "@%s" % (tmp_path / "vars.json")]
-    return subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, check=False, timeout=300)
 
 
 ROLE_PLAY = [{
