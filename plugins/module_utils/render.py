@@ -157,13 +157,13 @@ def compare(dest: str, files: dict[str, str], want_diff: bool = False) -> SyncRe
 
 def write_tree(dest: str, files: dict[str, str]) -> None:
     """Write `files` into a temporary folder beside `dest` and swap it in whole (hidden top-level entries of the
-    old tree, e.g. .git, move over)."""
+    old tree, e.g. .git, move over). On any failure the previous tree is left as it was."""
     dest = os.path.abspath(dest)
-    parent = os.path.dirname(dest)
+    parent, base = os.path.dirname(dest), os.path.basename(dest)
     os.makedirs(parent, exist_ok=True)
-    base = os.path.basename(dest)
     tmp = tempfile.mkdtemp(prefix=".%s.render-" % base, dir=parent)
     old = None
+    moved: list[str] = []
     try:
         os.chmod(tmp, 0o755)
         for rel, text in files.items():
@@ -173,18 +173,19 @@ def write_tree(dest: str, files: dict[str, str]) -> None:
                 f.write(text)
             os.chmod(path, 0o644)
         if os.path.isdir(dest):
-            for top in os.listdir(dest):
+            for top in sorted(os.listdir(dest)):
                 if top.startswith("."):
                     os.rename(os.path.join(dest, top), os.path.join(tmp, top))
+                    moved.append(top)
             old = tempfile.mkdtemp(prefix=".%s.old-" % base, dir=parent)
             os.rename(dest, os.path.join(old, base))
         os.rename(tmp, dest)
     except BaseException:
-        if old and not os.path.exists(dest):  # put the previous tree (and its hidden entries) back
+        if old and not os.path.exists(dest) and os.path.isdir(os.path.join(old, base)):
             os.rename(os.path.join(old, base), dest)
-            for top in os.listdir(tmp):
-                if top.startswith("."):
-                    os.rename(os.path.join(tmp, top), os.path.join(dest, top))
+        for top in moved:  # give the hidden entries back to the previous tree
+            if os.path.exists(os.path.join(tmp, top)):
+                os.rename(os.path.join(tmp, top), os.path.join(dest, top))
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:

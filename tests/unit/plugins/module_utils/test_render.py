@@ -114,3 +114,29 @@ def test_previous_tree_kept_when_render_fails(tiny, tmp_path):
         sync(load_family(str(tiny)), str(dest))
     assert _tree(dest) == before
     assert sorted(os.listdir(tmp_path)) == ["render", "tiny"]
+
+
+def test_failed_swap_restores_previous_tree_and_hidden_entries(tiny, tmp_path, monkeypatch):
+    """The last rename failing (a full disk, which cannot be produced here, so that one rename is made to fail):
+    the previous tree and its .git are back in place and no temporary folder is left."""
+    dest = tmp_path / "render"
+    sync(load_family(str(tiny)), str(dest))
+    (dest / ".git").mkdir()
+    (dest / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    before = _tree(dest)
+    (tiny / "linux.j2").write_text((tiny / "linux.j2").read_text() + "LABEL changed=1\n")
+
+    real_rename = os.rename
+
+    def failing_rename(src, dst):
+        if os.path.basename(str(src)).startswith(".render.render-"):  # the final swap of the new tree
+            raise OSError(28, "No space left on device")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    with pytest.raises(OSError, match="No space left"):
+        sync(load_family(str(tiny)), str(dest))
+    monkeypatch.undo()
+    assert _tree(dest) == before
+    assert (dest / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert sorted(os.listdir(tmp_path)) == ["render", "tiny"]
