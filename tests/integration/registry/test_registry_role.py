@@ -1,0 +1,73 @@
+"""The `registry` role on this machine (no systemd: the supervised path), on a test port with htpasswd auth and
+TLS, then the modules against it, then `buildfarm_registry_state: stopped`."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from _synthetic import push_image
+from conftest import REPO, _free_port
+
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+    Credentials,
+    RegistryClient,
+    RegistryError,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run_playbook):
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("systemd runs here: the role would install a unit; this test covers the supervised path")
+    port = _free_port()
+    password = "role-%s" % os.urandom(6).hex()
+    role_vars = {
+        "buildfarm_registry_install": False,
+        "buildfarm_registry_port": port,
+        "buildfarm_registry_root": str(tmp_path / "data"),
+        "buildfarm_registry_config_dir": str(tmp_path / "etc"),
+        "buildfarm_registry_log": str(tmp_path / "registry.log"),
+        "buildfarm_registry_pidfile": str(tmp_path / "registry.pid"),
+        "buildfarm_registry_docker_certs_dir": str(tmp_path / "certs.d"),
+        "buildfarm_registry_tls": True,
+        "buildfarm_registry_users": [{"username": "farm", "password": password}],
+    }
+    role = {"name": "Registry role", "ansible.builtin.include_role": {"name": "registry"}, "vars": role_vars}
+    env_roles = {"ANSIBLE_ROLES_PATH": str(REPO / "roles")}
+    os.environ.update(env_roles)
+    try:
+        rc, out, _ = run_playbook([role])
+        assert rc == 0, out
+        assert password not in out
+        ca = tmp_path / "certs.d" / ("127.0.0.1:%d" % port) / "ca.crt"
+        assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+        rc, out, _ = run_playbook([role])
+        assert rc == 0 and "changed=0" in out, out
+
+        address = "127.0.0.1:%d" % port
+        creds = Credentials("farm", password)
+        client = RegistryClient(address, creds, ca_cert=str(ca))
+        assert client.scheme == "https" and client.ping()
+        push_image(client, "amd64/web", "1", content=b"web")
+        with pytest.raises(RegistryError, match="certificate verify failed"):
+            RegistryClient("https://" + address, creds, retries=0).ping()
+        publish = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+            "registry": address, "repository": "web", "username": "farm", "password": password,
+            "ca_cert": str(ca), "entries": [{"tags": ["1", "latest"], "architectures": ["amd64"]}]}}
+        rc, out, res = run_playbook([publish])
+        assert rc == 0 and res["publish"]["changed"] is True, out
+
+        stop = dict(role, vars=dict(role_vars, buildfarm_registry_state="stopped"))
+        rc, out, _ = run_playbook([stop])
+        assert rc == 0, out
+        with pytest.raises(RegistryError, match="Connection refused"):
+            RegistryClient(address, creds, ca_cert=str(ca), retries=0).ping()
+    finally:
+        pidfile = tmp_path / "registry.pid"
+        if pidfile.exists():  # a failed assertion must not leave the supervisor behind
+            subprocess.run(["kill", pidfile.read_text().strip()], check=False)
+        for key in env_roles:
+            del os.environ[key]
