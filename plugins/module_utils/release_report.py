@@ -19,9 +19,10 @@ class Cell:
     status: str  # built | unchanged | failed | skipped | not-built | would-build | unreachable
     digest: str = ""
     host: str = ""
+    push: str = ""  # pushed | unchanged | would-push | failed, for this tag; '' when not pushed at all
 
     def as_dict(self) -> dict:
-        return {"status": self.status, "digest": self.digest, "host": self.host}
+        return {"status": self.status, "digest": self.digest, "host": self.host, "push": self.push}
 
 
 @dataclass
@@ -69,8 +70,9 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
     arches = architectures.sort_names(set(builders.values()))
     failed_hosts = {h: "did not report (unreachable or failed before building)" for h in builders if h not in results}
     failed_entries: dict[str, list[str]] = {}
-    # (repo, entry key, arch) -> cell
+    # (repo, entry key, arch) -> cell, and (repo, entry key, arch) -> {tag: push status}
     cells: dict[tuple[str, str, str], Cell] = {}
+    pushes: dict[tuple[str, str, str], dict[str, tuple[str, str]]] = {}
     for host, res in results.items():
         arch = res.get("arch") or builders.get(host, "")
         digests = res.get("digests") or {}
@@ -82,6 +84,11 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
             status = "failed" if img["key"] in failed and img["status"] in ("built", "unchanged") else img["status"]
             digest = next((digests[t] for t in img.get("tags") or [] if t in digests), "")
             cells[(img["repo"], img["key"], arch)] = Cell(status, digest, host)
+        for pushed in res.get("pushed") or []:
+            for t in pushed.get("tags") or []:
+                repo = t["ref"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+                pushes.setdefault((repo, pushed["key"], arch), {})[t["ref"].rsplit(":", 1)[1]] = (
+                    t["status"], t.get("digest", ""))
     rows: list[Row] = []
     for fam in release:
         name = fam["name"]
@@ -106,8 +113,9 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
                         continue
                     host = next((h for h, a in builders.items() if a == arch and h in failed_hosts
                                  and h not in results), "")
-                    row.cells[arch] = cells.get((name, key, arch)) or Cell(
-                        "unreachable" if host else "not-built", "", host)
+                    base = cells.get((name, key, arch)) or Cell("unreachable" if host else "not-built", "", host)
+                    push, digest = pushes.get((name, key, arch), {}).get(tag, ("", ""))
+                    row.cells[arch] = Cell(base.status, digest or base.digest, base.host, push)
     return Report(arches, rows, failed_hosts, failed_entries)
 
 
@@ -123,7 +131,8 @@ def markdown(report: Report) -> str:
         cols = [r.repository, ("`%s` (shared)" if r.shared else "`%s`") % r.tag]
         for a in report.architectures:
             c = r.cells.get(a)
-            cols.append("%s %s" % (c.status, ("`%s`" % _short(c.digest)) if c.digest else "") if c else "")
+            cols.append("%s%s %s" % (c.status, "/" + c.push if c.push else "",
+                                      ("`%s`" % _short(c.digest)) if c.digest else "") if c else "")
         pub = r.published + (" `%s`" % _short(r.published_digest) if r.published_digest else "")
         cols.append(pub + (" (%s)" % r.message if r.message else ""))
         out.append("| " + " | ".join(c.strip() for c in cols) + " |")

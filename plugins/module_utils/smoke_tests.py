@@ -19,6 +19,7 @@ Format (the whole contract)::
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import string
@@ -33,7 +34,7 @@ _KEYS = {"name", "command", "stdout", "exit_code", "timeout"}
 _OS_KEYS = ("linux", "windows")
 
 
-class TestSpecError(ValueError):
+class SmokeTestError(ValueError):
     pass
 
 
@@ -47,7 +48,7 @@ class SmokeTest:
 
 
 @dataclass
-class TestSuite:
+class SmokeSuite:
     path: str
     sha256: str
     tests: dict[str, list[SmokeTest]]  # os -> tests
@@ -56,52 +57,59 @@ class TestSuite:
         return self.tests.get(os_name, [])
 
 
-def load(path: str) -> TestSuite:
+def load(path: str) -> SmokeSuite:
+    """A test file from disk."""
     try:
         with open(path, "rb") as fh:
             raw_bytes = fh.read()
     except OSError as exc:
-        raise TestSpecError("%s: cannot read: %s" % (path, exc.strerror)) from None
+        raise SmokeTestError("%s: cannot read: %s" % (path, exc.strerror)) from None
     try:
         raw = yaml.safe_load(raw_bytes)
     except yaml.YAMLError as exc:
-        raise TestSpecError("%s: not valid YAML: %s" % (path, exc)) from None
+        raise SmokeTestError("%s: not valid YAML: %s" % (path, exc)) from None
+    return parse(raw, path)
+
+
+def parse(raw: Any, path: str) -> SmokeSuite:
+    """Validate test data (the parsed YAML); ``path`` names it in errors."""
     if not isinstance(raw, dict) or not raw:
-        raise TestSpecError("%s: must be a mapping with `linux` and/or `windows` lists" % path)
+        raise SmokeTestError("%s: must be a mapping with `linux` and/or `windows` lists" % path)
     tests: dict[str, list[SmokeTest]] = {}
     for os_name, items in raw.items():
         if os_name not in _OS_KEYS:
-            raise TestSpecError("%s: field %s: unknown key (known: %s)" % (path, os_name, ", ".join(_OS_KEYS)))
+            raise SmokeTestError("%s: field %s: unknown key (known: %s)" % (path, os_name, ", ".join(_OS_KEYS)))
         if not isinstance(items, list):
-            raise TestSpecError("%s: field %s: must be a list of tests" % (path, os_name))
+            raise SmokeTestError("%s: field %s: must be a list of tests" % (path, os_name))
         seen: set[str] = set()
         out = []
         for i, item in enumerate(items):
             where = "%s: field %s[%d]" % (path, os_name, i)
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise TestSpecError("%s: a test is a mapping with a `name`: %r" % (where, item))
+                raise SmokeTestError("%s: a test is a mapping with a `name`: %r" % (where, item))
             unknown = sorted(set(item) - _KEYS)
             if unknown:
-                raise TestSpecError("%s.%s: unknown key (known: %s)" % (where, unknown[0], ", ".join(sorted(_KEYS))))
+                raise SmokeTestError("%s.%s: unknown key (known: %s)" % (where, unknown[0], ", ".join(sorted(_KEYS))))
             if item["name"] in seen:
-                raise TestSpecError("%s.name: %r is used twice" % (where, item["name"]))
+                raise SmokeTestError("%s.name: %r is used twice" % (where, item["name"]))
             seen.add(item["name"])
             cmd = item.get("command")
             if cmd is not None and not isinstance(cmd, str) and not (
                     isinstance(cmd, list) and cmd and all(isinstance(c, str) for c in cmd)):
-                raise TestSpecError("%s.command: must be a string or a non-empty list of strings: %r" % (where, cmd))
+                raise SmokeTestError("%s.command: must be a string or a non-empty list of strings: %r" % (where, cmd))
             pattern = item.get("stdout") or ""
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise TestSpecError("%s.stdout: not a regex (%s): %r" % (where, exc, pattern)) from None
+                raise SmokeTestError("%s.stdout: not a regex (%s): %r" % (where, exc, pattern)) from None
             for k in ("exit_code", "timeout"):
                 if k in item and not isinstance(item[k], int):
-                    raise TestSpecError("%s.%s: must be an integer: %r" % (where, k, item[k]))
+                    raise SmokeTestError("%s.%s: must be an integer: %r" % (where, k, item[k]))
             out.append(SmokeTest(item["name"], tuple(cmd) if isinstance(cmd, list) else cmd, pattern,
                                  item.get("exit_code", 0), item.get("timeout", 300)))
         tests[os_name] = out
-    return TestSuite(path, hashlib.sha256(raw_bytes).hexdigest(), tests)
+    digest = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
+    return SmokeSuite(path, digest, tests)
 
 
 def substitutions(arch: str, version: str) -> dict[str, str]:
@@ -119,7 +127,7 @@ def command_for(test: SmokeTest, os_name: str, subs: Mapping[str, str]) -> list[
 
 
 @dataclass
-class TestResult:
+class SmokeResult:
     name: str
     passed: bool
     exit_code: int | None = None
@@ -132,12 +140,12 @@ class TestResult:
 
 
 @dataclass
-class ImageTestResult:
+class ImageSmokeResult:
     key: str
     image_id: str
     passed: bool
     cached: bool = False
-    tests: list[TestResult] = field(default_factory=list)
+    tests: list[SmokeResult] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"key": self.key, "image_id": self.image_id, "passed": self.passed, "cached": self.cached,
@@ -146,7 +154,7 @@ class ImageTestResult:
 
 
 def run_test(client: Any, image_id: str, platform: str, test: SmokeTest, os_name: str,
-             subs: Mapping[str, str], name_prefix: str) -> TestResult:
+             subs: Mapping[str, str], name_prefix: str) -> SmokeResult:
     """Run one test in a fresh container (removed afterwards) and judge exit code and output."""
     cmd = command_for(test, os_name, subs)
     container = client.containers.create(image_id, command=cmd, platform=platform, detach=True,
@@ -158,21 +166,21 @@ def run_test(client: Any, image_id: str, platform: str, test: SmokeTest, os_name
             status = container.wait(timeout=test.timeout)
         except Exception:  # requests' ReadTimeout: the container is still running
             container.kill()
-            return TestResult(test.name, False, None, "", "timed out after %ds" % test.timeout)
+            return SmokeResult(test.name, False, None, "", "timed out after %ds" % test.timeout)
         output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
     finally:
         container.remove(force=True)
     code = int(status.get("StatusCode", -1))
     tail = output[-1000:]
     if code != test.exit_code:
-        return TestResult(test.name, False, code, tail, "exit code %d, expected %d" % (code, test.exit_code))
+        return SmokeResult(test.name, False, code, tail, "exit code %d, expected %d" % (code, test.exit_code))
     if test.stdout:
         pattern = string.Template(test.stdout).safe_substitute(subs)
         if not re.search(pattern, output):
-            return TestResult(test.name, False, code, tail, "output does not match %r" % pattern)
-    return TestResult(test.name, True, code, tail)
+            return SmokeResult(test.name, False, code, tail, "output does not match %r" % pattern)
+    return SmokeResult(test.name, True, code, tail)
 
 
-def pass_marker(cache_dir: str, image_id: str, suite: TestSuite) -> str:
+def pass_marker(cache_dir: str, image_id: str, suite: SmokeSuite) -> str:
     """A file recording that this exact image passed this exact test file (tests are not rerun then)."""
     return os.path.join(cache_dir, "%s-%s.passed" % (image_id.replace("sha256:", "")[:32], suite.sha256[:32]))

@@ -33,12 +33,12 @@ options:
     elements: dict
     required: true
   tests:
-    description: Repository name -> path of its test file. Repositories without one are reported as untested and pass.
+    description:
+      - Repository name -> its tests, either the path of a test file on the builder or the test data itself (the
+        parsed YAML, for example C(lookup('file', 'families/busybox/tests.yml') | from_yaml) on the control node).
+      - Repositories without tests are reported as untested and pass.
     type: dict
     default: {}
-  tests_dir:
-    description: A folder of test files named C(<repository>.yml), for the repositories not in I(tests).
-    type: path
   arch:
     description: Bashbrew architecture of the images.
     type: str
@@ -65,7 +65,7 @@ EXAMPLES = r"""
     arch: s390x
     images: "{{ buildfarm_built.images }}"
     tests:
-      busybox: "{{ playbook_dir }}/../families/busybox/tests.yml"
+      busybox: "{{ lookup('ansible.builtin.file', 'families/busybox/tests.yml') | from_yaml }}"
     cache_dir: /var/cache/buildfarm/tests
   register: buildfarm_tested
 """
@@ -117,10 +117,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import OCI
 from ansible_collections.buildfarm.images.plugins.module_utils.smoke_tests import (
-    ImageTestResult,
-    TestResult,
-    TestSpecError,
+    ImageSmokeResult,
+    SmokeResult,
+    SmokeTestError,
     load,
+    parse,
     pass_marker,
     run_test,
     substitutions,
@@ -139,7 +140,6 @@ def main() -> None:
         argument_spec=dict(
             images=dict(type="list", elements="dict", required=True),
             tests=dict(type="dict", default={}),
-            tests_dir=dict(type="path"),
             arch=dict(type="str", required=True),
             cache_dir=dict(type="path"),
             max_workers=dict(type="int", default=2),
@@ -153,13 +153,9 @@ def main() -> None:
     p = module.params
     try:
         arch = architectures.get(p["arch"])
-        files = dict(p["tests"])
-        if p["tests_dir"] and os.path.isdir(p["tests_dir"]):
-            for name in sorted(os.listdir(p["tests_dir"])):
-                if name.endswith(".yml"):
-                    files.setdefault(name[:-4], os.path.join(p["tests_dir"], name))
-        suites = {repo: load(path) for repo, path in files.items()}
-    except (TestSpecError, architectures.UnknownArchitecture) as exc:
+        suites = {repo: load(t) if isinstance(t, str) else parse(t, "tests[%s]" % repo)
+                  for repo, t in p["tests"].items()}
+    except (SmokeTestError, architectures.UnknownArchitecture) as exc:
         module.fail_json(msg=str(exc))
     images = [i for i in p["images"] if i.get("status") in _TESTABLE]
     if module.check_mode:
@@ -170,8 +166,8 @@ def main() -> None:
     if p["cache_dir"]:
         os.makedirs(p["cache_dir"], exist_ok=True)
 
-    def test_image(img: dict) -> ImageTestResult:
-        res = ImageTestResult(img["key"], img["image_id"], True)
+    def test_image(img: dict) -> ImageSmokeResult:
+        res = ImageSmokeResult(img["key"], img["image_id"], True)
         suite = suites.get(img["repo"])
         if suite is None:
             return res
@@ -187,7 +183,7 @@ def main() -> None:
             try:
                 res.tests.append(run_test(client, img["image_id"], platform, t, os_name, subs, prefix))
             except Exception as exc:  # an engine error is this image's failure, not the share's
-                res.tests.append(TestResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
+                res.tests.append(SmokeResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
         res.passed = all(t.passed for t in res.tests)
         if res.passed and marker:
             with open(marker, "w", encoding="utf-8") as fh:
