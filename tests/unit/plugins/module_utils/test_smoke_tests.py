@@ -27,7 +27,7 @@ def test_python_tests_cover_the_official_checks(repo_root):
         pytest.skip("families/python/tests.yml not present")
     suite = load(str(path))
     linux = " ".join(str(t.command) for t in suite.for_os("linux"))
-    for needle in ("dbm.gnu", "lzma", "sqlite3", ".pyc", "%Z", "shadow", "recursion"):
+    for needle in ("dbm.gnu", "lzma", "sqlite3", ".pyc", "%Z", "shadow", "RecursionError"):
         assert needle in linux
     assert suite.for_os("windows"), "PowerShell equivalents for Windows entries"
 
