@@ -84,6 +84,14 @@ copy_collection() {
   if [ -d "$shared" ]; then ln -sfn "$(cd "$shared" && pwd)" "$(dirname "$dest")/shared"; fi
 }
 
+# Several people run this in one checkout: one run at a time, or they would delete each other's copy.
+mkdir -p .cache
+exec 9>.cache/sanity.lock
+if ! flock -n 9; then
+  echo "sanity: another scripts/sanity.sh is running in this checkout; waiting for it"
+  flock 9
+fi
+
 install_get_pip
 dest=$top/.cache/sanity/ansible_collections/buildfarm/images
 copy_collection "$dest"
