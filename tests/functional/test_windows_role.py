@@ -166,3 +166,62 @@ def test_release_check_module(repo_root, tmp_path, release, build, expected):
         assert result.returncode != 0
         assert json.loads(result.stdout.split("=>", 1)[1])["msg"].startswith("localhost: buildfarm_windows_release is")
         assert expected in out
+
+
+def render_role_vars(repo_root, tmp_path, names, extra):
+    """The role's derived variables (vars/main.yml over defaults/main.yml) as Ansible templates them."""
+    role = repo_root / "roles" / "builder_windows"
+    play = [{
+        "name": "Render the role's derived variables",
+        "hosts": "localhost",
+        "connection": "local",
+        "gather_facts": False,
+        "tasks": [
+            {"name": "Load the defaults", "ansible.builtin.include_vars": str(role / "defaults" / "main.yml")},
+            {"name": "Load the derived variables", "ansible.builtin.include_vars": str(role / "vars" / "main.yml")},
+            {"name": "Show them", "ansible.builtin.debug": {
+                "msg": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (n, n) for n in names)}},
+        ],
+    }]
+    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,"], play=play, extra_vars=extra)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = result.stdout[result.stdout.index("ok: [localhost] => ") + len("ok: [localhost] => "):]
+    return json.loads(json.JSONDecoder().raw_decode(shown)[0]["msg"])
+
+
+TLS = {"buildfarm_windows_docker_tls": True, "buildfarm_windows_docker_tls_port": 2376,
+       "buildfarm_windows_docker_tls_ca": "/pki/ca.pem", "buildfarm_windows_docker_tls_cert": "/pki/cert.pem",
+       "buildfarm_windows_docker_tls_key": "/pki/key.pem"}
+
+
+@pytest.mark.parametrize("overrides, daemon_json", [
+    # the engine API only on the local named pipe unless TLS is configured
+    ({}, {"hosts": ["npipe://"]}),
+    (TLS, {"hosts": ["npipe://", "tcp://0.0.0.0:2376"], "tlsverify": True,
+           "tlscacert": "C:\\ProgramData\\docker\\tls\\ca.pem",
+           "tlscert": "C:\\ProgramData\\docker\\tls\\server-cert.pem",
+           "tlskey": "C:\\ProgramData\\docker\\tls\\server-key.pem"}),
+    ({"buildfarm_windows_docker_data_root": "D:\\docker",
+      "buildfarm_windows_docker_registry_mirrors": ["https://mirror.example.net"],
+      "buildfarm_windows_docker_insecure_registries": ["lab-registry:5000"],
+      "buildfarm_windows_docker_daemon_options": {"debug": True, "hosts": ["npipe:////./pipe/docker_engine"]}},
+     {"hosts": ["npipe:////./pipe/docker_engine"], "data-root": "D:\\docker",
+      "registry-mirrors": ["https://mirror.example.net"], "insecure-registries": ["lab-registry:5000"],
+      "debug": True}),
+])
+def test_daemon_json(repo_root, tmp_path, overrides, daemon_json):
+    out = render_role_vars(repo_root, tmp_path, ["buildfarm_windows_daemon_json"], dict(GOOD, **overrides))
+    assert out["buildfarm_windows_daemon_json"] == daemon_json
+
+
+@pytest.mark.parametrize("registry, key", [
+    ("registry.example.net", "registry.example.net"),
+    ("registry.example.net:5000", "registry.example.net:5000"),
+    ("docker.io", "https://index.docker.io/v1/"),
+])
+def test_login_compares_credentials_under_dockers_key(repo_root, tmp_path, registry, key):
+    out = render_role_vars(repo_root, tmp_path, ["buildfarm_windows_registry_key", "buildfarm_windows_docker_staging"],
+                           dict(GOOD, buildfarm_registry=registry))
+    assert out["buildfarm_windows_registry_key"] == key
+    # a new pin (version or checksum) unpacks into its own folder
+    assert out["buildfarm_windows_docker_staging"] == "C:\\ProgramData\\buildfarm\\downloads\\docker-27.5.1-aaaaaaaaaaaa"
