@@ -142,3 +142,20 @@ def test_golden_python_windows_entries_route_to_exactly_one_host(golden, invento
     entries = [e.to_dict() for e in manifest.entries]
     result = _check_windows_routing(entries, _windows_hosts(inventory))
     assert sum(len(s) for s in result.shares.values()) == 6  # 3.15-rc, 3.14, 3.13 x ltsc2025, ltsc2022
+
+
+def test_planned_python_release_routes_on_production_example(repo_root, golden, inventory):
+    """The release plan of families/python (the plan module's own output, FROM lines included), shared out over
+    the example's builder groups: every Windows entry goes to its release's host, nothing is unroutable."""
+    family = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family")
+    plan = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.plan")
+    planned = plan.plan_family(family.load_family(str(repo_root / "families" / "python")),
+                               str(golden / "2026-06-24" / "library"))
+    entries = [e.to_dict() for e in planned.entries]
+    _check_windows_routing(entries, _windows_hosts(inventory))
+    for group in ("builders_amd64", "builders_arm64v8"):
+        arch = group[len("builders_"):]
+        result = assign(entries, group_hosts(inventory, group), arch, repo=planned.name)
+        mine = [e for e in entries if arch in e["architectures"]]
+        loads = sorted(len(share) for share in result.shares.values())
+        assert not result.unroutable and sum(loads) == len(mine) and loads[-1] - loads[0] <= 1, (group, loads)
