@@ -92,12 +92,6 @@ class Assignment:
     shares: dict[str, list[dict]] = field(default_factory=dict)
     unroutable: list[Unroutable] = field(default_factory=list)
 
-    def host_of(self, directory: str) -> str | None:
-        for host, entries in self.shares.items():
-            if any(e.get("directory") == directory for e in entries):
-                return host
-        return None
-
     def to_dict(self) -> dict:
         return {"arch": self.arch, "shares": self.shares, "unroutable": [u.to_dict() for u in self.unroutable]}
 
@@ -128,32 +122,34 @@ def releases_for_build(build) -> list[str]:
     return [r for r, b in WINDOWS_RELEASES.items() if b == number]
 
 
-def check_windows_release(release: str, build) -> str:
+def _known_release(release: str) -> int:
+    """The build number of a release name, or a clear error."""
     if release not in WINDOWS_RELEASES:
         raise WindowsReleaseError(
             "buildfarm_windows_release %r is not a known Windows release (known: %s)"
             % (release, ", ".join(WINDOWS_RELEASES))
         )
+    return WINDOWS_RELEASES[release]
+
+
+def check_windows_release(release: str, build) -> str:
+    expected = _known_release(release)
     number = _build_number(build)
-    if WINDOWS_RELEASES[release] != number:
+    if expected != number:
         actual = releases_for_build(number)
         hint = ("set buildfarm_windows_release to %s" % " or ".join(actual)) if actual else (
             "this build is none of the supported releases (%s)"
             % ", ".join("%s=%d" % kv for kv in WINDOWS_RELEASES.items()))
         raise WindowsReleaseError(
             "buildfarm_windows_release is %r (build %d) but the host runs Windows build %d: %s"
-            % (release, WINDOWS_RELEASES[release], number, hint)
+            % (release, expected, number, hint)
         )
     return release
 
 
 def host_constraints(release: str) -> list[str]:
-    if release not in WINDOWS_RELEASES:
-        raise WindowsReleaseError(
-            "buildfarm_windows_release %r is not a known Windows release (known: %s)"
-            % (release, ", ".join(WINDOWS_RELEASES))
-        )
-    same_build = [r for r, b in WINDOWS_RELEASES.items() if b == WINDOWS_RELEASES[release]]
+    build = _known_release(release)
+    same_build = [r for r, b in WINDOWS_RELEASES.items() if b == build]
     return ["%s-%s" % (base, r) for base in _WINDOWS_BASES for r in same_build]
 
 
@@ -267,7 +263,7 @@ def assign(
     deps = _dependencies(mine, repo)
     order = _build_order(list(range(len(mine))), deps, mine)
     for chain in _chains(deps):
-        constraints = [c for i in chain for c in _as_list(mine[i].get("constraints"))]
+        constraints = list(dict.fromkeys(c for i in chain for c in _as_list(mine[i].get("constraints"))))
         eligible = tuple(h for h in hostnames if _satisfies(constraints, capabilities[h]))
         if not eligible:
             reason = _unroutable_reason(arch, hostnames, constraints, is_windows)

@@ -367,3 +367,8 @@ def test_every_architecture_of_the_table_can_be_scheduled():
         releases = {"h": "ltsc2022"} if architectures.get(name).is_windows else None
         result = assign(flat(2, [name]), ["h"], name, repo="img", releases=releases)
         assert len(result.shares["h"]) == 2, name
+
+
+def test_windows_host_with_an_unknown_release_is_an_error():
+    with pytest.raises(WindowsReleaseError, match="'ltsc2030' is not a known Windows release"):
+        assign(PYTHON, ["w"], "windows-amd64", repo="python", releases={"w": "ltsc2030"})
