@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
@@ -111,6 +111,8 @@ class PackageFetcher:
     debian_arch: str
     sources: list[Source]
     max_list_age: int = 6 * 3600  # seconds before the package lists are refreshed
+    update_attempts: int = 3
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def root(self) -> str:
@@ -140,7 +142,10 @@ class PackageFetcher:
         return proc.stdout
 
     def update(self) -> bool:
-        """Refresh the package lists when they are older than max_list_age; True when refreshed."""
+        """Refresh the package lists when they are older than max_list_age; True when refreshed.
+
+        When some index keeps failing, the lists that did download are used and the error is kept in
+        ``warnings``: candidate() still fails clearly if the package is not found in them."""
         r = self.root
         for d in ("state/lists/partial", "cache/archives/partial", "sources"):
             os.makedirs(os.path.join(r, d), exist_ok=True)
@@ -152,7 +157,16 @@ class PackageFetcher:
             return False
         with open(sources_file, "w", encoding="utf-8") as fh:
             fh.write(content)
-        self._apt("apt-get", "update")
+        for attempt in range(1, self.update_attempts + 1):
+            try:
+                self._apt("apt-get", "update")
+                break
+            except PackageError as exc:
+                # a mirror mid-sync serves a stale index for a while; the other indexes are usable meanwhile
+                if attempt == self.update_attempts:
+                    self.warnings.append(str(exc))
+                    return True
+                time.sleep(2 * attempt)
         with open(stamp, "w", encoding="utf-8") as fh:
             fh.write(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         return True

@@ -131,6 +131,8 @@ def main() -> None:
         res = extract(deb, {str(k): str(v) for k, v in p["files"].items()}, p["dest"], version, module.check_mode)
     except (PackageError, architectures.UnknownArchitecture, OSError) as exc:
         module.fail_json(msg=str(exc))
+    for warning in fetcher.warnings:
+        module.warn("package lists of %s partly refreshed: %s" % (debian_arch, warning))
     module.exit_json(changed=res.changed, package_version=version, debian_arch=debian_arch, sha256=res.files,
                      diff=dict(before="", after="%s %s\n" % (p["package"], version)) if res.changed else {})
 

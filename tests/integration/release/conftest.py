@@ -1,0 +1,157 @@
+"""Fixtures of the release integration tests: the real release.yml run by ansible-playbook on copies of the
+local inventory, each with its own throw-away registry (scripts/registry.sh, ports 5300-5399), on this machine's
+dockerd with qemu binfmt for the emulated builders."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+import requests
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+LIST_TYPES = ", ".join([
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+])
+
+
+def _free_port() -> int:
+    for port in range(5300, 5400):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 5300-5399")
+
+
+@dataclass
+class Run:
+    rc: int
+    result: dict  # the ansible.posix.json callback's document
+    stderr: str
+    report: dict  # artifacts/release-report.json
+
+    def changed(self) -> dict[str, int]:
+        return {h: s["changed"] for h, s in self.result["stats"].items()}
+
+    def failed_hosts(self) -> set[str]:
+        return {h for h, s in self.result["stats"].items() if s.get("failures") or s.get("unreachable")}
+
+    def messages(self) -> str:
+        return json.dumps(self.result)
+
+    def cells(self, tag: str = "latest") -> dict[str, dict]:
+        return next(r for r in self.report["rows"] if r["tag"] == tag)["architectures"]
+
+
+def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) -> Run:
+    env = dict(os.environ,
+               ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+               ANSIBLE_ROLES_PATH=str(REPO / "roles"),
+               PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    report = artifacts / "release-report.json"
+    if report.exists():
+        report.unlink()
+    cmd = ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "release.yml"),
+           "-e", json.dumps({"buildfarm_artifacts_dir": str(artifacts)})] + list(args)
+    proc = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True, timeout=1200)
+    try:
+        result = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError("ansible-playbook printed no JSON (rc=%d): %s\n%s"
+                             % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])) from None
+    return Run(proc.returncode, result, proc.stderr, json.loads(report.read_text()) if report.exists() else {})
+
+
+@dataclass
+class Farm:
+    """A copy of inventories/local pointing at its own registry; builders can be added or broken."""
+
+    root: pathlib.Path
+    port: int
+
+    @property
+    def registry(self) -> str:
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def inventory(self) -> pathlib.Path:
+        return self.root / "inventory"
+
+    @property
+    def artifacts(self) -> pathlib.Path:
+        return self.root / "artifacts"
+
+    def hosts(self) -> dict:
+        return yaml.safe_load((self.inventory / "hosts.yml").read_text())
+
+    def write_hosts(self, data: dict) -> None:
+        (self.inventory / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def set_builder(self, arch: str, **hostvars) -> None:
+        """Add (or change) the builder of `arch`, group builders_<arch>, host builder-<arch>."""
+        data = self.hosts()
+        groups = data["all"]["children"]["builders"]["children"]
+        host = groups.setdefault("builders_" + arch, {"hosts": {}})["hosts"].setdefault("builder-" + arch, {}) or {}
+        host.update({"buildfarm_arch": arch}, **hostvars)
+        groups["builders_" + arch]["hosts"]["builder-" + arch] = host
+        self.write_hosts(data)
+
+    def release(self, *args: str) -> Run:
+        return run_release(self.inventory, self.artifacts, *args)
+
+    def manifest(self, repo: str, tag: str) -> requests.Response:
+        return requests.get("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
+                            headers={"Accept": LIST_TYPES}, timeout=10)
+
+    def platforms(self, repo: str = "library/busybox", tag: str = "latest") -> set[str]:
+        r = self.manifest(repo, tag)
+        r.raise_for_status()
+        return {"/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"],
+                                     m["platform"].get("variant", "")) if x) for m in r.json()["manifests"]}
+
+
+@pytest.fixture
+def farm(tmp_path):
+    """inventories/local with its own registry and work folder (the Debian package cache is shared)."""
+    port = _free_port()
+    root = tmp_path
+    shutil.copytree(REPO / "inventories" / "local", root / "inventory")
+    data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
+    data["all"]["children"].pop("registry", None)  # the registry of this farm is started below, not by the role
+    (root / "inventory" / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (root / "inventory" / "group_vars" / "all" / "zz-test.yml").write_text(yaml.safe_dump({
+        "buildfarm_registry": "127.0.0.1:%d" % port,
+        "buildfarm_work_dir": str(root / "work"),
+        "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
+        # the playbook's own folders live next to the copied inventory, not the checkout
+        "buildfarm_artifacts_dir": str(root / "artifacts"),
+    }))
+    reg = root / "registry"
+    subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(reg), str(port)], check=True,
+                   stdout=subprocess.DEVNULL)
+    yield Farm(root, port)
+    subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(reg)], check=False)
+    _untag("127.0.0.1:%d/" % port)
+
+
+def _untag(prefix: str) -> None:
+    """Remove this farm's tags (the images stay under their other tags: they are the builders' cache)."""
+    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True)
+    tags = [t for t in out.stdout.split() if t.startswith(prefix)]
+    if tags:
+        subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)

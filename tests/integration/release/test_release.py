@@ -1,0 +1,99 @@
+"""release.yml end to end: real builds of the busybox family (amd64 natively, others under qemu), smoke tests,
+pushes, manifest lists, report; idempotence; adding an architecture; failing and unreachable builders."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import REPO, run_release
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _run_platform(image: str, platform: str) -> str:
+    return subprocess.run(["docker", "run", "--rm", "--pull", "always", "--platform", platform, image, "uname", "-m"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_make_release_on_the_local_default_then_nothing_changes(tmp_path):
+    """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000."""
+    inventory = REPO / "inventories" / "local"
+    first = run_release(inventory, tmp_path)
+    assert first.rc == 0, first.messages()[-3000:]
+    assert _run_platform("127.0.0.1:5000/library/busybox:latest", "linux/s390x") == "s390x"
+    assert first.report["architectures"] == ["amd64", "arm64v8", "s390x"]
+    assert {r["tag"] for r in first.report["rows"]} == {
+        "1.35.0-glibc", "1.35-glibc", "1-glibc", "glibc", "1.35.0", "1.35", "1", "latest"}
+
+    second = run_release(inventory, tmp_path)
+    assert second.rc == 0
+    assert set(second.changed().values()) == {0}, second.changed()
+    for row in second.report["rows"]:
+        assert row["published"] == "unchanged"
+        for arch, cell in row["architectures"].items():
+            assert (cell["status"], cell["push"]) == ("unchanged", "unchanged"), (row["tag"], arch, cell)
+    assert (tmp_path / "release-report.md").read_text().count("unchanged/unchanged") == 3 * 8
+
+
+def test_check_mode_changes_nothing(farm):
+    """--check on an empty registry: says what would be pushed and published, pushes and publishes nothing."""
+    run = farm.release("--check")
+    assert farm.manifest("library/busybox", "latest").status_code == 404
+    assert farm.manifest("s390x/busybox", "latest").status_code == 404
+    assert run.rc != 0 or run.report == {}  # nothing is published, so the release is not complete
+    text = run.messages()
+    assert "would-push" in text or "would-build" in text
+
+
+def test_adding_an_emulated_ppc64le_builder_adds_the_platform(farm):
+    farm.set_builder("ppc64le", buildfarm_emulated=True)
+    run = farm.release()
+    assert run.rc == 0, run.messages()[-3000:]
+    assert farm.platforms() == {"linux/amd64", "linux/arm64/v8", "linux/ppc64le", "linux/s390x"}
+    assert _run_platform(farm.registry + "/library/busybox:1.35", "linux/ppc64le") == "ppc64le"
+    assert run.cells()["ppc64le"]["push"] == "pushed"
+
+
+def test_a_failing_builder_does_not_stop_the_others_and_a_rerun_repushes_nothing(farm):
+    # builder-s390x claims to build s390x natively on an amd64 machine: its architecture check fails
+    farm.set_builder("s390x", buildfarm_emulated=False)
+    broken = farm.release()
+    assert broken.rc != 0
+    assert broken.failed_hosts() == {"builder-s390x", "localhost"}
+    summary = broken.messages()
+    assert "buildfarm_arch is s390x but this host is amd64" in summary
+    assert "Failed builders: builder-s390x" in summary
+    # the other architectures finished and pushed; the list that would lose s390x is not published (policy fail)
+    for arch in ("amd64", "arm64v8"):
+        assert farm.manifest(arch + "/busybox", "1.35.0-glibc").status_code == 200
+        assert broken.cells()[arch]["push"] == "pushed"
+    assert broken.cells()["s390x"]["status"] == "unreachable"
+    assert farm.manifest("library/busybox", "latest").status_code == 404
+    assert "builder-s390x" in broken.report["failed_hosts"]
+
+    farm.set_builder("s390x", buildfarm_emulated=True)
+    fixed = farm.release()
+    assert fixed.rc == 0, fixed.messages()[-3000:]
+    cells = fixed.cells()
+    assert cells["amd64"]["push"] == cells["arm64v8"]["push"] == "unchanged"
+    assert cells["s390x"]["push"] == "pushed"
+    assert farm.platforms() == {"linux/amd64", "linux/arm64/v8", "linux/s390x"}
+
+
+def test_an_unreachable_builder_is_named_and_the_others_push(farm):
+    data = farm.hosts()
+    builders = data["all"]["children"]["builders"]["children"]
+    builders.pop("builders_arm64v8")
+    # nothing listens on port 1: the connection is refused at once
+    builders["builders_s390x"]["hosts"]["builder-s390x"].update(
+        {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1})
+    farm.write_hosts(data)
+    run = farm.release("-e", yaml.safe_dump({"buildfarm_missing_architectures": "fail"}).strip())
+    assert run.rc != 0
+    assert run.result["stats"]["builder-s390x"]["unreachable"] >= 1
+    assert "builder-s390x" in run.report["failed_hosts"]
+    assert run.cells()["amd64"]["push"] == "pushed"
+    assert farm.manifest("amd64/busybox", "latest").status_code == 200
+    assert farm.manifest("library/busybox", "latest").status_code == 404
