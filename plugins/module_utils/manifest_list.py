@@ -10,6 +10,7 @@ after any failure every tag is either its old or its new list.
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
@@ -199,6 +200,8 @@ class Publisher:
         if self.policy not in POLICIES:
             raise PublishError("missing_architectures: %r is not one of %s" % (self.policy, ", ".join(POLICIES)))
         self.target = "%s/%s" % (self.namespace, self.repository) if self.namespace else self.repository
+        self._lock = threading.Lock()
+        self._mounted: set[str] = set()
 
     def _map(self, fn, items: Sequence) -> list:
         if not items:
@@ -255,7 +258,10 @@ class Publisher:
                 r.action = "would_" + r.action[:-1]
             return results
         # Members first (copied into the target repository), then the lists: a list never points at nothing.
-        members = {m.descriptor.digest: m for r in to_put for m in r.members if m.source}
+        # A member of the list a tag had is in the target repository already: no copy, not even a HEAD.
+        present = {m["digest"] for r in results for m in r.previous_members}
+        members = {m.descriptor.digest: m for r in to_put for m in r.members
+                   if m.source and m.descriptor.digest not in present}
         errors = dict(zip(members, self._map(self._copy_member, list(members.values()))))
         ready = []
         for r in to_put:
@@ -337,19 +343,25 @@ class Publisher:
     def _copy(self, member: Member) -> None:
         """Blobs mounted from the arch repository, then the manifest PUT by digest (registries check both)."""
         digest = member.descriptor.digest
-        if self.client.head_manifest(self.target, digest) is not None:
-            return
         source_repo = member.source.rsplit(":", 1)[0]
         manifest = self.client.get_manifest(source_repo, digest)
         if manifest is None:
             raise RegistryError("member vanished during the publish", self.client.registry, source_repo, digest)
         doc = manifest.json()
         for blob in [doc.get("config") or {}] + list(doc.get("layers") or []):
-            if blob.get("digest") and not blob.get("urls"):  # foreign (Windows base) layers stay where they are
+            # Foreign (Windows base) layers stay where they are; a layer shared by members is mounted once.
+            if blob.get("digest") and not blob.get("urls") and self._first_mount(blob["digest"]):
                 if not self.client.mount_blob(self.target, blob["digest"], source_repo):
                     raise RegistryError("cross-repository mount of %s from %s refused" % (blob["digest"], source_repo),
                                         self.client.registry, self.target, digest)
         self.client.put_manifest(self.target, digest, manifest.data, manifest.media_type)
+
+    def _first_mount(self, digest: str) -> bool:
+        with self._lock:
+            if digest in self._mounted:
+                return False
+            self._mounted.add(digest)
+            return True
 
     def _put(self, result: TagResult) -> None:
         try:
