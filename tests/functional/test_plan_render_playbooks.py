@@ -69,9 +69,10 @@ def test_plan_of_committed_render_has_git_commits(tmp_path):
 
     git("init", "-q")
     family = str(FIXTURES / "tiny")
-    rc, _, err = ansible_playbook("render.yml", {"buildfarm_family": family, "buildfarm_render_out": "render"},
-                                  tmp_path)
+    render_vars = {"buildfarm_family": family, "buildfarm_render_out": "render"}
+    rc, rendered, err = ansible_playbook("render.yml", render_vars, tmp_path)
     assert rc == 0, err
+    assert len(task_result(rendered, "Render the Dockerfiles")["added"]) == 16
     git("add", "render")
     git("commit", "-qm", "render tiny")
     head = git("rev-parse", "HEAD")
@@ -92,8 +93,8 @@ def test_plan_of_committed_render_has_git_commits(tmp_path):
     ("render.yml", {"buildfarm_render_out": "/tmp/never-written"}, "buildfarm_family"),
 ])
 def test_missing_variable_is_a_clear_error(playbook, extra, missing):
-    rc, result, _ = ansible_playbook(playbook, extra)
-    assert rc != 0
+    rc, result, stderr = ansible_playbook(playbook, extra)
+    assert rc != 0, stderr
     failed = task_result(result, "Check the required variables")
     assert failed["failed"] is True
     assert "%s=(missing)" % missing in failed["msg"]

@@ -32,24 +32,27 @@ def instructions(text: str) -> list[tuple[str, str]]:
             current += stripped[:-1] + " "
             continue
         current += stripped
-        word, _, args = current.strip().partition(" ")
-        out.append((word.upper(), args.strip()))
+        out.append(_split(current))
         current = ""
     if current.strip():
-        word, _, args = current.strip().partition(" ")
-        out.append((word.upper(), args.strip()))
+        out.append(_split(current))
     return out
+
+
+def _split(instruction: str) -> tuple[str, str]:
+    word, args = (instruction.strip().split(None, 1) + [""])[:2]
+    return word.upper(), args.strip()
 
 
 def env_pairs(args: str) -> list[tuple[str, str]]:
     """The (name, value) pairs of one ENV instruction."""
     first = args.split(None, 1)[0]
     if "=" not in first:  # legacy form: ENV NAME the rest is the value
-        name, _, value = args.partition(" ")
+        name, value = (args.split(None, 1) + [""])[:2]
         return [(name, value.strip())]
     pairs = []
     for token in shlex.split(args, posix=True):
-        name, _, value = token.partition("=")
+        name, value = token.split("=", 1)
         pairs.append((name, value))
     return pairs
 

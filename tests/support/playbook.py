@@ -22,7 +22,8 @@ def ansible_playbook(playbook: str, extra_vars: dict, cwd: pathlib.Path = REPO, 
     cmd = ["ansible-playbook", str(REPO / "playbooks" / playbook)]
     for k, v in extra_vars.items():
         cmd += ["-e", json.dumps({k: v})]
-    proc = subprocess.run(cmd + list(args), cwd=str(cwd), env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd + list(args), cwd=str(cwd), env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 

@@ -12,7 +12,7 @@ import yaml
 from ansible_collections.buildfarm.images.plugins.module_utils import library_manifest as lm
 from ansible_collections.buildfarm.images.plugins.module_utils.family import load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.plan import PlanError, plan_family
-from ansible_collections.buildfarm.images.plugins.module_utils.render import render_family, sync
+from ansible_collections.buildfarm.images.plugins.module_utils.render import sync
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "families"
 PARENTS = str(FIXTURES / "parents")

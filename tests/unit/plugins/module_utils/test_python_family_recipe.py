@@ -22,7 +22,7 @@ def test_every_run_is_valid_shell(path):
     runs = [args for word, args in instructions(FILES[path]) if word == "RUN"]
     assert len(runs) == 3
     for body in runs:
-        proc = subprocess.run(["sh", "-n", "-c", body], capture_output=True, text=True)
+        proc = subprocess.run(["sh", "-n", "-c", body], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, (path, proc.stderr)
 
 

@@ -37,8 +37,8 @@ def test_dest_check_mode_diff_then_write_then_unchanged(tmp_path):
 
 def test_architecture_restriction_reports_dropped(tmp_path):
     r = run_module("release_plan", dict(ARGS, architectures=["amd64", "arm64v8"]))
-    assert [d["directory"] for d in r["plan"]["dropped"]] == ["2.0/windows/windowsservercore-ltsc2025",
-                                                            "2.0/windows/windowsservercore-ltsc2022"]
+    dropped = [d["directory"] for d in r["plan"]["dropped"]]
+    assert dropped == ["2.0/windows/windowsservercore-ltsc2025", "2.0/windows/windowsservercore-ltsc2022"]
     assert all(set(e["architectures"]) <= {"amd64", "arm64v8"} for e in r["plan"]["entries"])
 
 
