@@ -23,6 +23,11 @@ force=0
 
 recipe=$( { cat "$0"; echo "$image $suite $packages"; } | sha256sum | cut -c1-16)
 
+# molecule.sh runs this for everyone; concurrent callers wait for one build instead of racing.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+
 if [ "$force" = 0 ] && [ "$(docker image inspect -f '{{ index .Config.Labels "buildfarm.recipe" }}' "$image" 2>/dev/null)" = "$recipe" ]; then
   echo "base-image: $image is up to date (recipe $recipe)"
   exit 0
