@@ -27,9 +27,15 @@ if [ "${#roles[@]}" -eq 0 ]; then
   exit 0
 fi
 
-scripts/base-image.sh
 logs=$top/.cache/molecule
 mkdir -p "$logs"
+# Scenarios name their instances; two runs in one checkout would destroy each other's containers.
+exec 9>"$logs/.lock"
+if ! flock -n 9; then
+  echo "molecule: another scripts/molecule.sh is running in this checkout; waiting for it"
+  flock 9
+fi
+scripts/base-image.sh
 
 failed=0
 summary=()
