@@ -29,7 +29,7 @@ attributes:
 options:
   images:
     description: Items with C(key), C(image_id), C(tags) (full references) and C(status); items whose status is
-      not C(built) or C(unchanged) are ignored.
+      not C(built) or C(unchanged) are ignored, except C(would-build) in check mode (all its tags would be pushed).
     type: list
     elements: dict
     required: true
@@ -92,7 +92,7 @@ failed_entries:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import Pusher
+from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import ImagePushResult, Pusher, TagResult
 
 try:
     import docker
@@ -124,6 +124,10 @@ def main() -> None:
     todo = [(i["key"], i["image_id"], list(i.get("tags") or []))
             for i in p["images"] if i.get("status") in ("built", "unchanged") and i.get("image_id")]
     results = pusher.run(todo)
+    if module.check_mode:
+        # images a dry run would build: every tag would be pushed
+        results += [ImagePushResult(i["key"], "", [TagResult(t, "would-push") for t in i.get("tags") or []])
+                    for i in p["images"] if i.get("status") == "would-build"]
     tags = [t for r in results for t in r.tags]
     touched = [t for t in tags if t.status in ("pushed", "would-push")]
     out = dict(
