@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Publish 100 tags x 4 architectures into a throw-away local registry: the manifest_list module vs the
 `docker manifest create` + `docker manifest push` loop a user would write. Prints both times, the ratio
 (target >= 20x), the unchanged re-publish time (target < 2 s, HEAD requests only) and HTTP requests per tag.
@@ -111,11 +110,11 @@ def run(address: str, n: int, work: pathlib.Path) -> None:
                        stdout=subprocess.DEVNULL)
     cli_time = time.monotonic() - t0
 
-    print("tags x architectures:            %d x %d (%d entries of %d tags)" % (n, len(ARCHS), len(entries),
-                                                                            TAGS_PER_ENTRY))
+    print("tags x architectures:            %d x %d (%d entries of %d tags)"
+          % (n, len(ARCHS), len(entries), TAGS_PER_ENTRY))
     print("docker manifest create+push loop: %.2f s" % cli_time)
-    print("manifest_list publish (module):   %.2f s  (through ansible-playbook: %.2f s)" % (module_time,
-                                                                                           ansible_time))
+    print("manifest_list publish (module):   %.2f s  (through ansible-playbook: %.2f s)"
+          % (module_time, ansible_time))
     print("ratio CLI / module:               %.1fx (target >= 20x)" % (cli_time / module_time))
     print("unchanged re-publish:             %.2f s (target < 2 s)" % unchanged_time)
     print("HTTP requests per tag:            first %.1f, unchanged %.1f (all HEAD: %s)" % (

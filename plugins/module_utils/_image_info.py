@@ -15,7 +15,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry_client i
 def split_reference(reference: str) -> tuple[str, str]:
     """`repo:tag` or `repo@sha256:...` -> (repository, tag or digest)."""
     if "@" in reference:
-        repo, _, ref = reference.partition("@")
+        repo, _sep, ref = reference.partition("@")
     else:
         slash = reference.rfind("/")
         colon = reference.rfind(":")

@@ -99,7 +99,7 @@ _CHALLENGE_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)
 def parse_www_authenticate(header: str) -> Challenge:
     """Parse one `WWW-Authenticate` challenge: `Bearer realm="...",service="...",scope="..."`."""
     header = header.strip()
-    scheme, _, rest = header.partition(" ")
+    scheme, _sep, rest = header.partition(" ")
     params: dict[str, str] = {}
     pos = 0
     while pos < len(rest):
@@ -193,7 +193,7 @@ class RegistryClient:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         scheme = ""
         if "://" in registry:
-            scheme, _, registry = registry.partition("://")
+            scheme, _sep, registry = registry.partition("://")
         self.registry = registry.rstrip("/")
         host = urllib.parse.urlsplit("//" + self.registry).hostname or self.registry
         if not scheme:
@@ -461,4 +461,3 @@ def _error_text(resp: _Response) -> str:
         return "; ".join("%s: %s" % (e.get("code", ""), e.get("message", "")) for e in errors)[:300]
     except (ValueError, AttributeError, UnicodeDecodeError):
         return resp.body[:200].decode("utf-8", "replace")
-

@@ -18,7 +18,7 @@ description:
     unchanged lists are not written. Each tag is one PUT, so after a failure every tag is either its old or
     its new list.
   - One call publishes a whole release, with bounded concurrency inside.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.registry
 attributes:

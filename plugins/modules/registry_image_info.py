@@ -12,7 +12,7 @@ description:
     media type; for a manifest list or OCI index the platforms of its members, for an image its
     os/architecture/variant (and os.version) from the image config.
   - Read-only; a reference that does not exist is returned with C(exists=false).
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.registry
 attributes:

@@ -38,13 +38,13 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
     env_roles = {"ANSIBLE_ROLES_PATH": str(REPO / "roles")}
     os.environ.update(env_roles)
     try:
-        rc, out, _ = run_playbook([role])
+        rc, out = run_playbook([role])[:2]
         assert rc == 0, out
         assert password not in out
         ca = tmp_path / "certs.d" / ("127.0.0.1:%d" % port) / "ca.crt"
         assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
-        rc, out, _ = run_playbook([role])
+        rc, out = run_playbook([role])[:2]
         assert rc == 0 and "changed=0" in out, out
 
         address = "127.0.0.1:%d" % port
@@ -61,7 +61,7 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         assert rc == 0 and res["publish"]["changed"] is True, out
 
         stop = dict(role, vars=dict(role_vars, buildfarm_registry_state="stopped"))
-        rc, out, _ = run_playbook([stop])
+        rc, out = run_playbook([stop])[:2]
         assert rc == 0, out
         with pytest.raises(RegistryError, match="Connection refused"):
             RegistryClient(address, creds, ca_cert=str(ca), retries=0).ping()

@@ -122,7 +122,7 @@ def test_retries_5xx_and_429_then_succeeds(flaky):
 
 def test_never_retries_4xx(flaky):
     _Flaky.plan = [403]
-    client, _ = _client(flaky)
+    client = _client(flaky)[0]
     with pytest.raises(RegistryError, match="HTTP 403") as exc:
         client.ping()
     assert client.retry_count == 0 and exc.value.status == 403
@@ -130,7 +130,7 @@ def test_never_retries_4xx(flaky):
 
 def test_gives_up_after_retries_naming_registry(flaky):
     _Flaky.plan = [500] * 10
-    client, _ = _client(flaky, retries=2)
+    client = _client(flaky, retries=2)[0]
     with pytest.raises(RegistryError, match=r"registry 127\.0\.0\.1:\d+: giving up after 2 retries"):
         client.ping()
     assert client.retry_count == 2
