@@ -6,6 +6,7 @@ import http.server
 import json
 import socket
 import threading
+import urllib.parse
 
 import pytest
 
@@ -145,3 +146,65 @@ def test_connection_refused_is_retried_and_named():
                                             r"giving up after 1 retries: .*Connection refused" % port):
         client.head_manifest("amd64/x", "1")
     assert client.retry_count == 1
+
+
+class _TokenRegistry(http.server.BaseHTTPRequestHandler):
+    """A registry front that wants bearer tokens from its own token endpoint (the Docker Hub flow)."""
+
+    protocol_version = "HTTP/1.1"
+    token_requests: list[tuple[str, str]] = []  # (scope, Authorization header)
+
+    def _reply(self, status: int, body: bytes = b"{}", headers: dict | None = None) -> None:
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/token":
+            scope = urllib.parse.parse_qs(url.query).get("scope", [""])[0]
+            self.token_requests.append((scope, self.headers.get("Authorization", "")))
+            return self._reply(200, json.dumps({"token": "tok:" + scope}).encode())
+        repo = url.path[len("/v2/"):].rsplit("/manifests/", 1)[0] if "/manifests/" in url.path else ""
+        scope = "repository:%s:pull" % repo if repo else ""
+        if self.headers.get("Authorization", "") != "Bearer tok:" + scope:
+            challenge = 'Bearer realm="http://%s/token",service="test"' % self.headers["Host"]
+            if scope:
+                challenge += ',scope="%s"' % scope
+            return self._reply(401, headers={"WWW-Authenticate": challenge})
+        return self._reply(200, headers={"Docker-Content-Digest": "sha256:" + "0" * 64,
+                                         "Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+
+    do_GET = do_HEAD = _handle
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def token_registry():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TokenRegistry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _TokenRegistry.token_requests = []
+    yield "127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_bearer_token_per_repository_scope_cached(token_registry):
+    client = RegistryClient(token_registry, Credentials("farm", "pw"))
+    for _round in range(2):
+        assert client.head_manifest("library/a", "1").media_type.endswith("manifest.v1+json")
+    client.head_manifest("library/b", "1")
+    assert [s for s, _auth in _TokenRegistry.token_requests] == ["repository:library/a:pull",
+                                                                 "repository:library/b:pull"]
+    assert all(a == Credentials("farm", "pw").basic_header() for _s, a in _TokenRegistry.token_requests)
+
+
+def test_anonymous_token_sends_no_credentials(token_registry):
+    assert RegistryClient(token_registry).head_manifest("library/a", "1") is not None
+    assert _TokenRegistry.token_requests == [("repository:library/a:pull", "")]
