@@ -122,7 +122,8 @@ class TagResult:
         return {
             "tag": self.tag, "action": self.action, "changed": self.changed, "digest": self.digest,
             "previous_digest": self.previous_digest, "media_type": self.media_type,
-            "members": [m.summary() for m in self.members], "missing_architectures": self.missing,
+            "members": [m.summary() for m in self.members], "previous_members": self.previous_members,
+            "missing_architectures": self.missing,
             "carried_forward": self.carried, "message": self.message,
         }
 

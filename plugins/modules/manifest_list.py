@@ -126,6 +126,12 @@ lists:
       description: Members in index order (architecture, platform, os_version, digest, source).
       type: list
       elements: dict
+    previous_members:
+      description: >-
+        For a tag that changes, the members of the list published before (same keys as I(members)), so a check
+        run shows the member diff.
+      type: list
+      elements: dict
     missing_architectures:
       description: Member images that do not exist (C(<arch> (<reference>))).
       type: list
@@ -150,6 +156,7 @@ lists:
           os_version: ""
           digest: sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7
           source: amd64/busybox:1.35.0
+      previous_members: []
       missing_architectures: []
       carried_forward: []
       message: ""

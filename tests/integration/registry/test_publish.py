@@ -91,6 +91,10 @@ def test_check_mode_and_diff_report_member_changes_without_writing(registry, run
                                                                           ("latest", "would_update")]
     assert new["arm64v8"] in out and "+linux/arm64/v8" in out.replace(" ", "").replace("-\n", "")
     assert client.head_manifest("library/tool", "latest").digest == before  # nothing written
+    latest = res["publish"]["lists"][1]
+    before_arm = [m["digest"] for m in latest["previous_members"] if m["architecture"] == "arm64v8"]
+    after_arm = [m["digest"] for m in latest["members"] if m["architecture"] == "arm64v8"]
+    assert before_arm != after_arm == [new["arm64v8"]]
 
     rc, out, res = run_playbook([task])
     assert rc == 0 and res["publish"]["changed"] is True
