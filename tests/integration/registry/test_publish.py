@@ -267,3 +267,36 @@ def test_password_never_in_verbose_output(auth_registry, run_playbook, tmp_path)
     assert auth_registry.password not in out
     assert auth_registry.password not in log.read_text()
     assert auth_registry.password not in json.dumps(res)
+
+
+LIBRARY = """Maintainers: Someone <someone@example.org> (@someone)
+GitRepo: https://github.com/example/lib.git
+
+Tags: 2.1.0-glibc, 2.1-glibc
+SharedTags: 2.1.0, 2.1, latest
+Architectures: amd64, arm64v8
+GitCommit: 0123456789abcdef0123456789abcdef01234567
+Directory: 2.1/glibc
+
+Tags: 2.1.0-musl, 2.1-musl
+Architectures: s390x
+SharedTags: 2.1.0, 2.1, latest
+GitCommit: 0123456789abcdef0123456789abcdef01234567
+Directory: 2.1/musl
+"""
+
+
+def test_publish_from_a_library_file(registry, run_playbook, tmp_path):
+    client = registry.client()
+    _push_linux(client, "lib", "2.1.0-glibc", ["amd64", "arm64v8"])
+    _push_linux(client, "lib", "2.1.0-musl", ["s390x"])
+    library = tmp_path / "lib"
+    library.write_text(LIBRARY)
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        "registry": registry.address, "repository": "lib", "library_file": str(library)}}
+    rc, out, res = run_playbook([task])
+    assert rc == 0, out
+    assert [t["tag"] for t in res["publish"]["lists"]] == [
+        "2.1.0-glibc", "2.1-glibc", "2.1.0-musl", "2.1-musl", "2.1.0", "2.1", "latest"]
+    assert _platforms(client, "library/lib:latest") == ["linux/amd64", "linux/arm64/v8", "linux/s390x"]
+    assert _platforms(client, "library/lib:2.1-musl") == ["linux/s390x"]
