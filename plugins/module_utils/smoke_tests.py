@@ -26,8 +26,6 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import yaml
-
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
 
 _KEYS = {"name", "command", "stdout", "exit_code", "timeout"}
@@ -58,7 +56,9 @@ class SmokeSuite:
 
 
 def load(path: str) -> SmokeSuite:
-    """A test file from disk."""
+    """A test file from disk (needs PyYAML; builders given the tests as data do not)."""
+    import yaml
+
     try:
         with open(path, "rb") as fh:
             raw_bytes = fh.read()
@@ -153,11 +153,13 @@ class ImageSmokeResult:
                 "failed_tests": [t.name for t in self.tests if not t.passed]}
 
 
-def run_test(client: Any, image_id: str, platform: str, test: SmokeTest, os_name: str,
+def run_test(client: Any, image_id: str, test: SmokeTest, os_name: str,
              subs: Mapping[str, str], name_prefix: str) -> SmokeResult:
-    """Run one test in a fresh container (removed afterwards) and judge exit code and output."""
+    """Run one test in a fresh container (removed afterwards) and judge exit code and output.
+
+    The image is named by id, so the engine runs exactly that architecture (through binfmt when foreign)."""
     cmd = command_for(test, os_name, subs)
-    container = client.containers.create(image_id, command=cmd, platform=platform, detach=True,
+    container = client.containers.create(image_id, command=cmd, detach=True,
                                          name="%s-%s" % (name_prefix, re.sub(r"[^\w.-]", "-", test.name)),
                                          network_disabled=True)
     try:

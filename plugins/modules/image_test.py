@@ -181,7 +181,7 @@ def main() -> None:
         prefix = "buildfarm-test-%s-%s-%d" % (arch.name, img["image_id"].replace("sha256:", "")[:12], os.getpid())
         for t in suite.for_os(os_name):
             try:
-                res.tests.append(run_test(client, img["image_id"], platform, t, os_name, subs, prefix))
+                res.tests.append(run_test(client, img["image_id"], t, os_name, subs, prefix))
             except Exception as exc:  # an engine error is this image's failure, not the share's
                 res.tests.append(SmokeResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
         res.passed = all(t.passed for t in res.tests)
@@ -200,7 +200,8 @@ def main() -> None:
     )
     if out["failed_entries"] and p["fail_on_error"]:
         module.fail_json(msg="%s: smoke tests failed: %s" % (platform, "; ".join(
-            "%s (%s)" % (r.key, ", ".join(t.name for t in r.tests if not t.passed)) for r in results if not r.passed)),
+            "%s (%s)" % (r.key, ", ".join("%s: %s" % (t.name, t.reason) for t in r.tests if not t.passed))
+            for r in results if not r.passed)),
             **out)
     module.exit_json(**out)
 
