@@ -223,8 +223,11 @@ class Publisher:
             index = self.client.get_manifest(source.repository, desc.digest)
             picked = None
             for m in (index.json() if index else {}).get("manifests", []):
-                p = Platform.from_oci(m.get("platform") or {})
-                if p.os != "unknown" and architectures.from_platform(p).name == arch.name:
+                try:
+                    found = architectures.from_platform(Platform.from_oci(m.get("platform") or {})).name
+                except architectures.UnknownArchitecture:
+                    continue  # e.g. attestation manifests (unknown/unknown)
+                if found == arch.name:
                     picked = m
                     break
             if picked is None:

@@ -15,6 +15,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list imp
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
     DOCKER_LIST,
+    OCI_INDEX,
     Credentials,
     RegistryError,
 )
@@ -300,3 +301,19 @@ def test_publish_from_a_library_file(registry, run_playbook, tmp_path):
         "2.1.0-glibc", "2.1-glibc", "2.1.0-musl", "2.1-musl", "2.1.0", "2.1", "latest"]
     assert _platforms(client, "library/lib:latest") == ["linux/amd64", "linux/arm64/v8", "linux/s390x"]
     assert _platforms(client, "library/lib:2.1-musl") == ["linux/s390x"]
+
+
+def test_member_pushed_as_an_index_contributes_its_architecture_image(registry):
+    """BuildKit pushes an index (image + attestation) per architecture: the list takes the image out of it."""
+    client = registry.client()
+    amd = _push_linux(client, "kit", "1", ["amd64"])["amd64"]
+    arm = push_image(client, "arm64v8/kit", "1-image", architecture="arm64", variant="v8", content=b"arm")
+    att = push_image(client, "arm64v8/kit", "1-att", os="unknown", architecture="unknown", content=b"att")
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": d.media_type, "digest": d.digest, "size": d.size, "platform": p} for d, p in (
+            (client.head_manifest("arm64v8/kit", arm), {"os": "linux", "architecture": "arm64", "variant": "v8"}),
+            (client.head_manifest("arm64v8/kit", att), {"os": "unknown", "architecture": "unknown"}))]}).encode()
+    client.put_manifest("arm64v8/kit", "1", index, OCI_INDEX)
+    entries = load_entries([{"tags": ["1"], "architectures": ["amd64", "arm64v8"]}])
+    assert [r.action for r in Publisher(client, "library", "kit").publish(plan_lists(entries, "kit"))] == ["created"]
+    assert [m["digest"] for m in client.get_manifest("library/kit", "1").json()["manifests"]] == [amd, arm]
