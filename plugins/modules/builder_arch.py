@@ -12,7 +12,7 @@ description:
     I(arch). A native builder must match; an emulated one (I(emulated=true)) needs an enabled qemu binfmt
     handler with the F flag for I(arch), so containers of that architecture run.
   - Fails with the facts (host, engine and wanted architecture) before anything is built.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 requirements:
   - docker (Python SDK) on the builder
 attributes:

@@ -15,7 +15,7 @@ description:
     /etc/apt/sources.list), keeping the stanzas of the host's Debian release. apt runs with a private state
     under I(cache_dir), so the host's dpkg architectures and package lists are not changed.
   - The folder is replaced whole; it is left alone when it already holds the files of the candidate version.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 requirements:
   - apt-get and dpkg-deb on the host (Debian or Ubuntu)
 attributes:

@@ -19,7 +19,7 @@ description:
   - Entries built FROM another entry of the release come after it; FROM lines are pinned to the parents' image
     ids so several architectures can build on one engine at once. Independent entries build concurrently.
   - A failing entry does not stop the others; entries FROM it are C(skipped).
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 requirements:
   - docker (Python SDK) on the builder
 attributes:
@@ -32,13 +32,13 @@ attributes:
 options:
   families:
     description:
-      - The release's families, each with C(repo) (repository name, for example C(busybox)), C(context_root)
+      - "The release's families, each with C(repo) (repository name, for example C(busybox)), C(context_root)
         (the rendered tree the entries' C(directory) is relative to), C(entries) (the release plan's
-        C(plan.entries): C(tags), C(shared_tags), C(architectures), C(directory), C(file), optional
+        C(plan.entries) - C(tags), C(shared_tags), C(architectures), C(directory), C(file), optional
         C(version) and C(git_commit)), optional C(extra_context) (a folder of files prepared on this builder
-        for this architecture, overlaid on every entry's context) and optional C(source) (the
+        for this architecture, overlaid on every entry's context), optional C(source) (the
         C(org.opencontainers.image.source) label), C(created) and C(revision) (per-family values of the
-        options of those names).
+        options of those names)."
     type: list
     elements: dict
     required: true

@@ -16,7 +16,7 @@ description:
   - Transient failures (timeouts, connection resets, 5xx, 429) are retried with exponential backoff; an
     authorization error is not.
   - Returns the digest of every tag, which the publish step (manifest lists) and the release report consume.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 requirements:
   - docker (Python SDK) on the builder
 attributes:

@@ -16,7 +16,7 @@ description:
     C(stdout) (regex), C(exit_code) and C(timeout). C(${version}), C(${arch}) and C(${uname_m}) are substituted."
   - An image that already passed the same test file is not tested again when I(cache_dir) is set.
   - Containers are named C(buildfarm-test-*), have no network, and are removed afterwards.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 requirements:
   - docker (Python SDK) on the builder
 attributes:

@@ -15,7 +15,7 @@ description:
   - Writes C(release-report.md) and C(release-report.json) into I(dest) atomically.
   - The report records a run; writing it is not a change of the farm, so the module reports C(changed=false)
     and an unchanged release stays at changed=0.
-author: buildfarm.images contributors
+author: buildfarm.images contributors (@buildfarm)
 attributes:
   check_mode:
     support: full
