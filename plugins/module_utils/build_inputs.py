@@ -82,11 +82,10 @@ def pin_from(dockerfile: str, pins: Mapping[str, str]) -> str:
     each other's parent tags."""
     lines = dockerfile.splitlines(keepends=True)
     for f in from_lines(dockerfile):
-        if f.ref in pins:
-            m = _FROM_RE.match(lines[f.line_no].rstrip("\r\n"))
-            assert m is not None
-            end = lines[f.line_no][len(lines[f.line_no].rstrip("\r\n")):]
-            lines[f.line_no] = m.group("lead") + pins[f.ref] + m.group("rest") + end
+        body = lines[f.line_no].rstrip("\r\n")
+        m = _FROM_RE.match(body)  # from_lines found this line with the same pattern
+        if f.ref in pins and m:
+            lines[f.line_no] = m.group("lead") + pins[f.ref] + m.group("rest") + lines[f.line_no][len(body):]
     return "".join(lines)
 
 

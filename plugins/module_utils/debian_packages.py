@@ -137,8 +137,8 @@ class PackageFetcher:
     def _apt(self, tool: str, *args: str, cwd: str | None = None) -> str:
         proc = subprocess.run([tool] + self._opts() + list(args), cwd=cwd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise PackageError("%s %s for %s failed (rc=%d): %s" % (tool, " ".join(args), self.debian_arch,
-                                                                   proc.returncode, proc.stderr.strip()[-2000:]))
+            raise PackageError("%s %s for %s failed (rc=%d): %s" % (
+                tool, " ".join(args), self.debian_arch, proc.returncode, proc.stderr.strip()[-2000:]))
         return proc.stdout
 
     def update(self) -> bool:

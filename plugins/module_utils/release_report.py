@@ -131,8 +131,11 @@ def markdown(report: Report) -> str:
         cols = [r.repository, ("`%s` (shared)" if r.shared else "`%s`") % r.tag]
         for a in report.architectures:
             c = r.cells.get(a)
-            cols.append("%s%s %s" % (c.status, "/" + c.push if c.push else "",
-                                      ("`%s`" % _short(c.digest)) if c.digest else "") if c else "")
+            if not c:
+                cols.append("")
+                continue
+            push = "/" + c.push if c.push else ""
+            cols.append("%s%s %s" % (c.status, push, ("`%s`" % _short(c.digest)) if c.digest else ""))
         pub = r.published + (" `%s`" % _short(r.published_digest) if r.published_digest else "")
         cols.append(pub + (" (%s)" % r.message if r.message else ""))
         out.append("| " + " | ".join(c.strip() for c in cols) + " |")

@@ -1,0 +1,113 @@
+"""The builder modules against this machine's dockerd: a FROM chain built in dependency order and rebuilt only
+when its inputs change, a failing smoke test, pushes retried against a registry that does not answer."""
+from __future__ import annotations
+
+import sys
+import uuid
+
+import docker
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from run_module import run_module  # noqa: E402
+
+pytestmark = pytest.mark.integration
+PREFIX = "h4test"
+
+
+@pytest.fixture(scope="module")
+def busybox_context(tmp_path_factory):
+    """Debian's static busybox for amd64, fetched as the build role does (the package cache is shared)."""
+    dest = tmp_path_factory.mktemp("ctx") / "busybox"
+    res = run_module("debian_package_files", {
+        "package": "busybox-static", "arch": "amd64", "files": {"bin/busybox": "busybox"}, "dest": str(dest),
+        "cache_dir": str(REPO / ".cache" / "release" / "cache" / "apt"), "expect_version": "1.35.0"})
+    assert not res.get("failed"), res
+    assert (dest / "busybox").stat().st_size > 500_000
+    return dest
+
+
+@pytest.fixture
+def chain(tmp_path):
+    """A family of two entries, `tools` built FROM `base` (listed first, so order matters)."""
+    root = tmp_path / "render"
+    (root / "tools").mkdir(parents=True)
+    (root / "base").mkdir()
+    (root / "tools" / "Dockerfile").write_text("FROM chain:base\nCOPY marker /marker\n")
+    (root / "tools" / "marker").write_text("tools\n")
+    (root / "base" / "Dockerfile").write_text(
+        'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+    entries = [{"tags": ["tools"], "architectures": ["amd64"], "directory": "tools"},
+               {"tags": ["base"], "architectures": ["amd64"], "directory": "base"}]
+    registry = "%s-%s.invalid" % (PREFIX, uuid.uuid4().hex[:8])
+    yield root, entries, registry
+    client = docker.from_env()
+    for img in client.images.list():
+        for tag in img.tags:
+            if tag.startswith(registry):
+                client.images.remove(tag)
+
+
+def _build(root, entries, registry, extra, check=False):
+    return run_module("image_build", {
+        "arch": "amd64", "registry": registry, "created": "2026-01-01T00:00:00Z",
+        "families": [{"repo": "chain", "context_root": str(root), "entries": entries, "extra_context": str(extra)}],
+    }, check=check)
+
+
+def test_chain_builds_parent_first_and_rebuilds_only_on_change(chain, busybox_context):
+    root, entries, registry = chain
+    check = _build(root, entries, registry, busybox_context, check=True)
+    assert [i["status"] for i in check["images"]] == ["would-build", "would-build"]
+
+    first = _build(root, entries, registry, busybox_context)
+    assert not first.get("failed"), first
+    tools, base = first["images"]
+    assert (tools["status"], base["status"]) == ("built", "built")
+    client = docker.from_env()
+    tools_img = client.images.get(tools["image_id"])
+    assert tools_img.labels["org.opencontainers.image.base.name"] == "chain:base"
+    assert tools_img.labels["io.buildfarm.input-digest"] == tools["input_digest"]
+    assert tools_img.labels["org.opencontainers.image.created"] == "2026-01-01T00:00:00Z"
+    # tools was built on top of the base image built in this same call
+    assert client.images.get(base["image_id"]).history()[0]["Id"] in {h["Id"] for h in tools_img.history()}
+    assert registry + "/amd64/chain:tools" in tools_img.tags
+
+    again = _build(root, entries, registry, busybox_context)
+    assert [i["status"] for i in again["images"]] == ["unchanged", "unchanged"] and again["changed"] is False
+
+    # a change in the parent's context rebuilds the parent and, through its new id, the child
+    (root / "base" / "note").write_text("changed\n")
+    changed = _build(root, entries, registry, busybox_context)
+    assert [i["status"] for i in changed["images"]] == ["built", "built"]
+    assert changed["images"][0]["image_id"] != tools["image_id"]
+
+
+def test_failing_smoke_test_is_reported_and_fails_the_task(chain, busybox_context):
+    root, entries, registry = chain
+    built = _build(root, entries[1:], registry, busybox_context)
+    tests = {"chain": {"linux": [
+        {"name": "ok", "command": ["echo", "fine"], "stdout": "^fine"},
+        {"name": "wrong-output", "command": ["uname", "-m"], "stdout": "^s390x$"},
+        {"name": "wrong-exit", "command": "exit 3"},
+    ]}}
+    res = run_module("image_test", {"images": built["images"], "tests": tests, "arch": "amd64"})
+    assert res["failed"] is True and res["failed_entries"] == ["chain:base"]
+    reasons = {t["name"]: t["reason"] for t in res["results"][0]["tests"]}
+    assert reasons == {"ok": "", "wrong-output": "output does not match '^s390x$'",
+                       "wrong-exit": "exit code 3, expected 0"}
+    assert "wrong-exit: exit code 3" in res["msg"]
+
+
+def test_push_retries_transient_failures_then_reports(chain, busybox_context):
+    root, entries, _registry = chain
+    dead = "127.0.0.1:1"  # nothing listens there: every attempt is refused
+    built = _build(root, entries[1:], dead, busybox_context)
+    res = run_module("image_push", {"images": built["images"], "retries": 3, "fail_on_error": False})
+    tag = res["images"][0]["tags"][0]
+    assert tag["status"] == "failed" and tag["attempts"] == 3
+    assert "connection refused" in tag["error"].lower()
+    assert res["failed_entries"] == ["chain:base"] and res["digests"] == {}
+    docker.from_env().images.remove(dead + "/amd64/chain:base")
