@@ -1,5 +1,5 @@
 """The `registry` role on this machine (no systemd: the supervised path), on a test port with htpasswd auth and
-TLS, then the modules against it, then `buildfarm_registry_state: stopped`."""
+TLS (a dry run first), then the modules against it, then `buildfarm_registry_state: stopped`."""
 from __future__ import annotations
 
 import os
@@ -38,6 +38,10 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
     env_roles = {"ANSIBLE_ROLES_PATH": str(REPO / "roles")}
     os.environ.update(env_roles)
     try:
+        rc, out = run_playbook([role], check=True)[:2]
+        assert rc == 0, out  # a dry run on a fresh host works and writes nothing
+        assert not (tmp_path / "etc").exists() and not (tmp_path / "registry.pid").exists()
+
         rc, out = run_playbook([role])[:2]
         assert rc == 0, out
         assert password not in out
