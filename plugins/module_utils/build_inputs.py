@@ -39,7 +39,7 @@ class ImageRef:
 
     @classmethod
     def parse(cls, ref: str) -> "ImageRef":
-        name, _, digest = ref.partition("@")
+        name, digest = ref.partition("@")[::2]
         tag = "latest"
         last = name.rsplit("/", 1)[-1]
         if ":" in last:
@@ -145,7 +145,7 @@ class BuildInputs:
             "platform": self.platform,
             "dockerfile": hashlib.sha256(self.dockerfile.encode()).hexdigest(),
             "files": [[f.path, "%o" % f.mode, f.sha256, f.link]
-                      for _, f in sorted(self.files.values(), key=lambda x: x[1].path)
+                      for f in sorted((cf for _path, cf in self.files.values()), key=lambda x: x.path)
                       if f.path != self.dockerfile_name],
             "parents": sorted(self.parents.items()),
             "build_args": sorted(self.build_args.items()),

@@ -15,13 +15,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping, Optional, Sequence, Tuple
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
+# Runs a command: (argv, cwd) -> (rc, stdout, stderr); the module passes AnsibleModule.run_command.
+Runner = Callable[[Sequence[str], Optional[str]], Tuple[int, str, str]]
 STAMP_SUFFIX = ".package.json"  # next to dest, so it is not part of a build context
 
 
@@ -64,7 +65,7 @@ def _parse_deb822(text: str) -> list[dict[str, str]]:
         elif line[0] in " \t" and last:
             cur[last] += "\n" + line.strip()
         else:
-            key, _, val = line.partition(":")
+            key, val = line.partition(":")[::2]
             last = key.strip().lower()
             cur[last] = val.strip()
     if cur:
@@ -110,6 +111,7 @@ class PackageFetcher:
     cache_dir: str
     debian_arch: str
     sources: list[Source]
+    run: Runner
     max_list_age: int = 6 * 3600  # seconds before the package lists are refreshed
     update_attempts: int = 3
     warnings: list[str] = field(default_factory=list)
@@ -135,11 +137,11 @@ class PackageFetcher:
         ]
 
     def _apt(self, tool: str, *args: str, cwd: str | None = None) -> str:
-        proc = subprocess.run([tool] + self._opts() + list(args), cwd=cwd, capture_output=True, text=True)
-        if proc.returncode != 0:
+        rc, out, err = self.run([tool] + self._opts() + list(args), cwd)
+        if rc != 0:
             raise PackageError("%s %s for %s failed (rc=%d): %s" % (
-                tool, " ".join(args), self.debian_arch, proc.returncode, proc.stderr.strip()[-2000:]))
-        return proc.stdout
+                tool, " ".join(args), self.debian_arch, rc, err.strip()[-2000:]))
+        return out
 
     def update(self) -> bool:
         """Refresh the package lists when they are older than max_list_age; True when refreshed.
@@ -183,18 +185,21 @@ class PackageFetcher:
         debs = os.path.join(self.root, "debs")
         os.makedirs(debs, exist_ok=True)
         existing = [p for p in glob.glob(os.path.join(debs, "%s_*_%s.deb" % (package, self.debian_arch)))
-                    if _deb_version(p) == version]
+                    if deb_version(self.run, p) == version]
         if existing:
             return existing[0]
         self._apt("apt-get", "download", "%s:%s=%s" % (package, self.debian_arch, version), cwd=debs)
         for p in glob.glob(os.path.join(debs, "%s_*_%s.deb" % (package, self.debian_arch))):
-            if _deb_version(p) == version:
+            if deb_version(self.run, p) == version:
                 return p
         raise PackageError("apt-get download %s:%s=%s left no .deb in %s" % (package, self.debian_arch, version, debs))
 
 
-def _deb_version(path: str) -> str:
-    return subprocess.run(["dpkg-deb", "-f", path, "Version"], capture_output=True, text=True, check=True).stdout.strip()
+def deb_version(run: Runner, path: str) -> str:
+    rc, out, err = run(["dpkg-deb", "-f", path, "Version"], None)
+    if rc != 0:
+        raise PackageError("dpkg-deb -f %s Version failed: %s" % (path, err.strip()))
+    return out.strip()
 
 
 def upstream_version(debian_version: str) -> str:
@@ -210,7 +215,8 @@ class ExtractResult:
     files: dict[str, str]  # dest relative path -> sha256
 
 
-def extract(deb: str, files: Mapping[str, str], dest: str, package_version: str, check: bool = False) -> ExtractResult:
+def extract(run: Runner, deb: str, files: Mapping[str, str], dest: str, package_version: str,
+            check: bool = False) -> ExtractResult:
     """Place ``files`` (path in the package -> path under dest) from ``deb`` in ``dest``, replaced whole."""
     stamp_path = os.path.abspath(dest).rstrip("/") + STAMP_SUFFIX
     want = {"package_version": package_version, "files": dict(sorted(files.items()))}
@@ -225,7 +231,9 @@ def extract(deb: str, files: Mapping[str, str], dest: str, package_version: str,
     os.makedirs(parent, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=parent) as tmp:
         unpacked = os.path.join(tmp, "deb")
-        subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True, capture_output=True)
+        rc, _out, err = run(["dpkg-deb", "-x", deb, unpacked], None)
+        if rc != 0:
+            raise PackageError("dpkg-deb -x %s failed: %s" % (deb, err.strip()))
         staged = os.path.join(tmp, "out")
         sums = {}
         for src, dst in files.items():

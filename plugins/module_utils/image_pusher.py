@@ -55,7 +55,7 @@ class ImagePushResult:
 
 
 def split_ref(ref: str) -> tuple[str, str]:
-    repo, _, tag = ref.rpartition(":")
+    repo, tag = ref.rpartition(":")[::2]
     if "/" in tag or not repo:
         return ref, "latest"
     return repo, tag
@@ -64,7 +64,7 @@ def split_ref(ref: str) -> tuple[str, str]:
 def local_digest(image_attrs: dict, repo: str) -> str:
     """The manifest digest this image has in ``repo`` (from a previous push or pull), or ''."""
     for rd in image_attrs.get("RepoDigests") or []:
-        name, _, digest = rd.partition("@")
+        name, digest = rd.partition("@")[::2]
         if name == repo:
             return digest
     return ""

@@ -120,7 +120,8 @@ def main() -> None:
         debian_arch = architectures.get(p["arch"]).debian_arch
         if not debian_arch:
             module.fail_json(msg="architecture %s has no Debian architecture" % p["arch"])
-        fetcher = PackageFetcher(p["cache_dir"], debian_arch, debian_sources(p["suite"] or codename()),
+        run = lambda argv, cwd: module.run_command(list(argv), cwd=cwd)  # noqa: E731
+        fetcher = PackageFetcher(p["cache_dir"], debian_arch, debian_sources(p["suite"] or codename()), run,
                                  p["max_list_age"])
         fetcher.update()
         version = fetcher.candidate(p["package"])
@@ -128,7 +129,7 @@ def main() -> None:
             module.fail_json(msg="%s:%s on the mirror is %s, the family expects upstream version %s"
                              % (p["package"], debian_arch, version, p["expect_version"]))
         deb = fetcher.download(p["package"], version)
-        res = extract(deb, {str(k): str(v) for k, v in p["files"].items()}, p["dest"], version, module.check_mode)
+        res = extract(run, deb, {str(k): str(v) for k, v in p["files"].items()}, p["dest"], version, module.check_mode)
     except (PackageError, architectures.UnknownArchitecture, OSError) as exc:
         module.fail_json(msg=str(exc))
     for warning in fetcher.warnings:

@@ -68,7 +68,7 @@ def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) ->
         report.unlink()
     cmd = ["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "release.yml"),
            "-e", json.dumps({"buildfarm_artifacts_dir": str(artifacts)})] + list(args)
-    proc = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True, timeout=1200, check=False)
     try:
         result = json.loads(proc.stdout)
     except json.JSONDecodeError:
@@ -151,7 +151,8 @@ def farm(tmp_path):
 
 def _untag(prefix: str) -> None:
     """Remove this farm's tags (the images stay under their other tags: they are the builders' cache)."""
-    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True)
+    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True,
+                         check=False)
     tags = [t for t in out.stdout.split() if t.startswith(prefix)]
     if tags:
         subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)

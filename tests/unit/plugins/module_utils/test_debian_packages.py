@@ -66,14 +66,19 @@ def _deb(tmp_path, content: bytes):
     return str(deb)
 
 
+def _run(argv, cwd):
+    proc = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def test_extract_swaps_in_whole_and_is_idempotent(tmp_path):
     deb = _deb(tmp_path, b"static binary")
     dest = tmp_path / "ctx" / "busybox"
-    first = extract(deb, {"bin/busybox": "busybox"}, str(dest), "1:1.0-1")
+    first = extract(_run, deb, {"bin/busybox": "busybox"}, str(dest), "1:1.0-1")
     assert first.changed and (dest / "busybox").read_bytes() == b"static binary"
     assert json.loads((tmp_path / "ctx" / "busybox.package.json").read_text())["package_version"] == "1:1.0-1"
-    assert not extract(deb, {"bin/busybox": "busybox"}, str(dest), "1:1.0-1").changed
-    assert extract(deb, {"bin/busybox": "busybox"}, str(dest), "1:1.0-2", check=True).changed
+    assert not extract(_run, deb, {"bin/busybox": "busybox"}, str(dest), "1:1.0-1").changed
+    assert extract(_run, deb, {"bin/busybox": "busybox"}, str(dest), "1:1.0-2", check=True).changed
     with pytest.raises(PackageError, match="has no file bin/missing"):
-        extract(deb, {"bin/missing": "x"}, str(dest), "1:1.0-3")
+        extract(_run, deb, {"bin/missing": "x"}, str(dest), "1:1.0-3")
     assert (dest / "busybox").read_bytes() == b"static binary"
