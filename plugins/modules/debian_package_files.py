@@ -120,7 +120,10 @@ def main() -> None:
         debian_arch = architectures.get(p["arch"]).debian_arch
         if not debian_arch:
             module.fail_json(msg="architecture %s has no Debian architecture" % p["arch"])
-        run = lambda argv, cwd: module.run_command(list(argv), cwd=cwd)  # noqa: E731
+
+        def run(argv, cwd):
+            return module.run_command(list(argv), cwd=cwd)
+
         fetcher = PackageFetcher(p["cache_dir"], debian_arch, debian_sources(p["suite"] or codename()), run,
                                  p["max_list_age"])
         fetcher.update()
