@@ -37,6 +37,8 @@ def chain(tmp_path):
     (root / "base").mkdir()
     (root / "tools" / "Dockerfile").write_text("FROM chain:base\nCOPY marker /marker\n")
     (root / "tools" / "marker").write_text("tools\n")
+    # new inputs for every run: the engine's build cache would otherwise hand back an earlier run's images
+    (root / "base" / "run-id").write_text(uuid.uuid4().hex)
     (root / "base" / "Dockerfile").write_text(
         'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
     entries = [{"tags": ["tools"], "architectures": ["amd64"], "directory": "tools"},
