@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.architectures import Platform
@@ -24,6 +24,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry_client i
     LIST_TYPES,
     OCI_INDEX,
     Descriptor,
+    Manifest,
     RegistryClient,
     RegistryError,
     sha256_digest,
@@ -93,6 +94,8 @@ class Member:
     source: str  # the reference it was resolved from ("" when carried forward)
     descriptor: Descriptor
     platform: Platform
+    # The member's manifest when resolving already fetched it: the copy into the target needs these bytes.
+    manifest: Manifest | None = field(default=None, compare=False, repr=False)
 
     def to_index(self) -> dict:
         return {"mediaType": self.descriptor.media_type, "size": self.descriptor.size,
@@ -202,25 +205,27 @@ class Publisher:
             raise PublishError("missing_architectures: %r is not one of %s" % (self.policy, ", ".join(POLICIES)))
         self.target = "%s/%s" % (self.namespace, self.repository) if self.namespace else self.repository
         self._lock = threading.Lock()
-        self._mounted: set[str] = set()
-
-    def _map(self, fn, items: Sequence) -> list:
-        if not items:
-            return []
-        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(items)))) as pool:
-            return list(pool.map(fn, items))
+        self._mounts: dict[str, Future] = {}
 
     # -- resolving members ---------------------------------------------------------------------------
 
-    def _resolve(self, source: MemberSource) -> Member | None:
-        """The member image for one source reference (None if absent); picks the arch out of an index."""
+    def _resolve(self, source: MemberSource, fetch: bool) -> Member | None:
+        """The member image for one source reference (None if absent); picks the arch out of an index.
+
+        `fetch`: GET instead of HEAD (the registry does the same work for both), keeping the bytes that
+        copying the member into the target repository needs; an unchanged re-publish HEADs only.
+        """
         arch = architectures.get(source.architecture)
-        desc = self.client.head_manifest(source.repository, source.tag)
+        if fetch:
+            manifest = self.client.get_manifest(source.repository, source.tag)
+            desc = manifest.descriptor() if manifest else None
+        else:
+            manifest, desc = None, self.client.head_manifest(source.repository, source.tag)
         if desc is None:
             return None
         platform = arch.platform
         if desc.media_type in LIST_TYPES:
-            index = self.client.get_manifest(source.repository, desc.digest)
+            index = manifest or self.client.get_manifest(source.repository, desc.digest)
             picked = None
             for m in (index.json() if index else {}).get("manifests", []):
                 try:
@@ -234,18 +239,22 @@ class Publisher:
                 raise RegistryError("index has no %s image" % arch.platform, self.client.registry,
                                     source.repository, source.tag)
             desc = Descriptor(picked["mediaType"], picked["digest"], int(picked["size"]))
+            manifest = None
         elif desc.media_type not in IMAGE_TYPES:
             raise RegistryError("unsupported manifest media type %r" % desc.media_type, self.client.registry,
                                 source.repository, source.tag)
         if arch.is_windows:
-            platform = self._windows_platform(source, desc, platform)
-        return Member(arch.name, source.reference, desc, platform)
+            manifest = manifest or self._member_manifest(source.repository, desc.digest)
+            platform = self._windows_platform(source, manifest, platform)
+        return Member(arch.name, source.reference, desc, platform, manifest)
 
-    def _windows_platform(self, source: MemberSource, desc: Descriptor, base: Platform) -> Platform:
-        manifest = self.client.get_manifest(source.repository, desc.digest)
+    def _member_manifest(self, repository: str, digest: str) -> Manifest:
+        manifest = self.client.get_manifest(repository, digest)
         if manifest is None:
-            raise RegistryError("member vanished while reading it", self.client.registry, source.repository,
-                                desc.digest)
+            raise RegistryError("member vanished during the publish", self.client.registry, repository, digest)
+        return manifest
+
+    def _windows_platform(self, source: MemberSource, manifest: Manifest, base: Platform) -> Platform:
         config = json.loads(self.client.get_blob(source.repository, manifest.json()["config"]["digest"]))
         return Platform(base.os, base.architecture, base.variant, str(config.get("os.version", "")),
                         tuple(config.get("os.features") or ()))
@@ -253,31 +262,40 @@ class Publisher:
     # -- the publish -------------------------------------------------------------------------------
 
     def publish(self, specs: Sequence[ListSpec]) -> list[TagResult]:
-        unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
-        resolved = dict(zip(unique, self._map(self._resolve, unique)))
-        results = self._map(lambda spec: self._prepare(spec, resolved), specs)
-        to_put = [r for r in results if r.action in ("created", "updated")]
-        if self.check_mode:
+        # One pool for the whole publish: each worker keeps its keep-alive connection from phase to phase.
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            existing = list(pool.map(lambda spec: self.client.head_manifest(self.target, spec.tag), specs))
+            # Sources of a tag not published yet are fetched whole: their bytes are copied anyway.
+            fetch = {s for spec, ex in zip(specs, existing) if ex is None for s in spec.sources}
+            unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
+            resolved = dict(zip(unique, pool.map(lambda s: self._resolve(s, s in fetch), unique)))
+            results = list(pool.map(lambda job: self._prepare(job[0], resolved, job[1]), zip(specs, existing)))
+            to_put = [r for r in results if r.action in ("created", "updated")]
+            if self.check_mode:
+                for r in to_put:
+                    r.action = "would_" + r.action[:-1]
+                return results
+            # A member of the list a tag had is in the target repository already: no copy, not even a HEAD.
+            present = {m["digest"] for r in results for m in r.previous_members}
+            copies: dict[str, Future] = {}
+            lists = []
             for r in to_put:
-                r.action = "would_" + r.action[:-1]
-            return results
-        # Members first (copied into the target repository), then the lists: a list never points at nothing.
-        # A member of the list a tag had is in the target repository already: no copy, not even a HEAD.
-        present = {m["digest"] for r in results for m in r.previous_members}
-        members = {m.descriptor.digest: m for r in to_put for m in r.members
-                   if m.source and m.descriptor.digest not in present}
-        errors = dict(zip(members, self._map(self._copy_member, list(members.values()))))
-        ready = []
-        for r in to_put:
-            failed = [errors[m.descriptor.digest] for m in r.members if errors.get(m.descriptor.digest)]
-            if failed:
-                r.action, r.message = "failed", "not published: " + failed[0]
-            else:
-                ready.append(r)
-        self._map(self._put, ready)
+                needed = []
+                for m in r.members:
+                    if m.source and m.descriptor.digest not in present:
+                        if m.descriptor.digest not in copies:
+                            copies[m.descriptor.digest] = pool.submit(self._copy_member, m)
+                        needed.append(copies[m.descriptor.digest])
+                # Members first, then the list (a list never points at nothing), but each list as soon as its
+                # own members are in place rather than after every member of the release.
+                lists.append(_after(pool, needed, lambda r=r, needed=needed: self._put(r, needed)))
+            wait(lists)
+            for f in lists:
+                f.result()  # a bug in a worker surfaces here instead of vanishing
         return results
 
-    def _prepare(self, spec: ListSpec, resolved: Mapping[MemberSource, Member | None]) -> TagResult:
+    def _prepare(self, spec: ListSpec, resolved: Mapping[MemberSource, Member | None],
+                 existing: Descriptor | None) -> TagResult:
         result = TagResult(spec.tag)
         members = [m for m in (resolved[s] for s in spec.sources) if m is not None]
         missing = [s for s in spec.sources if resolved[s] is None]
@@ -286,7 +304,6 @@ class Publisher:
             result.action = "failed"
             result.message = "not published: missing architecture images %s" % ", ".join(result.missing)
             return result
-        existing = self.client.head_manifest(self.target, spec.tag)
         previous: list[Member] | None = None
         if existing is not None:
             result.previous_digest = existing.digest
@@ -348,32 +365,71 @@ class Publisher:
         """Blobs mounted from the arch repository, then the manifest PUT by digest (registries check both)."""
         digest = member.descriptor.digest
         source_repo = member.source.rsplit(":", 1)[0]
-        manifest = self.client.get_manifest(source_repo, digest)
-        if manifest is None:
-            raise RegistryError("member vanished during the publish", self.client.registry, source_repo, digest)
+        manifest = member.manifest or self._member_manifest(source_repo, digest)
         doc = manifest.json()
         for blob in [doc.get("config") or {}] + list(doc.get("layers") or []):
-            # Foreign (Windows base) layers stay where they are; a layer shared by members is mounted once.
-            if blob.get("digest") and not blob.get("urls") and self._first_mount(blob["digest"]):
-                if not self.client.mount_blob(self.target, blob["digest"], source_repo):
-                    raise RegistryError("cross-repository mount of %s from %s refused" % (blob["digest"], source_repo),
-                                        self.client.registry, self.target, digest)
+            # Foreign (Windows base) layers stay where they are.
+            if blob.get("digest") and not blob.get("urls"):
+                self._mount_once(blob["digest"], source_repo, digest)
         self.client.put_manifest(self.target, digest, manifest.data, manifest.media_type)
 
-    def _first_mount(self, digest: str) -> bool:
+    def _mount_once(self, blob: str, source_repo: str, member_digest: str) -> None:
+        """Mount a blob shared by several members once; the others wait for that mount to finish (or fail),
+        since their manifest PUT is refused while the blob is not in the target repository yet."""
         with self._lock:
-            if digest in self._mounted:
-                return False
-            self._mounted.add(digest)
-            return True
+            mount = self._mounts.get(blob)
+            first = mount is None
+            if first:
+                mount = self._mounts[blob] = Future()
+        if not first:
+            mount.result()  # the first one is running it in its own thread: a short wait, never a deadlock
+            return
+        try:
+            if not self.client.mount_blob(self.target, blob, source_repo):
+                raise RegistryError("cross-repository mount of %s from %s refused" % (blob, source_repo),
+                                    self.client.registry, self.target, member_digest)
+        except BaseException as exc:
+            mount.set_exception(exc)
+            raise
+        mount.set_result(None)
 
-    def _put(self, result: TagResult) -> None:
+    def _put(self, result: TagResult, copies: Sequence[Future]) -> None:
+        failed = [f.result() for f in copies if f.result()]
+        if failed:
+            result.action, result.message = "failed", "not published: " + failed[0]
+            return
         try:
             self.client.put_manifest(self.target, result.tag, result.data, result.media_type)
             result.changed = True
         except RegistryError as exc:
             result.action = "failed"
             result.message = str(exc)
+
+
+def _after(pool: ThreadPoolExecutor, futures: Sequence[Future], fn: Callable[[], None]) -> Future:
+    """`fn` run in the pool once all `futures` are done; scheduled by callbacks, so no worker blocks waiting."""
+    done: Future = Future()
+    pending = [len(futures)]
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            done.set_result(fn())
+        except BaseException as exc:  # handed to whoever waits on `done`
+            done.set_exception(exc)
+
+    def one_done(_future: Future) -> None:
+        with lock:
+            pending[0] -= 1
+            last = pending[0] == 0
+        if last:
+            pool.submit(run)
+
+    if not futures:
+        pool.submit(run)
+    for f in futures:
+        f.add_done_callback(one_done)
+    return done
 
 
 def diff_text(result: TagResult) -> dict:

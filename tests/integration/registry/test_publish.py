@@ -218,6 +218,20 @@ def test_registry_stopped_mid_publish_leaves_each_tag_old_or_new(registry):
     assert {t: fresh.head_manifest("library/db", t).digest for t in tags} == desired
 
 
+def test_members_sharing_a_layer_mount_it_once_and_every_list_publishes(registry):
+    """Members with a common layer (a shared base image): the layer is mounted once, and the member that did
+    not mount it waits for that mount before its manifest PUT, which the registry refuses until then."""
+    client = registry.client()
+    for a in ("amd64", "s390x"):
+        push_image(client, "%s/base" % a, "1", architecture=LINUX[a][0], content=b"the same layer\n")
+    fresh = registry.client()
+    specs = plan_lists(load_entries([{"tags": ["1", "latest"], "architectures": ["amd64", "s390x"]}]), "base")
+    assert [r.action for r in Publisher(fresh, "library", "base", concurrency=8).publish(specs)] == ["created"] * 2
+    # 2 tag HEADs, 2 member GETs (no HEAD first), 3 mounts (2 configs, the layer once), 2 member PUTs, 2 list PUTs
+    assert fresh.request_count == 11
+    assert _platforms(fresh, "library/base:latest") == ["linux/amd64", "linux/s390x"]
+
+
 def test_401_without_credentials_names_registry_and_repository(auth_registry, run_playbook, tmp_path):
     creds = Credentials("farm", auth_registry.password)
     _push_linux(auth_registry.client(creds), "sec", "1", ["amd64"])
@@ -234,7 +248,8 @@ def test_401_without_credentials_names_registry_and_repository(auth_registry, ru
     rc, out, res = run_playbook([anonymous, from_config])
     assert res["anon"]["failed"] is True
     msg = res["anon"]["msg"]
-    assert "registry %s" % auth_registry.address in msg and "repository amd64/sec" in msg and "401" in msg
+    # The publish first asks whether the target tag exists, so the refused request is on library/sec.
+    assert "registry %s" % auth_registry.address in msg and "repository library/sec" in msg and "401" in msg
     assert res["cfg"]["changed"] is True, out
 
     with pytest.raises(RegistryError, match="credentials were refused"):
