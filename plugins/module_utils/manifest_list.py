@@ -264,7 +264,7 @@ class Publisher:
     def publish(self, specs: Sequence[ListSpec]) -> list[TagResult]:
         # One pool for the whole publish: each worker keeps its keep-alive connection from phase to phase.
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            existing = list(pool.map(lambda spec: self.client.head_manifest(self.target, spec.tag), specs))
+            existing = self._published(pool, specs)
             # Sources of a tag not published yet are fetched whole: their bytes are copied anyway.
             fetch = {s for spec, ex in zip(specs, existing) if ex is None for s in spec.sources}
             unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
@@ -293,6 +293,20 @@ class Publisher:
             for f in lists:
                 f.result()  # a bug in a worker surfaces here instead of vanishing
         return results
+
+    def _published(self, pool: ThreadPoolExecutor, specs: Sequence[ListSpec]) -> list[Descriptor | None]:
+        """What each tag is now: a HEAD per tag, so an unchanged re-publish asks nothing else. When the first
+        tag is absent (a new repository, new tags), one tags/list spares the HEADs of the tags not there."""
+        if not specs:
+            return []
+        first = self.client.head_manifest(self.target, specs[0].tag)
+        rest = [spec.tag for spec in specs[1:]]
+        if first is None:
+            there = set(self.client.list_tags(self.target) or ())
+            rest = [tag for tag in rest if tag in there]
+        now = dict(zip(rest, pool.map(lambda tag: self.client.head_manifest(self.target, tag), rest)))
+        now[specs[0].tag] = first
+        return [now.get(spec.tag) for spec in specs]
 
     def _prepare(self, spec: ListSpec, resolved: Mapping[MemberSource, Member | None],
                  existing: Descriptor | None) -> TagResult:

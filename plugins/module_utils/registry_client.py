@@ -396,6 +396,22 @@ class RegistryClient:
                                 repository, reference)
         return stored
 
+    def list_tags(self, repository: str) -> list[str] | None:
+        """The repository's tags, following `Link` pagination; None when the repository does not exist."""
+        path = "/v2/%s/tags/list" % repository
+        tags: list[str] = []
+        ok: tuple[int, ...] = (200, 404)  # 404 (NAME_UNKNOWN) means no repository only on the first page
+        while path:
+            resp = self.request("GET", path, repository, headers={"Accept": "application/json"},
+                                scope=_scope(repository, "pull"), ok=ok)
+            if resp.status == 404:
+                return None
+            tags.extend(json.loads(resp.body.decode("utf-8")).get("tags") or ())
+            ok = (200,)
+            match = _NEXT_LINK.search(resp.header("Link"))
+            path = _location_path(match.group(1)) if match else ""
+        return tags
+
     def head_blob(self, repository: str, digest: str) -> bool:
         resp = self.request("HEAD", "/v2/%s/blobs/%s" % (repository, digest), repository, digest,
                             scope=_scope(repository, "pull"), ok=(200, 307, 404))
@@ -443,6 +459,9 @@ class RegistryClient:
         self.request("PUT", "%s%sdigest=%s" % (path, sep, urllib.parse.quote(digest)), repository, digest,
                      headers={"Content-Type": "application/octet-stream"}, body=data, scope=scope, ok=(201,))
         return digest
+
+
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
 def _scope(repository: str, actions: str) -> str:

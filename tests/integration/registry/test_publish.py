@@ -15,6 +15,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list imp
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
     DOCKER_LIST,
+    DOCKER_MANIFEST,
     OCI_INDEX,
     Credentials,
     RegistryError,
@@ -227,9 +228,18 @@ def test_members_sharing_a_layer_mount_it_once_and_every_list_publishes(registry
     fresh = registry.client()
     specs = plan_lists(load_entries([{"tags": ["1", "latest"], "architectures": ["amd64", "s390x"]}]), "base")
     assert [r.action for r in Publisher(fresh, "library", "base", concurrency=8).publish(specs)] == ["created"] * 2
-    # 2 tag HEADs, 2 member GETs (no HEAD first), 3 mounts (2 configs, the layer once), 2 member PUTs, 2 list PUTs
+    # HEAD of the first tag + tags/list (a new repository: no HEAD of the other tag), 2 member GETs (no HEAD
+    # first), 3 mounts (2 configs, the shared layer once), 2 member PUTs, 2 list PUTs
     assert fresh.request_count == 11
     assert _platforms(fresh, "library/base:latest") == ["linux/amd64", "linux/s390x"]
+
+
+def test_list_tags_and_absent_repositories(registry):
+    client = registry.client()
+    _push_linux(client, "listed", "1", ["amd64"])
+    client.put_manifest("amd64/listed", "2", client.get_manifest("amd64/listed", "1").data, DOCKER_MANIFEST)
+    assert sorted(client.list_tags("amd64/listed")) == ["1", "2"]
+    assert client.list_tags("amd64/nothing-here") is None
 
 
 def test_401_without_credentials_names_registry_and_repository(auth_registry, run_playbook, tmp_path):

@@ -148,6 +148,47 @@ def test_connection_refused_is_retried_and_named():
     assert client.retry_count == 1
 
 
+class _PagedTags(http.server.BaseHTTPRequestHandler):
+    """Tags two per page with a `Link` to the next page, as Docker Hub and distribution 3 answer (the local
+    docker-registry 2.8 sends every tag at once, so paging cannot be seen with it)."""
+
+    protocol_version = "HTTP/1.1"
+    tags = ["1", "2", "3"]
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path != "/v2/amd64/x/tags/list":
+            body, status, link = b'{"errors": [{"code": "NAME_UNKNOWN"}]}', 404, ""
+        else:
+            last = urllib.parse.parse_qs(url.query).get("last", [""])[0]
+            start = self.tags.index(last) + 1 if last else 0
+            page = self.tags[start:start + 2]
+            body, status = json.dumps({"name": "amd64/x", "tags": page}).encode(), 200
+            link = '</v2/amd64/x/tags/list?n=2&last=%s>; rel="next"' % page[-1] if start + 2 < len(self.tags) else ""
+        self.send_response(status)
+        if link:
+            self.send_header("Link", link)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_list_tags_follows_link_pages_and_knows_absent_repositories():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PagedTags)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = RegistryClient("127.0.0.1:%d" % server.server_address[1])
+        assert client.list_tags("amd64/x") == ["1", "2", "3"]
+        assert client.request_count == 2
+        assert client.list_tags("amd64/none") is None
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class _TokenRegistry(http.server.BaseHTTPRequestHandler):
     """A registry front that wants bearer tokens from its own token endpoint (the Docker Hub flow)."""
 
