@@ -22,6 +22,8 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing.
+extends_documentation_fragment:
+  - buildfarm.images.docker_engine
 options:
   arch:
     description: The inventory's C(buildfarm_arch) (bashbrew name).
@@ -35,9 +37,6 @@ options:
     description: Where the kernel's binfmt_misc handlers are visible (a bind mount of it inside a container).
     type: path
     default: /proc/sys/fs/binfmt_misc
-  docker_host:
-    description: The engine to ask. Default C(DOCKER_HOST) or the local socket.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -79,15 +78,11 @@ platform:
 
 import platform
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.builder_arch import ArchitectureMismatch, check
-
-try:
-    import docker
-except ImportError:
-    docker = None
 
 
 def main() -> None:
@@ -96,15 +91,14 @@ def main() -> None:
             arch=dict(type="str", required=True),
             emulated=dict(type="bool", default=False),
             binfmt_dir=dict(type="path", default="/proc/sys/fs/binfmt_misc"),
-            docker_host=dict(type="str"),
+            **ENGINE_ARGS
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(msg=missing_required_lib("docker"))
+    connect = engine_factory(module)
     p = module.params
     try:
-        client = docker.DockerClient(base_url=p["docker_host"]) if p["docker_host"] else docker.from_env()
+        client = connect()
         engine = client.info().get("Architecture", "")
     except Exception as exc:  # the engine must answer before anything is built
         module.fail_json(msg="the Docker engine does not answer: %s" % exc)

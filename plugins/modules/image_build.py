@@ -29,6 +29,8 @@ attributes:
   diff_mode:
     support: full
     description: The entries built or retagged.
+extends_documentation_fragment:
+  - buildfarm.images.docker_engine
 options:
   families:
     description:
@@ -99,10 +101,6 @@ options:
       - This builder's inventory hostname, one of I(group_hosts).
     type: str
     default: ""
-  docker_host:
-    description:
-      - The engine to talk to. Default C(DOCKER_HOST) or the local socket.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -170,8 +168,9 @@ platform:
   sample: linux/arm64/v8
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures, scheduling
 from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import BuildInputError
 from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import (
@@ -180,11 +179,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.image_builder imp
     FamilyShare,
     ReleaseBuilder,
 )
-
-try:
-    import docker
-except ImportError:
-    docker = None
 
 
 def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[FamilyShare]:
@@ -221,12 +215,11 @@ def main() -> None:
             fail_on_error=dict(type="bool", default=True),
             group_hosts=dict(type="list", elements="str", default=[]),
             host=dict(type="str", default=""),
-            docker_host=dict(type="str"),
+            **ENGINE_ARGS
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(msg=missing_required_lib("docker"))
+    connect = engine_factory(module)
     p = module.params
     try:
         arch = architectures.get(p["arch"])
@@ -241,10 +234,8 @@ def main() -> None:
             max_workers=p["max_workers"],
             check_mode=module.check_mode,
         )
-        kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
-        factory = (lambda: docker.DockerClient(**kwargs)) if kwargs else docker.from_env
         families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
-        builder = ReleaseBuilder(families, settings, factory)
+        builder = ReleaseBuilder(families, settings, connect)
     except (BuildInputError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
         module.fail_json(msg=str(exc))
     results = [r.as_dict() for r in builder.run()]

@@ -26,6 +26,8 @@ attributes:
   diff_mode:
     support: full
     description: The tags pushed (or that would be) with their digest.
+extends_documentation_fragment:
+  - buildfarm.images.docker_engine
 options:
   images:
     description: Items with C(key), C(image_id), C(tags) (full references) and C(status); items whose status is
@@ -45,9 +47,6 @@ options:
     description: Fail the task when a tag could not be pushed.
     type: bool
     default: true
-  docker_host:
-    description: The engine to talk to. Default C(DOCKER_HOST) or the local socket.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -90,14 +89,10 @@ failed_entries:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import ImagePushResult, Pusher, TagResult
-
-try:
-    import docker
-except ImportError:
-    docker = None
 
 
 def main() -> None:
@@ -107,16 +102,14 @@ def main() -> None:
             retries=dict(type="int", default=3),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
-            docker_host=dict(type="str"),
+            **ENGINE_ARGS
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(msg=missing_required_lib("docker"))
+    connect = engine_factory(module)
     p = module.params
-    kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
     pusher = Pusher(
-        client_factory=(lambda: docker.DockerClient(**kwargs)) if kwargs else docker.from_env,
+        client_factory=connect,
         retries=max(1, p["retries"]),
         check_mode=module.check_mode,
         max_workers=p["max_workers"],

@@ -26,6 +26,8 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing on the builder.
+extends_documentation_fragment:
+  - buildfarm.images.docker_engine
 options:
   images:
     description: Items with C(key), C(repo), C(image_id) and C(status), as returned by M(buildfarm.images.image_build).
@@ -54,9 +56,6 @@ options:
     description: Fail the task when an image failed a test. The build role sets it to false, pushes what passed, then fails.
     type: bool
     default: true
-  docker_host:
-    description: The engine to talk to. Default C(DOCKER_HOST) or the local socket.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -112,8 +111,9 @@ failed_entries:
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import OCI
 from ansible_collections.buildfarm.images.plugins.module_utils.smoke_tests import (
@@ -127,10 +127,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.smoke_tests impor
     substitutions,
 )
 
-try:
-    import docker
-except ImportError:
-    docker = None
 
 _TESTABLE = ("built", "unchanged")
 
@@ -144,12 +140,11 @@ def main() -> None:
             cache_dir=dict(type="path"),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
-            docker_host=dict(type="str"),
+            **ENGINE_ARGS
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(msg=missing_required_lib("docker"))
+    connect = engine_factory(module)
     p = module.params
     try:
         arch = architectures.get(p["arch"])
@@ -162,7 +157,6 @@ def main() -> None:
         module.exit_json(changed=False, results=[], passed=[], failed_entries=[],
                          would_test=[i["key"] for i in images])
     platform, os_name = str(arch.platform), arch.platform.os
-    kwargs = {"base_url": p["docker_host"]} if p["docker_host"] else {}
     if p["cache_dir"]:
         os.makedirs(p["cache_dir"], exist_ok=True)
 
@@ -175,7 +169,7 @@ def main() -> None:
         if marker and os.path.exists(marker):
             res.cached = True
             return res
-        client = docker.DockerClient(**kwargs) if kwargs else docker.from_env()
+        client = connect()
         labels = client.images.get(img["image_id"]).labels or {}
         subs = substitutions(arch.name, labels.get(OCI + "version", ""))
         prefix = "buildfarm-test-%s-%s-%d" % (arch.name, img["image_id"].replace("sha256:", "")[:12], os.getpid())
