@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,9 @@ import uuid
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / ".collections"))
 
-
-def free_port() -> int:
-    for port in range(5400, 5500):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5400-5499")
+from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
 
 
 def release(inventory: pathlib.Path) -> tuple[float, int, dict]:
@@ -52,7 +43,7 @@ def release(inventory: pathlib.Path) -> tuple[float, int, dict]:
 
 
 def main() -> int:
-    port = free_port()
+    port = free_port(5400, 5499)
     with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
         root = pathlib.Path(tmp)
         inv = root / "inventory"

@@ -8,7 +8,6 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import Credentials, RegistryClient
+from ansible_collections.buildfarm.images.tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 CACHE = REPO / ".cache" / "registry-tests"
@@ -26,14 +26,7 @@ pytestmark = pytest.mark.integration
 
 
 def _free_port() -> int:
-    for port in range(5100, 5200):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5100-5199")
+    return free_port(5100, 5199)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 import yaml
+from ansible_collections.buildfarm.images.tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 LIST_TYPES = ", ".join([
@@ -26,14 +26,7 @@ LIST_TYPES = ", ".join([
 
 
 def _free_port() -> int:
-    for port in range(5300, 5400):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5300-5399")
+    return free_port(5300, 5399)
 
 
 @dataclass

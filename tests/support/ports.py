@@ -1,0 +1,17 @@
+"""Loopback ports for the throw-away registries of tests and benchmarks. Each area has its own range so that
+suites running side by side never take each other's port: registry 5100-5199, release 5300-5399,
+benchmarks 5400-5499; the local default's registry keeps 5000."""
+from __future__ import annotations
+
+import socket
+
+
+def free_port(first: int, last: int) -> int:
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in %d-%d" % (first, last))
