@@ -16,7 +16,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils import architectu
 
 @dataclass
 class Cell:
-    status: str  # built | unchanged | failed | skipped | not-built | would-build | unreachable
+    status: str  # built | unchanged | failed | skipped | not-built | would-build | unreachable | unroutable
     digest: str = ""
     host: str = ""
     push: str = ""  # pushed | unchanged | would-push | failed, for this tag; '' when not pushed at all
@@ -47,6 +47,8 @@ class Report:
     rows: list[Row]
     failed_hosts: dict[str, str]  # host -> why
     failed_entries: dict[str, list[str]]  # host -> entry keys
+    # entries no builder of their architecture can build: repo, key, arch, tags, reason
+    unroutable: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -54,7 +56,8 @@ class Report:
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "architectures": self.architectures, "failed_hosts": self.failed_hosts,
-                "failed_entries": self.failed_entries, "rows": [r.as_dict() for r in self.rows]}
+                "failed_entries": self.failed_entries, "unroutable": self.unroutable,
+                "rows": [r.as_dict() for r in self.rows]}
 
 
 def _short(digest: str) -> str:
@@ -65,7 +68,8 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
                  results: Mapping[str, Mapping[str, Any]], published: Mapping[str, Sequence[Mapping[str, Any]]]
                  ) -> Report:
     """``release``: items with name and entries (release_plan's); ``builders``: host -> arch of every builder;
-    ``results``: host -> the build role's buildfarm_build_result (absent for hosts that never reported);
+    ``results``: host -> the build role's buildfarm_build_result (absent for hosts that never reported; Windows
+    builders add ``unroutable``, the entries no Windows builder's release can build, each with a reason);
     ``published``: repository name -> manifest_list's ``lists``."""
     arches = architectures.sort_names(set(builders.values()))
     failed_hosts = {h: "did not report (unreachable or failed before building)" for h in builders if h not in results}
@@ -73,8 +77,12 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
     # (repo, entry key, arch) -> cell, and (repo, entry key, arch) -> {tag: push status}
     cells: dict[tuple[str, str, str], Cell] = {}
     pushes: dict[tuple[str, str, str], dict[str, tuple[str, str]]] = {}
+    # every Windows builder computes the same unroutable entries: keep one of each
+    unroutable: dict[tuple[str, str, str], dict] = {}
     for host, res in results.items():
         arch = res.get("arch") or builders.get(host, "")
+        for u in res.get("unroutable") or []:
+            unroutable.setdefault((u["repo"], u["key"], u.get("arch") or arch), dict(u, arch=u.get("arch") or arch))
         digests = res.get("digests") or {}
         failed = set(res.get("failed") or [])
         if failed:
@@ -113,10 +121,12 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
                         continue
                     host = next((h for h, a in builders.items() if a == arch and h in failed_hosts
                                  and h not in results), "")
-                    base = cells.get((name, key, arch)) or Cell("unreachable" if host else "not-built", "", host)
+                    base = (cells.get((name, key, arch))
+                            or (Cell("unroutable") if (name, key, arch) in unroutable else None)
+                            or Cell("unreachable" if host else "not-built", "", host))
                     push, digest = pushes.get((name, key, arch), {}).get(tag, ("", ""))
                     row.cells[arch] = Cell(base.status, digest or base.digest, base.host, push)
-    return Report(arches, rows, failed_hosts, failed_entries)
+    return Report(arches, rows, failed_hosts, failed_entries, [unroutable[k] for k in sorted(unroutable)])
 
 
 def markdown(report: Report) -> str:
@@ -125,6 +135,10 @@ def markdown(report: Report) -> str:
     if report.failed_hosts:
         out += ["**Failed builders:**", ""]
         out += ["- `%s`: %s" % (h, why) for h, why in sorted(report.failed_hosts.items())]
+        out.append("")
+    if report.unroutable:
+        out += ["**Unroutable entries** (no builder can build them; their lists follow the completeness policy):", ""]
+        out += ["- `%s` (%s): %s" % (u["key"], u["arch"], u["reason"]) for u in report.unroutable]
         out.append("")
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report.rows:

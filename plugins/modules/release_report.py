@@ -9,9 +9,11 @@ short_description: Write the release report (Markdown and JSON) of a release run
 version_added: 0.1.0
 description:
   - One row per tag (the entries' tags and shared tags), one column per architecture with the builder's status
-    (C(built), C(unchanged), C(failed), C(skipped), C(unreachable), C(not-built)) and the pushed digest, and a
+    (C(built), C(unchanged), C(failed), C(skipped), C(unreachable), C(unroutable), C(not-built)) and the pushed digest, and a
     column with what was published (the manifest list's action and digest).
   - Lists the builders that failed or never reported, with their failed entries.
+  - Lists the entries no builder can build (a Windows builder's result names them under C(unroutable), with the
+    reason); their cells read C(unroutable).
   - Writes C(release-report.md) and C(release-report.json) into I(dest) atomically.
   - The report records a run; writing it is not a change of the farm, so the module reports C(changed=false)
     and an unchanged release stays at changed=0.

@@ -63,3 +63,67 @@ def test_files_are_written_whole_and_only_when_different(tmp_path):
     assert write_atomic(path, files["release-report.md"]) is True
     assert write_atomic(path, files["release-report.md"]) is False
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["release-report.md"]
+
+
+# Windows builders report like Linux ones (role build_windows), plus the entries no Windows builder can build.
+WIN_RELEASE = [{"name": "python", "entries": [
+    {"tags": ["3.14-bookworm"], "architectures": ["amd64"]},
+    {"tags": ["3.14-windowsservercore-ltsc2022"], "shared_tags": ["3.14"], "architectures": ["windows-amd64"]},
+    {"tags": ["3.13-windowsservercore-1809"], "architectures": ["windows-amd64"]},
+]}]
+WIN_BUILDERS = {"b-amd64": "amd64", "win2022": "windows-amd64", "win2025": "windows-amd64"}
+UNROUTABLE = [{"repo": "python", "key": "python:3.13-windowsservercore-1809", "arch": "windows-amd64",
+               "directory": "3.13/windowsservercore-1809", "tags": ["3.13-windowsservercore-1809"],
+               "reason": "no windows-amd64 builder states the release its Constraints name (windowsservercore-1809)"}]
+
+
+def _win_results():
+    ref = "r/winamd64/python:"
+    linux = "r/amd64/python:3.14-bookworm"
+    return {
+        "b-amd64": {"arch": "amd64", "failed": [], "digests": {linux: "sha256:lin"},
+                    "images": [{"key": "python:3.14-bookworm", "repo": "python", "status": "built", "tags": [linux]}],
+                    "pushed": [{"key": "python:3.14-bookworm",
+                                "tags": [{"ref": linux, "status": "pushed", "digest": "sha256:lin"}]}]},
+        "win2022": {"arch": "windows-amd64", "failed": [], "unroutable": UNROUTABLE,
+                    "digests": {ref + "3.14-windowsservercore-ltsc2022": "sha256:win", ref + "3.14": "sha256:win"},
+                    "images": [{"key": "python:3.14-windowsservercore-ltsc2022", "repo": "python",
+                                "status": "unchanged",
+                                "tags": [ref + "3.14-windowsservercore-ltsc2022", ref + "3.14"]}],
+                    "pushed": [{"key": "python:3.14-windowsservercore-ltsc2022", "tags": [
+                        {"ref": ref + "3.14-windowsservercore-ltsc2022", "status": "unchanged", "digest": "sha256:win"},
+                        {"ref": ref + "3.14", "status": "unchanged", "digest": "sha256:win"}]}]},
+        "win2025": {"arch": "windows-amd64", "failed": [], "unroutable": UNROUTABLE, "digests": {}, "images": [],
+                    "pushed": []},
+    }
+
+
+def test_windows_entries_get_the_windows_column_and_unroutable_ones_are_listed():
+    report = build_report(WIN_RELEASE, WIN_BUILDERS, _win_results(), {})
+    assert report.architectures == ["amd64", "windows-amd64"]
+    rows = {r.tag: r for r in report.rows}
+    win = rows["3.14-windowsservercore-ltsc2022"].cells["windows-amd64"]
+    assert (win.status, win.push, win.digest, win.host) == ("unchanged", "unchanged", "sha256:win", "win2022")
+    assert rows["3.14"].shared and rows["3.14"].cells["windows-amd64"].digest == "sha256:win"
+    assert "windows-amd64" not in rows["3.14-bookworm"].cells
+    assert rows["3.13-windowsservercore-1809"].cells["windows-amd64"].status == "unroutable"
+    # both Windows builders report it; it is listed once, with its reason
+    assert report.unroutable == UNROUTABLE
+    assert report.ok  # an unroutable entry's lists are the completeness policy's business, not a builder failure
+    md = markdown(report)
+    assert "**Unroutable entries**" in md
+    assert "- `python:3.13-windowsservercore-1809` (windows-amd64): no windows-amd64 builder states" in md
+    assert "| python | `3.13-windowsservercore-1809` |  | unroutable | not-published |" in md
+    assert json.loads(render_files(report)["release-report.json"])["unroutable"] == UNROUTABLE
+
+
+def test_a_silent_windows_builder_fails_the_report_and_its_entries_are_unreachable():
+    results = _win_results()
+    del results["win2022"]
+    report = build_report(WIN_RELEASE, WIN_BUILDERS, results, {})
+    assert not report.ok
+    assert "win2022" in report.failed_hosts
+    cell = next(r for r in report.rows if r.tag == "3.14-windowsservercore-ltsc2022").cells["windows-amd64"]
+    assert cell.status == "unreachable"
+    # the other Windows builder still reports the unroutable entry
+    assert [u["key"] for u in report.unroutable] == ["python:3.13-windowsservercore-1809"]
