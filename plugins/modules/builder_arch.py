@@ -13,8 +13,6 @@ description:
     handler with the F flag for I(arch), so containers of that architecture run.
   - Fails with the facts (host, engine and wanted architecture) before anything is built.
 author: buildfarm.images contributors (@buildfarm)
-requirements:
-  - docker (Python SDK) on the builder
 attributes:
   check_mode:
     support: full

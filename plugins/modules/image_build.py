@@ -20,8 +20,6 @@ description:
     ids so several architectures can build on one engine at once. Independent entries build concurrently.
   - A failing entry does not stop the others; entries FROM it are C(skipped).
 author: buildfarm.images contributors (@buildfarm)
-requirements:
-  - docker (Python SDK) on the builder
 attributes:
   check_mode:
     support: full

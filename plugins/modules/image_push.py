@@ -17,8 +17,6 @@ description:
     authorization error is not.
   - Returns the digest of every tag, which the publish step (manifest lists) and the release report consume.
 author: buildfarm.images contributors (@buildfarm)
-requirements:
-  - docker (Python SDK) on the builder
 attributes:
   check_mode:
     support: full

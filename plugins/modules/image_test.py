@@ -17,8 +17,6 @@ description:
   - An image that already passed the same test file is not tested again when I(cache_dir) is set.
   - Containers are named C(buildfarm-test-*), have no network, and are removed afterwards.
 author: buildfarm.images contributors (@buildfarm)
-requirements:
-  - docker (Python SDK) on the builder
 attributes:
   check_mode:
     support: full
