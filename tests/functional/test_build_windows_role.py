@@ -6,34 +6,14 @@ plugin through ansible-playbook (it runs on the controller). The PowerShell scri
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 
 import pytest
 import yaml
 
+from ansible_collections.buildfarm.images.tests.support.playbook import run_ansible
 
-def run(repo_root, tmp_path, args, play=None, extra_vars=None):
-    env = dict(
-        os.environ,
-        PATH="%s:%s" % (repo_root / ".venv" / "bin", os.environ.get("PATH", "")),
-        ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(repo_root / ".collections"),
-        ANSIBLE_ROLES_PATH=str(repo_root / "roles"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-    )
-    cmd = list(args)
-    if play is not None:
-        path = tmp_path / "play.yml"
-        path.write_text(yaml.safe_dump(play, sort_keys=False))
-        cmd.append(str(path))
-    if extra_vars is not None:
-        (tmp_path / "vars.json").write_text(json.dumps(extra_vars))
-        cmd += ["-e", "@%s" % (tmp_path / "vars.json")]
-    return subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+run = run_ansible
 
 
 def test_release_syntax_check_with_the_production_example(repo_root, tmp_path):
