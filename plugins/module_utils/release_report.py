@@ -154,6 +154,7 @@ def markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
+
 def render_files(report: Report) -> dict[str, str]:
     return {"release-report.json": json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n",
             "release-report.md": markdown(report)}

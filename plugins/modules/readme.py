@@ -183,6 +183,7 @@ def _current(path: str) -> tuple:
         return None, None
 
 
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
