@@ -135,10 +135,10 @@ changed_files:
 """
 
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures as arches
 from ansible_collections.buildfarm.images.plugins.module_utils.docs import (
     DocsError,
@@ -182,6 +182,20 @@ def _current(path: str) -> tuple:
     except FileNotFoundError:
         return None, None
 
+
+def _write(module: AnsibleModule, path: str, text: str, mode: int) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".readme-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        module.atomic_move(tmp, path)
+        # atomic_move gives a new file the umask's mode and an old one its previous mode
+        os.chmod(path, mode)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def main() -> None:
@@ -239,7 +253,7 @@ def main() -> None:
                 diffs.append({"before": before or "", "after": text,
                               "before_header": path if before is not None else "/dev/null", "after_header": path})
             if not module.check_mode:
-                write_text(path, text, mode)
+                _write(module, path, text, mode)
         readmes.append({"arch": arch, "path": path, "changed": changed})
     module.exit_json(changed=bool(changed_files), readmes=readmes, changed_files=changed_files, diff=diffs)
 

@@ -108,9 +108,11 @@ dest:
   type: str
 """
 
+import os
+import tempfile
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.family import YAML_IMPORT_ERROR, FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
 from ansible_collections.buildfarm.images.plugins.module_utils.render import JINJA2_IMPORT_ERROR
@@ -155,7 +157,13 @@ def main() -> None:
                 result["diff"] = dict(before_header=dest if before is not None else "/dev/null", after_header=dest,
                                       before=before or "", after=library)
             if not module.check_mode:
-                write_text(dest, library)
+                folder = os.path.dirname(os.path.abspath(dest))
+                os.makedirs(folder, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=folder)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(library)
+                os.chmod(tmp, 0o644)
+                module.atomic_move(tmp, os.path.abspath(dest))
     module.exit_json(**result)
 
 

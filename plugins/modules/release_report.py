@@ -95,8 +95,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release_report im
     build_report,
     markdown,
     render_files,
+    write_atomic,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_atomic
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release_report im
     build_report,
     markdown,
     render_files,
+    write_atomic,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_atomic
 
 RELEASE = [{"name": "busybox", "entries": [{
     "tags": ["1.35.0-glibc", "glibc"], "shared_tags": ["latest"], "architectures": ["amd64", "s390x", "arm64v8"]}]}]
