@@ -31,6 +31,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry_client i
 )
 
 POLICIES = ("fail", "skip", "keep-previous")
+# What the official images put on each member of their indexes: its bashbrew architecture and the tag it is.
+ARCH_ANNOTATION = "com.docker.official-images.bashbrew.arch"
+VERSION_ANNOTATION = "org.opencontainers.image.version"
+
+Annotations = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable, and deterministic bytes
 
 
 class PublishError(ValueError):
@@ -96,14 +101,19 @@ class Member:
     platform: Platform
     # The member's manifest when resolving already fetched it: the copy into the target needs these bytes.
     manifest: Manifest | None = field(default=None, compare=False, repr=False)
+    annotations: Annotations = ()
 
     def to_index(self) -> dict:
-        return {"mediaType": self.descriptor.media_type, "size": self.descriptor.size,
-                "digest": self.descriptor.digest, "platform": self.platform.to_oci()}
+        out = {"mediaType": self.descriptor.media_type, "size": self.descriptor.size,
+               "digest": self.descriptor.digest, "platform": self.platform.to_oci()}
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out
 
     def summary(self) -> dict:
         return {"architecture": self.architecture, "platform": str(self.platform),
-                "os_version": self.platform.os_version, "digest": self.descriptor.digest, "source": self.source}
+                "os_version": self.platform.os_version, "digest": self.descriptor.digest, "source": self.source,
+                "annotations": dict(self.annotations)}
 
 
 @dataclass
@@ -116,6 +126,8 @@ class TagResult:
     media_type: str = ""
     members: list[Member] = field(default_factory=list)
     previous_members: list[dict] = field(default_factory=list)
+    annotations: dict = field(default_factory=dict)
+    previous_annotations: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     carried: list[str] = field(default_factory=list)
     message: str = ""
@@ -126,12 +138,17 @@ class TagResult:
             "tag": self.tag, "action": self.action, "changed": self.changed, "digest": self.digest,
             "previous_digest": self.previous_digest, "media_type": self.media_type,
             "members": [m.summary() for m in self.members], "previous_members": self.previous_members,
+            "annotations": self.annotations,
             "missing_architectures": self.missing,
             "carried_forward": self.carried, "message": self.message,
         }
 
-    def diff_lines(self, members: Iterable[dict]) -> str:
-        return "".join("%s %s %s\n" % (m["platform"], m.get("os_version") or "-", m["digest"]) for m in members)
+    @staticmethod
+    def diff_lines(members: Iterable[dict], annotations: Mapping[str, str]) -> str:
+        index = "".join("annotation %s=%s\n" % kv for kv in sorted(annotations.items()))
+        return index + "".join("%s %s %s%s\n" % (
+            m["platform"], m.get("os_version") or "-", m["digest"],
+            "".join(" %s=%s" % kv for kv in sorted((m.get("annotations") or {}).items()))) for m in members)
 
 
 def load_entries(entries: Sequence[Mapping], where: str = "entries") -> list[Entry]:
@@ -182,12 +199,27 @@ def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mappi
     return specs
 
 
-def serialize(members: Sequence[Member]) -> tuple[bytes, str]:
-    """Deterministic bytes of the list and its media type (Docker list iff all members are Docker v2)."""
+def serialize(members: Sequence[Member], annotations: Mapping[str, str] | None = None) -> tuple[bytes, str]:
+    """Deterministic bytes of the list and its media type: a Docker list iff all members are Docker v2 and
+    nothing is annotated (a Docker list has no annotations), otherwise an OCI index."""
     ordered = sorted(members, key=lambda m: architectures.platform_sort_key(m.platform))
-    media_type = DOCKER_LIST if all(m.descriptor.media_type == DOCKER_MANIFEST for m in ordered) else OCI_INDEX
-    doc = {"schemaVersion": 2, "mediaType": media_type, "manifests": [m.to_index() for m in ordered]}
+    docker = not annotations and all(m.descriptor.media_type == DOCKER_MANIFEST and not m.annotations
+                                     for m in ordered)
+    media_type = DOCKER_LIST if docker else OCI_INDEX
+    doc: dict = {"schemaVersion": 2, "mediaType": media_type, "manifests": [m.to_index() for m in ordered]}
+    if annotations:
+        doc["annotations"] = dict(sorted(annotations.items()))
     return (json.dumps(doc, indent=3) + "\n").encode("utf-8"), media_type
+
+
+def check_annotations(annotations: Mapping, where: str = "annotations") -> dict[str, str]:
+    """Annotations are string to string (OCI image spec); a number from YAML would change the bytes silently."""
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not key:
+            raise PublishError("%s: key %r is not a non-empty string" % (where, key))
+        if not isinstance(value, str):
+            raise PublishError("%s: value of %s must be a string, got %r (quote it)" % (where, key, value))
+    return dict(annotations)
 
 
 @dataclass
@@ -198,14 +230,20 @@ class Publisher:
     policy: str = "fail"
     concurrency: int = 8
     check_mode: bool = False
+    # Index-level annotations, and whether each member is annotated with its architecture and tag.
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    member_annotations: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise PublishError("missing_architectures: %r is not one of %s" % (self.policy, ", ".join(POLICIES)))
+        self.annotations = check_annotations(self.annotations)
         self.target = "%s/%s" % (self.namespace, self.repository) if self.namespace else self.repository
         self._lock = threading.Lock()
         self._mounts: dict[str, Future] = {}
+        self._copies: dict[str, Future] = {}
+        self._present: set[str] = set()
 
     # -- resolving members ---------------------------------------------------------------------------
 
@@ -246,7 +284,9 @@ class Publisher:
         if arch.is_windows:
             manifest = manifest or self._member_manifest(source.repository, desc.digest)
             platform = self._windows_platform(source, manifest, platform)
-        return Member(arch.name, source.reference, desc, platform, manifest)
+        annotations = ((ARCH_ANNOTATION, arch.name), (VERSION_ANNOTATION, source.tag)) \
+            if self.member_annotations else ()
+        return Member(arch.name, source.reference, desc, platform, manifest, annotations)
 
     def _member_manifest(self, repository: str, digest: str) -> Manifest:
         manifest = self.client.get_manifest(repository, digest)
@@ -262,37 +302,49 @@ class Publisher:
     # -- the publish -------------------------------------------------------------------------------
 
     def publish(self, specs: Sequence[ListSpec]) -> list[TagResult]:
+        results = [TagResult(spec.tag) for spec in specs]
         # One pool for the whole publish: each worker keeps its keep-alive connection from phase to phase.
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
             existing = self._published(pool, specs)
             # Sources of a tag not published yet are fetched whole: their bytes are copied anyway.
             fetch = {s for spec, ex in zip(specs, existing) if ex is None for s in spec.sources}
             unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
-            resolved = dict(zip(unique, pool.map(lambda s: self._resolve(s, s in fetch), unique)))
-            results = list(pool.map(lambda job: self._prepare(job[0], resolved, job[1]), zip(specs, existing)))
-            to_put = [r for r in results if r.action in ("created", "updated")]
-            if self.check_mode:
-                for r in to_put:
-                    r.action = "would_" + r.action[:-1]
-                return results
-            # A member of the list a tag had is in the target repository already: no copy, not even a HEAD.
-            present = {m["digest"] for r in results for m in r.previous_members}
-            copies: dict[str, Future] = {}
-            lists = []
-            for r in to_put:
-                needed = []
-                for m in r.members:
-                    if m.source and m.descriptor.digest not in present:
-                        if m.descriptor.digest not in copies:
-                            copies[m.descriptor.digest] = pool.submit(self._copy_member, m)
-                        needed.append(copies[m.descriptor.digest])
-                # Members first, then the list (a list never points at nothing), but each list as soon as its
-                # own members are in place rather than after every member of the release.
-                lists.append(_after(pool, needed, lambda r=r, needed=needed: self._put(r, needed)))
-            wait(lists)
-            for f in lists:
-                f.result()  # a bug in a worker surfaces here instead of vanishing
+            resolving = {s: pool.submit(self._resolve, s, s in fetch) for s in unique}
+            # No barrier between resolving, copying and publishing: each tag goes on as soon as its own members
+            # are resolved, so the registry never idles while the slowest member of the release is looked up.
+            stages = [_after(pool, [resolving[s] for s in spec.sources],
+                             lambda job=(spec, ex, result): self._stage(pool, *job, resolving))
+                      for spec, ex, result in zip(specs, existing, results)]
+            for stage in stages:
+                put = stage.result()  # a bug in a worker surfaces here instead of vanishing
+                if put is not None:
+                    put.result()
         return results
+
+    def _stage(self, pool: ThreadPoolExecutor, spec: ListSpec, existing: Descriptor | None, result: TagResult,
+               resolving: Mapping[MemberSource, Future]) -> Future | None:
+        """Decide one tag once its members are resolved; returns the future of its PUT, if one is needed."""
+        try:
+            self._prepare(spec, {s: resolving[s].result() for s in spec.sources}, existing, result)
+        except RegistryError as exc:
+            result.action, result.message = "failed", "not published: %s" % exc
+            return None
+        if result.action not in ("created", "updated"):
+            return None
+        if self.check_mode:
+            result.action = "would_" + result.action[:-1]
+            return None
+        needed = []
+        with self._lock:
+            # A member of a list published before is in the target repository already: no copy, not a HEAD.
+            self._present.update(m["digest"] for m in result.previous_members)
+            for m in result.members:
+                if m.source and m.descriptor.digest not in self._present:
+                    if m.descriptor.digest not in self._copies:
+                        self._copies[m.descriptor.digest] = pool.submit(self._copy_member, m)
+                    needed.append(self._copies[m.descriptor.digest])
+        # Members first, then the list (a list never points at nothing).
+        return _after(pool, needed, lambda: self._put(result, needed))
 
     def _published(self, pool: ThreadPoolExecutor, specs: Sequence[ListSpec]) -> list[Descriptor | None]:
         """What each tag is now: a HEAD per tag, so an unchanged re-publish asks nothing else. When the first
@@ -309,20 +361,19 @@ class Publisher:
         return [now.get(spec.tag) for spec in specs]
 
     def _prepare(self, spec: ListSpec, resolved: Mapping[MemberSource, Member | None],
-                 existing: Descriptor | None) -> TagResult:
-        result = TagResult(spec.tag)
+                 existing: Descriptor | None, result: TagResult) -> None:
         members = [m for m in (resolved[s] for s in spec.sources) if m is not None]
         missing = [s for s in spec.sources if resolved[s] is None]
         result.missing = ["%s (%s)" % (s.architecture, s.reference) for s in missing]
         if missing and self.policy == "fail":
             result.action = "failed"
             result.message = "not published: missing architecture images %s" % ", ".join(result.missing)
-            return result
+            return
         previous: list[Member] | None = None
         if existing is not None:
             result.previous_digest = existing.digest
         if missing and self.policy == "keep-previous" and existing is not None:
-            previous = self._previous_members(existing)
+            previous, result.previous_annotations = self._previous(existing)
             have = {m.platform for m in members}
             for s in missing:
                 kept = [m for m in previous if m.architecture == s.architecture and m.platform not in have]
@@ -336,8 +387,9 @@ class Publisher:
         if not members:
             result.action = "failed"
             result.message = "not published: no member image exists"
-            return result
-        result.data, result.media_type = serialize(members)
+            return
+        result.annotations = dict(self.annotations)
+        result.data, result.media_type = serialize(members, self.annotations)
         result.members = sorted(members, key=lambda m: architectures.platform_sort_key(m.platform))
         result.digest = sha256_digest(result.data)
         if existing is None:
@@ -345,27 +397,30 @@ class Publisher:
         elif existing.digest != result.digest:
             result.action = "updated"
             # Only a changing list costs a GET: the diff of members, and no architecture dropped unnoticed.
-            previous = previous if previous is not None else self._previous_members(existing)
+            if previous is None:
+                previous, result.previous_annotations = self._previous(existing)
             result.previous_members = [m.summary() for m in previous]
             dropped = sorted({m.architecture for m in previous} - {m.architecture for m in members} - set(lost))
             if dropped:
                 self.warnings.append("%s:%s no longer lists %s (not in the entry's architectures)"
                                      % (self.target, spec.tag, ", ".join(dropped)))
-        return result
 
-    def _previous_members(self, existing: Descriptor) -> list[Member]:
+    def _previous(self, existing: Descriptor) -> tuple[list[Member], dict]:
+        """The members and index annotations of the list published now (a carried member keeps its own)."""
         if existing.media_type not in LIST_TYPES:
-            return []
+            return [], {}
         manifest = self.client.get_manifest(self.target, existing.digest)
+        doc = manifest.json() if manifest else {}
         out = []
-        for m in (manifest.json() if manifest else {}).get("manifests", []):
+        for m in doc.get("manifests", []):
             p = Platform.from_oci(m.get("platform") or {})
             try:
                 arch = architectures.from_platform(p).name
             except architectures.UnknownArchitecture:
                 continue  # e.g. attestation manifests (unknown/unknown)
-            out.append(Member(arch, "", Descriptor(m["mediaType"], m["digest"], int(m["size"])), p))
-        return out
+            out.append(Member(arch, "", Descriptor(m["mediaType"], m["digest"], int(m["size"])), p,
+                              annotations=tuple(sorted((m.get("annotations") or {}).items()))))
+        return out, dict(doc.get("annotations") or {})
 
     def _copy_member(self, member: Member) -> str:
         """Make the member manifest exist in the target repository; returns an error message or ""."""
@@ -449,8 +504,8 @@ def _after(pool: ThreadPoolExecutor, futures: Sequence[Future], fn: Callable[[],
 def diff_text(result: TagResult) -> dict:
     return {"before_header": "%s (%s)" % (result.tag, result.previous_digest or "absent"),
             "after_header": "%s (%s)" % (result.tag, result.digest),
-            "before": result.diff_lines(result.previous_members),
-            "after": result.diff_lines(m.summary() for m in result.members)}
+            "before": result.diff_lines(result.previous_members, result.previous_annotations),
+            "after": result.diff_lines([m.summary() for m in result.members], result.annotations)}
 
 
 def load_library_file(path: str) -> tuple[list[Entry], list[SharedGroup]]:

@@ -13,7 +13,8 @@ description:
   - Members are C(<arch namespace>/<repository>:<first tag of the entry>) on the same registry, resolved to
     digests, in the canonical platform order; Windows members carry C(os.version) and C(os.features) from
     their image config.
-  - The media type is a Docker manifest list when every member is a Docker v2 manifest, otherwise an OCI index.
+  - The media type is a Docker manifest list when every member is a Docker v2 manifest and nothing is
+    annotated, otherwise an OCI index (a Docker manifest list cannot carry annotations).
   - Idempotent; the published list is compared by digest with the exact bytes that would be PUT, and
     unchanged lists are not written. Each tag is one PUT, so after a failure every tag is either its old or
     its new list.
@@ -27,7 +28,7 @@ attributes:
     description: Reports which tags would be created or updated, with their member diff.
   diff_mode:
     support: full
-    description: The members (platform, os.version, digest) before and after, per changed tag.
+    description: The index annotations and the members (platform, os.version, digest, annotations) before and after, per changed tag.
 options:
   namespace:
     description:
@@ -72,6 +73,21 @@ options:
       - Parallel requests to the registry.
     type: int
     default: 8
+  annotations:
+    description:
+      - Annotations of each published index (string keys and string values), for example
+        C(org.opencontainers.image.source) and C(org.opencontainers.image.url). Makes the lists OCI indexes.
+      - They are part of the bytes compared for idempotence, so a value that differs on every run (a build
+        time) republishes every tag on every run.
+    type: dict
+    default: {}
+  member_annotations:
+    description:
+      - Annotate each member with its architecture (C(com.docker.official-images.bashbrew.arch)) and the tag it
+        was published as (C(org.opencontainers.image.version)), as the official images do. Makes the lists OCI
+        indexes. A member carried forward by C(keep-previous) keeps the annotations it was published with.
+    type: bool
+    default: false
 notes:
   - The release playbook passes C(buildfarm_missing_architectures) as I(missing_architectures).
 """
@@ -83,6 +99,16 @@ EXAMPLES = r"""
     repository: python
     entries: "{{ buildfarm_plan.entries }}"
     missing_architectures: "{{ buildfarm_missing_architectures | default('fail') }}"
+
+- name: Publish annotated OCI indexes
+  buildfarm.images.manifest_list:
+    registry: 127.0.0.1:5000
+    repository: python
+    entries: "{{ buildfarm_plan.entries }}"
+    member_annotations: true
+    annotations:
+      org.opencontainers.image.source: https://github.com/example/python-images
+      org.opencontainers.image.url: https://registry.example.org/library/python
 
 - name: Publish from a library file to a TLS registry with credentials
   buildfarm.images.manifest_list:
@@ -123,9 +149,12 @@ lists:
       description: Media type of the list.
       type: str
     members:
-      description: Members in index order (architecture, platform, os_version, digest, source).
+      description: Members in index order (architecture, platform, os_version, digest, source, annotations).
       type: list
       elements: dict
+    annotations:
+      description: Annotations of the (desired) index.
+      type: dict
     previous_members:
       description: >-
         For a tag that changes, the members of the list published before (same keys as I(members)), so a check
@@ -156,7 +185,9 @@ lists:
           os_version: ""
           digest: sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7
           source: amd64/busybox:1.35.0
+          annotations: {}
       previous_members: []
+      annotations: {}
       missing_architectures: []
       carried_forward: []
       message: ""
@@ -201,6 +232,8 @@ def main() -> None:
             arch_namespaces={"type": "dict", "default": {}},
             missing_architectures={"type": "str", "choices": list(POLICIES), "default": "fail"},
             concurrency={"type": "int", "default": 8},
+            annotations={"type": "dict", "default": {}},
+            member_annotations={"type": "bool", "default": False},
         ),
         mutually_exclusive=[("entries", "library_file")],
         required_one_of=[("entries", "library_file")],
@@ -215,7 +248,7 @@ def main() -> None:
         specs = plan_lists(entries, p["repository"], p["arch_namespaces"], groups)
         client = client_from_params(p)
         publisher = Publisher(client, p["namespace"], p["repository"], p["missing_architectures"],
-                              max(1, p["concurrency"]), module.check_mode)
+                              max(1, p["concurrency"]), module.check_mode, p["annotations"], p["member_annotations"])
         results = publisher.publish(specs)
     except (PublishError, RegistryError, OSError, ValueError) as exc:
         module.fail_json(msg=str(exc))

@@ -9,6 +9,8 @@ import pytest
 from _synthetic import push_image
 
 from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (
+    ARCH_ANNOTATION,
+    VERSION_ANNOTATION,
     Publisher,
     load_entries,
     plan_lists,
@@ -342,3 +344,57 @@ def test_member_pushed_as_an_index_contributes_its_architecture_image(registry):
     entries = load_entries([{"tags": ["1"], "architectures": ["amd64", "arm64v8"]}])
     assert [r.action for r in Publisher(client, "library", "kit").publish(plan_lists(entries, "kit"))] == ["created"]
     assert [m["digest"] for m in client.get_manifest("library/kit", "1").json()["manifests"]] == [amd, arm]
+
+
+def test_annotated_oci_index_published_idempotent_and_diffed(registry, run_playbook):
+    client = registry.client()
+    digests = _push_linux(client, "notes", "2.1", ["amd64", "s390x"])
+    entries = [{"tags": ["2.1", "2"], "architectures": ["amd64", "s390x"]}]
+    source = "org.opencontainers.image.source"
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        "registry": registry.address, "repository": "notes", "entries": entries, "member_annotations": True,
+        "annotations": {source: "https://example.org/notes.git"}}}
+    rc, out, res = run_playbook([task])
+    assert rc == 0, out
+    assert [t["action"] for t in res["publish"]["lists"]] == ["created", "created"]
+    index = client.get_manifest("library/notes", "2")
+    assert index.media_type == OCI_INDEX
+    doc = index.json()
+    assert doc["annotations"] == {source: "https://example.org/notes.git"}
+    assert [(m["digest"], m["annotations"]) for m in doc["manifests"]] == [
+        (digests[a], {ARCH_ANNOTATION: a, VERSION_ANNOTATION: "2.1"}) for a in ("amd64", "s390x")]
+
+    rc, out, res = run_playbook([task])
+    assert rc == 0 and res["publish"]["changed"] is False, out
+
+    task["buildfarm.images.manifest_list"]["annotations"] = {source: "https://example.org/moved.git"}
+    rc, out, res = run_playbook([task], "--diff", check=True)
+    assert rc == 0 and [t["action"] for t in res["publish"]["lists"]] == ["would_update"] * 2, out
+    assert "annotation %s=https://example.org/moved.git" % source in out
+    assert client.get_manifest("library/notes", "2").json()["annotations"][source].endswith("/notes.git")
+
+    task["buildfarm.images.manifest_list"]["annotations"] = {source: 1}
+    rc, out, res = run_playbook([dict(task, ignore_errors=True)])
+    assert res["publish"]["failed"] is True
+    assert "annotations: value of %s must be a string, got 1" % source in res["publish"]["msg"]
+
+
+def test_a_member_that_cannot_be_resolved_fails_its_tags_only(registry):
+    """An arch image that is an index without that architecture fails the tags that list it, with the
+    reason; the other tags of the same publish are published."""
+    client = registry.client()
+    _push_linux(client, "part", "ok", ["amd64"])
+    _push_linux(client, "part", "bad", ["amd64"])
+    s390x = push_image(client, "s390x/part", "bad-image", architecture="s390x", content=b"s390x")
+    wrong = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{
+        "mediaType": DOCKER_MANIFEST, "digest": s390x, "size": client.head_manifest("s390x/part", s390x).size,
+        "platform": {"os": "linux", "architecture": "ppc64le"}}]}).encode()
+    client.put_manifest("s390x/part", "bad", wrong, OCI_INDEX)
+    entries = [{"tags": ["ok"], "architectures": ["amd64"]}, {"tags": ["bad"], "architectures": ["amd64", "s390x"]}]
+    results = {r.tag: r for r in Publisher(client, "library", "part").publish(plan_lists(load_entries(entries),
+                                                                                        "part"))}
+    assert results["ok"].action == "created" and client.head_manifest("library/part", "ok") is not None
+    assert results["bad"].action == "failed"
+    assert "index has no linux/s390x image" in results["bad"].message
+    assert "repository s390x/part, reference bad" in results["bad"].message
+    assert client.head_manifest("library/part", "bad") is None

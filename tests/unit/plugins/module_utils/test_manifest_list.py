@@ -8,9 +8,12 @@ import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.architectures import Platform
 from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (
+    ARCH_ANNOTATION,
     Member,
     PublishError,
     SharedGroup,
+    TagResult,
+    check_annotations,
     load_entries,
     load_library_file,
     plan_lists,
@@ -94,6 +97,38 @@ def test_serialize_oci_index_when_any_member_is_oci():
     members = [_member("amd64", Platform("linux", "amd64")),
                _member("s390x", Platform("linux", "s390x"), media_type=OCI_MANIFEST, n=2)]
     assert serialize(members)[1] == OCI_INDEX
+
+
+def test_annotations_make_an_oci_index_with_deterministic_bytes():
+    plain = [_member("amd64", Platform("linux", "amd64")), _member("s390x", Platform("linux", "s390x"), n=2)]
+    data, media_type = serialize(plain, {"b.key": "2", "a.key": "1"})
+    doc = json.loads(data)
+    assert media_type == OCI_INDEX == doc["mediaType"]
+    assert list(doc["annotations"].items()) == [("a.key", "1"), ("b.key", "2")]
+    assert "annotations" not in doc["manifests"][0]
+    assert serialize(plain, {"a.key": "1", "b.key": "2"})[0] == data
+
+    annotated = [Member("amd64", "amd64/x:1", Descriptor(DOCKER_MANIFEST, "sha256:%064x" % 1, 101),
+                        Platform("linux", "amd64"), annotations=((ARCH_ANNOTATION, "amd64"),))]
+    data, media_type = serialize(annotated)
+    assert media_type == OCI_INDEX
+    assert json.loads(data)["manifests"][0]["annotations"] == {ARCH_ANNOTATION: "amd64"}
+    assert "annotations" not in json.loads(data)
+
+
+@pytest.mark.parametrize("annotations, message", [
+    ({"org.opencontainers.image.version": 3.14}, r"annotations: value of org.opencontainers.image.version must "
+                                                 r"be a string, got 3.14 \(quote it\)"),
+    ({"": "x"}, "annotations: key '' is not a non-empty string"),
+])
+def test_bad_annotations_named(annotations, message):
+    with pytest.raises(PublishError, match=message):
+        check_annotations(annotations)
+
+
+def test_diff_lines_show_index_and_member_annotations():
+    member = {"platform": "linux/amd64", "os_version": "", "digest": "sha256:1", "annotations": {"k": "v"}}
+    assert TagResult.diff_lines([member], {"i": "j"}) == "annotation i=j\nlinux/amd64 - sha256:1 k=v\n"
 
 
 LIBRARY = """Maintainers: Someone <someone@example.org> (@someone)
