@@ -6,8 +6,6 @@ and what was published, as JSON and Markdown. Plain typed Python, importable wit
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -154,26 +152,6 @@ def markdown(report: Report) -> str:
         cols.append(pub + (" (%s)" % r.message if r.message else ""))
         out.append("| " + " | ".join(c.strip() for c in cols) + " |")
     return "\n".join(out) + "\n"
-
-
-def write_atomic(path: str, text: str, mode: int = 0o644) -> bool:
-    """Write ``text`` to ``path`` through a temporary file and a rename; False when it is already there."""
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return False
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".report-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return True
 
 
 def render_files(report: Report) -> dict[str, str]:

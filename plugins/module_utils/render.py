@@ -17,6 +17,7 @@ import tempfile
 import traceback
 from dataclasses import dataclass, field
 
+from ansible_collections.buildfarm.images.plugins.module_utils._text_file import file_diff
 from ansible_collections.buildfarm.images.plugins.module_utils.family import Family, FamilyError, Version
 
 try:
@@ -144,14 +145,8 @@ def compare(dest: str, files: dict[str, str], want_diff: bool = False) -> SyncRe
     res.removed = sorted(set(current) - set(files))
     res.changed = bool(res.added or res.modified or res.removed)
     if want_diff:
-        for rel in res.added + res.modified + res.removed:
-            before, after = current.get(rel, ""), files.get(rel, "")
-            res.diff.append({
-                "before_header": os.path.join(dest, rel) if rel in current else "/dev/null",
-                "after_header": os.path.join(dest, rel) if rel in files else "/dev/null",
-                "before": before,
-                "after": after,
-            })
+        res.diff = [file_diff(os.path.join(dest, rel), current.get(rel), files.get(rel))
+                    for rel in res.added + res.modified + res.removed]
     return res
 
 

@@ -135,11 +135,11 @@ changed_files:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures as arches
+from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.docs import (
     DocsError,
     load_content,
@@ -173,29 +173,6 @@ def _manifest(params: dict) -> LibraryManifest:
     if errors:
         raise InvalidLibraryManifest(errors)
     return manifest
-
-
-def _current(path: str) -> tuple:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read(), os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        return None, None
-
-
-def _write(module: AnsibleModule, path: str, text: str, mode: int) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".readme-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        module.atomic_move(tmp, path)
-        # atomic_move gives a new file the umask's mode and an old one its previous mode
-        os.chmod(path, mode)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main() -> None:
@@ -245,16 +222,12 @@ def main() -> None:
     readmes, changed_files, diffs = [], [], []
     for arch, text in texts:
         path = p["dest"] or os.path.join(p["dest_dir"], readme_filename(arch))
-        before, before_mode = _current(path)
-        changed = before != text or before_mode != mode
-        if changed:
+        written = write_text(path, text, mode, check_mode=module.check_mode)
+        if written.changed:
             changed_files.append(path)
-            if before != text:
-                diffs.append({"before": before or "", "after": text,
-                              "before_header": path if before is not None else "/dev/null", "after_header": path})
-            if not module.check_mode:
-                _write(module, path, text, mode)
-        readmes.append({"arch": arch, "path": path, "changed": changed})
+        if written.content_changed:
+            diffs.append(written.diff())
+        readmes.append({"arch": arch, "path": path, "changed": written.changed})
     module.exit_json(changed=bool(changed_files), readmes=readmes, changed_files=changed_files, diff=diffs)
 
 

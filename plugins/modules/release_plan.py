@@ -108,11 +108,9 @@ dest:
   type: str
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.family import YAML_IMPORT_ERROR, FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
 from ansible_collections.buildfarm.images.plugins.module_utils.render import JINJA2_IMPORT_ERROR
@@ -146,24 +144,10 @@ def main() -> None:
     dest = p["dest"]
     if dest:
         result["dest"] = dest
-        try:
-            with open(dest, encoding="utf-8") as f:
-                before = f.read()
-        except FileNotFoundError:
-            before = None
-        if before != library:
-            result["changed"] = True
-            if module._diff:
-                result["diff"] = dict(before_header=dest if before is not None else "/dev/null", after_header=dest,
-                                      before=before or "", after=library)
-            if not module.check_mode:
-                folder = os.path.dirname(os.path.abspath(dest))
-                os.makedirs(folder, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(dest), dir=folder)
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(library)
-                os.chmod(tmp, 0o644)
-                module.atomic_move(tmp, os.path.abspath(dest))
+        written = write_text(dest, library, check_mode=module.check_mode)
+        result["changed"] = written.changed
+        if written.changed and module._diff:
+            result["diff"] = written.diff()
     module.exit_json(**result)
 
 

@@ -91,11 +91,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.release_report import (
     build_report,
     markdown,
     render_files,
-    write_atomic,
 )
 
 
@@ -119,7 +119,7 @@ def main() -> None:
     if not module.check_mode:
         for name, text in render_files(report).items():
             path = os.path.join(p["dest"], name)
-            write_atomic(path, text)
+            write_text(path, text, 0o644)
             files.append(path)
     module.exit_json(changed=False, ok=report.ok, failed_hosts=report.failed_hosts,
                      failed_entries=report.failed_entries, files=files, markdown=markdown(report),

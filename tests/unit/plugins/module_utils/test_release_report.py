@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.release_report import (
     build_report,
     markdown,
     render_files,
-    write_atomic,
 )
 
 RELEASE = [{"name": "busybox", "entries": [{
@@ -60,8 +60,8 @@ def test_files_are_written_whole_and_only_when_different(tmp_path):
     files = render_files(report)
     assert json.loads(files["release-report.json"])["rows"][0]["published"] == "not-published"
     path = str(tmp_path / "out" / "release-report.md")
-    assert write_atomic(path, files["release-report.md"]) is True
-    assert write_atomic(path, files["release-report.md"]) is False
+    assert write_text(path, files["release-report.md"]).changed is True
+    assert write_text(path, files["release-report.md"]).changed is False
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["release-report.md"]
 
 
