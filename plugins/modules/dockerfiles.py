@@ -82,10 +82,11 @@ removed:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family import YAML_IMPORT_ERROR, FamilyError, load_family
-from ansible_collections.buildfarm.images.plugins.module_utils.render import JINJA2_IMPORT_ERROR, render_family, sync
+from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, require_libraries
+from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.render import render_family, sync
 
 
 def main() -> None:
@@ -96,17 +97,14 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(lib), exception=error)
+    require_libraries(module)
     p = module.params
     try:
         family = load_family(p["family"])
         files = render_family(family)
         result = sync(family, p["dest"], files=files, check=module.check_mode, want_diff=module._diff)
     except (FamilyError, OSError) as e:
-        module.fail_json(msg=str(e), file=getattr(e, "file", None) or getattr(e, "filename", None),
-                         field=getattr(e, "field", None), value=str(getattr(e, "value", "")))
+        fail_bad_input(module, e)
     out = dict(changed=result.changed, dest=p["dest"], files=list(files), added=result.added,
                modified=result.modified, removed=result.removed)
     if module._diff and result.diff:

@@ -108,12 +108,12 @@ dest:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, require_libraries
 from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
-from ansible_collections.buildfarm.images.plugins.module_utils.family import YAML_IMPORT_ERROR, FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
-from ansible_collections.buildfarm.images.plugins.module_utils.render import JINJA2_IMPORT_ERROR
 
 
 def main() -> None:
@@ -127,16 +127,14 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(lib), exception=error)
+    require_libraries(module)
     p = module.params
     try:
         family = load_family(p["family"])
         plan = plan_family(family, p["parents_library"], architectures=p["architectures"], tree=p["rendered"])
         library = plan.library_text()
     except FamilyError as e:
-        module.fail_json(msg=str(e), file=e.file, field=e.field, value=str(e.value))
+        fail_bad_input(module, e)
 
     for warning in plan.warnings:
         module.warn(warning)

@@ -37,3 +37,11 @@ def test_check_mode_lists_what_would_change(tmp_path):
     assert r["modified"] == ["2.0/windows/windowsservercore-ltsc2025/Dockerfile",
                              "2.0/windows/windowsservercore-ltsc2022/Dockerfile"]
     assert 'CMD ["tiny.exe"]' in (dest / "2.0/windows/windowsservercore-ltsc2025/Dockerfile").read_text()
+
+
+def test_an_unwritable_dest_fails_naming_the_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder\n")
+    r = run_module("dockerfiles", {"family": str(FIXTURES / "tiny"), "dest": str(blocker / "render")})
+    assert r["failed"] is True and r["file"] == str(blocker) and "File exists" in r["msg"]
+    assert blocker.read_text() == "not a folder\n"
