@@ -6,22 +6,18 @@ plugin through ansible-playbook (it runs on the controller). The PowerShell scri
 """
 from __future__ import annotations
 
-
 import pytest
 import yaml
 
 from ansible_collections.buildfarm.images.tests.support.playbook import run_ansible
 
 
-run = run_ansible
-
-
-def test_release_syntax_check_with_the_production_example(repo_root, tmp_path):
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "inventories/production.example", "--syntax-check",
-                                       "playbooks/release.yml"])
+def test_release_syntax_check_with_the_production_example():
+    result = run_ansible(["ansible-playbook", "-i", "inventories/production.example", "--syntax-check",
+                          "playbooks/release.yml"])
     assert result.returncode == 0, result.stdout + result.stderr
-    listed = run(repo_root, tmp_path, ["ansible-playbook", "-i", "inventories/production.example", "--list-hosts",
-                                       "--tags", "build", "playbooks/release.yml"])
+    listed = run_ansible(["ansible-playbook", "-i", "inventories/production.example", "--list-hosts",
+                          "--tags", "build", "playbooks/release.yml"])
     assert listed.returncode == 0, listed.stdout + listed.stderr
     # the Windows build play runs on exactly the Windows builders, one per release
     play = listed.stdout.split("Build, test and push each Windows builder's share")[1].split("play #")[0]
@@ -48,15 +44,15 @@ LOCAL_PLAY = [{
     ({"buildfarm_windows_release": "ltsc2022", "buildfarm_build_push_retries": "often"},
      "argument 'buildfarm_build_push_retries' is of type str and we were unable to convert to int"),
 ])
-def test_bad_variables_fail_clearly_before_touching_the_host(repo_root, tmp_path, overrides, message):
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,"], play=LOCAL_PLAY, extra_vars=overrides)
+def test_bad_variables_fail_clearly_before_touching_the_host(overrides, message):
+    result = run_ansible(["ansible-playbook", "-i", "localhost,"], play=LOCAL_PLAY, extra_vars=overrides)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     assert message in " ".join(out.split()), out
     assert "Compute this builder's share" not in out
 
 
-def test_windows_share_runs_on_the_controller(repo_root, tmp_path):
+def test_windows_share_runs_on_the_controller(tmp_path):
     render = tmp_path / "render" / "3.14" / "windowsservercore-ltsc2022"
     render.mkdir(parents=True)
     (render / "Dockerfile").write_text("FROM mcr.microsoft.com/windows/servercore:ltsc2022\n")
@@ -73,7 +69,7 @@ def test_windows_share_runs_on_the_controller(repo_root, tmp_path):
                                                "releases": releases, "registry": "r.example.net",
                                                "context_dir": "C:\\b"},
             "register": "share"}, {"name": "Show", "ansible.builtin.debug": {"var": "share.jobs"}}]}]
-        return run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,"], play=play)
+        return run_ansible(["ansible-playbook", "-i", "localhost,"], play=play)
 
     ok = share("win2022", {"win2022": "ltsc2022", "win2025": "ltsc2025"})
     assert ok.returncode == 0, ok.stdout + ok.stderr

@@ -10,10 +10,17 @@ import subprocess
 import pytest
 
 from ansible_collections.buildfarm.images.tests.support.dockerfile_facts import facts
-from ansible_collections.buildfarm.images.tests.support.playbook import REPO, ansible_playbook, task_result
+from ansible_collections.buildfarm.images.tests.support.playbook import REPO, run_ansible, task_result
 
 DAY = "2026-06-24"
 FIXTURES = REPO / "tests" / "unit" / "fixtures" / "families"
+
+
+def ansible_playbook(playbook: str, extra_vars: dict, cwd: pathlib.Path = REPO) -> tuple[int, dict, str]:
+    """(return code, JSON callback result, stderr) of one of the collection's playbooks."""
+    proc = run_ansible(["ansible-playbook", REPO / "playbooks" / playbook], extra_vars=extra_vars, cwd=cwd,
+                       json_callback=True)
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def _changed(result: dict) -> int:

@@ -17,10 +17,6 @@ GOOD_SHA = "a" * 64
 GOOD = {"buildfarm_windows_release": "ltsc2022", "buildfarm_windows_docker_sha256": GOOD_SHA}
 SECRET = "s3cret-never-logged"
 
-
-run = run_ansible
-
-
 ROLE_PLAY = [{
     "name": "Provision Windows builders",
     "hosts": "builders_windows_amd64",
@@ -29,17 +25,17 @@ ROLE_PLAY = [{
 }]
 
 
-def test_syntax_check_with_the_production_example(repo_root, tmp_path):
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "inventories/production.example", "--syntax-check"],
-                 play=ROLE_PLAY)
+def test_syntax_check_with_the_production_example():
+    result = run_ansible(["ansible-playbook", "-i", "inventories/production.example", "--syntax-check"],
+                         play=ROLE_PLAY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "playbook:" in result.stdout
 
 
-def test_syntax_check_catches_a_broken_role_reference(repo_root, tmp_path):
+def test_syntax_check_catches_a_broken_role_reference():
     # the check above is meaningful: a play naming a role that does not resolve fails it
     play = [dict(ROLE_PLAY[0], roles=[{"role": "buildfarm.images.builder_windowz"}])]
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,", "--syntax-check"], play=play)
+    result = run_ansible(["ansible-playbook", "-i", "localhost,", "--syntax-check"], play=play)
     assert result.returncode != 0
     assert "builder_windowz" in result.stdout + result.stderr
 
@@ -80,9 +76,9 @@ LOCAL_PLAY = [{
      "buildfarm_registry is registry.example.net, so buildfarm_registry_username and buildfarm_registry_password "
      "must be set"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 40 else None)
-def test_bad_variables_fail_clearly_before_touching_the_host(repo_root, tmp_path, overrides, message):
+def test_bad_variables_fail_clearly_before_touching_the_host(overrides, message):
     extra = {k: v for k, v in dict(GOOD, **overrides).items() if v is not None}
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,"], play=LOCAL_PLAY, extra_vars=extra)
+    result = run_ansible(["ansible-playbook", "-i", "localhost,"], play=LOCAL_PLAY, extra_vars=extra)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     assert message in " ".join(out.split()), out
@@ -92,7 +88,7 @@ def test_bad_variables_fail_clearly_before_touching_the_host(repo_root, tmp_path
     assert SECRET not in out
 
 
-def test_good_variables_pass_the_argument_spec(repo_root, tmp_path):
+def test_good_variables_pass_the_argument_spec(repo_root):
     spec = yaml.safe_load((repo_root / "roles/builder_windows/meta/argument_specs.yml").read_text())
     options = spec["argument_specs"]["main"]["options"]
     play = [{
@@ -110,7 +106,7 @@ def test_good_variables_pass_the_argument_spec(repo_root, tmp_path):
                  buildfarm_windows_docker_registry_mirrors=["https://mirror.example.net"],
                  buildfarm_registry="registry.example.net", buildfarm_registry_username="buildfarm",
                  buildfarm_registry_password=SECRET)
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,"], play=play, extra_vars=extra)
+    result = run_ansible(["ansible-playbook", "-i", "localhost,"], play=play, extra_vars=extra)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok=1" in result.stdout
     assert SECRET not in result.stdout + result.stderr
@@ -134,10 +130,10 @@ def test_every_default_is_in_the_argument_spec(repo_root):
                                  "Windows build 26100: set buildfarm_windows_release to ltsc2025"),
     ("ltsc2019", "10.0.20348.0", "set buildfarm_windows_release to ltsc2022"),
 ])
-def test_release_check_module(repo_root, tmp_path, release, build, expected):
-    result = run(repo_root, tmp_path, ["ansible", "-i", "localhost,", "-c", "local", "localhost",
-                                       "-m", "buildfarm.images.windows_release_check",
-                                       "-a", "release=%s build=%s" % (release, build)])
+def test_release_check_module(release, build, expected):
+    result = run_ansible(["ansible", "-i", "localhost,", "-c", "local", "localhost",
+                          "-m", "buildfarm.images.windows_release_check",
+                          "-a", "release=%s build=%s" % (release, build)])
     out = result.stdout + result.stderr
     if isinstance(expected, list):
         assert result.returncode == 0, out
@@ -149,7 +145,7 @@ def test_release_check_module(repo_root, tmp_path, release, build, expected):
         assert expected in out
 
 
-def render_role_vars(repo_root, tmp_path, names, extra):
+def render_role_vars(repo_root, names, extra):
     """The role's derived variables (vars/main.yml over defaults/main.yml) as Ansible templates them."""
     role = repo_root / "roles" / "builder_windows"
     play = [{
@@ -164,7 +160,7 @@ def render_role_vars(repo_root, tmp_path, names, extra):
                 "msg": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (n, n) for n in names)}},
         ],
     }]
-    result = run(repo_root, tmp_path, ["ansible-playbook", "-i", "localhost,"], play=play, extra_vars=extra)
+    result = run_ansible(["ansible-playbook", "-i", "localhost,"], play=play, extra_vars=extra)
     assert result.returncode == 0, result.stdout + result.stderr
     shown = result.stdout[result.stdout.index("ok: [localhost] => ") + len("ok: [localhost] => "):]
     return json.loads(json.JSONDecoder().raw_decode(shown)[0]["msg"])
@@ -190,8 +186,8 @@ TLS = {"buildfarm_windows_docker_tls": True, "buildfarm_windows_docker_tls_port"
       "registry-mirrors": ["https://mirror.example.net"], "insecure-registries": ["lab-registry:5000"],
       "debug": True}),
 ])
-def test_daemon_json(repo_root, tmp_path, overrides, daemon_json):
-    out = render_role_vars(repo_root, tmp_path, ["buildfarm_windows_daemon_json"], dict(GOOD, **overrides))
+def test_daemon_json(repo_root, overrides, daemon_json):
+    out = render_role_vars(repo_root, ["buildfarm_windows_daemon_json"], dict(GOOD, **overrides))
     assert out["buildfarm_windows_daemon_json"] == daemon_json
 
 
@@ -200,8 +196,8 @@ def test_daemon_json(repo_root, tmp_path, overrides, daemon_json):
     ("registry.example.net:5000", "registry.example.net:5000"),
     ("docker.io", "https://index.docker.io/v1/"),
 ])
-def test_login_compares_credentials_under_dockers_key(repo_root, tmp_path, registry, key):
-    out = render_role_vars(repo_root, tmp_path, ["buildfarm_windows_registry_key", "buildfarm_windows_docker_staging"],
+def test_login_compares_credentials_under_dockers_key(repo_root, registry, key):
+    out = render_role_vars(repo_root, ["buildfarm_windows_registry_key", "buildfarm_windows_docker_staging"],
                            dict(GOOD, buildfarm_registry=registry))
     assert out["buildfarm_windows_registry_key"] == key
     # a new pin (version or checksum) unpacks into its own folder
