@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pushing a builder's images tag by tag, skipping tags whose registry digest is already the local image's.
 
-The registry is asked through the engine (distribution inspect), so the engine's own registry settings
-(insecure registries, mirrors, credentials from docker_login) apply exactly as they do to the push.
+The push goes through the engine; what the registry holds is asked of the registry itself, a manifest HEAD
+per tag, before the push (unchanged: nothing else is asked) and after it. The engine's memory (RepoDigests,
+the layers it believes a registry has) and the push's own report are never taken as proof: a registry whose
+storage was replaced, or one that accepts a push it then does not serve, must not let a tag count as pushed.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
+
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import DOCKER_HUB, RegistryClient
 
 # Words in an engine error that mean the registry or the network hiccupped, not that the push is wrong.
 _TRANSIENT = ("timeout", "timed out", "connection reset", "connection refused", "eof", "broken pipe",
@@ -61,29 +65,38 @@ def split_ref(ref: str) -> tuple[str, str]:
     return repo, tag
 
 
-def local_digest(image_attrs: dict, repo: str) -> str:
-    """The manifest digest this image has in ``repo`` (from a previous push or pull), or ''."""
+def local_digests(image_attrs: dict, repo: str) -> list[str]:
+    """The manifest digests the engine remembers for this image in ``repo`` (from pushes or pulls)."""
+    out = []
     for rd in image_attrs.get("RepoDigests") or []:
         name, digest = rd.partition("@")[::2]
         if name == repo:
-            return digest
-    return ""
+            out.append(digest)
+    return out
 
 
-def remote_digest(client: Any, ref: str) -> str:
-    """The registry's digest for ``ref``, '' when the tag does not exist."""
-    try:
-        return client.images.get_registry_data(ref).id
-    except Exception as exc:  # docker.errors.NotFound / APIError; unknown tags are normal before a first push
-        msg = str(exc).lower()
-        if "not found" in msg or "manifest unknown" in msg or "404" in msg:
-            return ""
-        raise
+def registry_path(repo: str) -> tuple[str, str]:
+    """(registry host, repository path in it) of an engine repository name, as the engine resolves it."""
+    first, sep, rest = repo.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first, rest
+    return DOCKER_HUB, repo if sep else "library/" + repo
+
+
+def remote_digest(registry: RegistryClient, ref: str) -> str:
+    """The manifest digest the registry serves for ``ref`` (one HEAD), '' when it has no such tag."""
+    repo, tag = split_ref(ref)
+    desc = registry.head_manifest(registry_path(repo)[1], tag)
+    return desc.digest if desc else ""
 
 
 @dataclass
 class Pusher:
+    """``client_factory``: a new engine client (one per worker); ``registry_for``: the registry client of a
+    registry host (shared by the workers)."""
+
     client_factory: Callable[[], Any]
+    registry_for: Callable[[str], RegistryClient]
     retries: int = 3
     backoff: float = 2.0
     check_mode: bool = False
@@ -121,16 +134,22 @@ class Pusher:
             out.tags.append(res)
             repo, _tag = split_ref(ref)
             try:
-                remote = self._with_retries(res, lambda: remote_digest(client, ref))
-                mine = local_digest(attrs, repo)
-                if remote and remote == mine:
+                registry = self.registry_for(registry_path(repo)[0])
+                remote = self._with_retries(res, lambda: remote_digest(registry, ref))
+                if remote and remote in local_digests(attrs, repo):
                     res.status, res.digest = "unchanged", remote
                 elif self.check_mode:
                     res.status = "would-push"
                 else:
                     res.attempts = 0
-                    res.digest = self._with_retries(res, lambda: self._push_tag(client, ref))
-                    res.status = "pushed"
+                    pushed = self._with_retries(res, lambda: self._push_tag(client, ref))
+                    served = self._with_retries(TagResult(ref, "pushed"), lambda: remote_digest(registry, ref))
+                    if served != pushed:
+                        raise PushError(
+                            "the registry accepted the push of %s (%s) but serves %s for it: its storage no longer "
+                            "holds what it believes it has (storage wiped or replaced under a running registry with "
+                            "a blob cache? restart the registry)" % (ref, pushed, served or "nothing"))
+                    res.status, res.digest = "pushed", pushed
                     attrs = client.api.inspect_image(image_id)
             except Exception as exc:
                 res.status, res.error = "failed", "%s: %s" % (type(exc).__name__, exc)

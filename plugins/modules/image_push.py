@@ -10,9 +10,13 @@ version_added: 0.1.0
 description:
   - Pushes every tag of every image in I(images) (the C(images) result of M(buildfarm.images.image_build),
     usually only those that passed M(buildfarm.images.image_test)).
-  - Before pushing a tag, asks the registry (through the engine, so its insecure-registry settings and the
-    credentials of M(community.docker.docker_login) apply) for the tag's digest and compares it with the local
-    image's C(RepoDigests); a tag that already points at this image is not pushed again.
+  - Before pushing a tag, asks the registry itself for the tag's digest (one manifest C(HEAD)) and compares it
+    with the local image's C(RepoDigests); a tag that already points at this image is not pushed again, and
+    nothing else is asked of the registry.
+  - After pushing a tag, asks the registry again (one C(HEAD)); a tag counts as pushed only when the registry
+    serves it with the digest the engine pushed. The engine's memory of earlier pushes is never taken as proof,
+    so a registry whose storage was wiped or replaced gets the images again, and one that accepts a push it
+    then does not serve makes the tag fail with a message saying so.
   - Transient failures (timeouts, connection resets, 5xx, 429) are retried with exponential backoff; an
     authorization error is not.
   - Returns the digest of every tag, which the publish step (manifest lists) and the release report consume.
@@ -45,6 +49,29 @@ options:
     description: Fail the task when a tag could not be pushed.
     type: bool
     default: true
+  username:
+    description: User name at the registries of the tags, for the registry's answers (the push itself uses the
+      engine's login, M(community.docker.docker_login)). Overrides I(docker_config).
+    type: str
+  password:
+    description: Password or token of I(username). Never logged.
+    type: str
+  docker_config:
+    description: A Docker C(config.json) whose C(auths) entries give the credentials (credential helpers are
+      not run). Default C(~/.docker/config.json) when it exists, where M(community.docker.docker_login) writes.
+    type: path
+  insecure:
+    description: The registries are explicitly insecure (plain HTTP, or HTTPS without verification). When not
+      set, TLS is verified and loopback registries default to plain HTTP, as Docker does.
+    type: bool
+  ca_cert:
+    description: CA certificate (PEM) of the registries. Default the engine's own trust for each registry,
+      C(/etc/docker/certs.d/<registry>/ca.crt), when that file exists.
+    type: path
+  timeout:
+    description: Timeout in seconds of every registry request.
+    type: float
+    default: 30
 """
 
 EXAMPLES = r"""
@@ -68,7 +95,8 @@ images:
       description: Local image id.
       type: str
     ok:
-      description: Whether every tag is in the registry now (or would be pushed, in check mode).
+      description: Whether the registry serves every tag with the image's digest now (or the tag would be
+        pushed, in check mode).
       type: bool
     tags:
       description: Per tag C(ref), C(status) (C(pushed), C(unchanged), C(would-push), C(failed)), C(digest),
@@ -87,10 +115,41 @@ failed_entries:
   elements: str
 """
 
+import os
+import threading
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import ImagePushResult, Pusher, TagResult
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+    Credentials,
+    RegistryClient,
+    credentials_from_docker_config,
+)
+
+_DOCKER_CONFIG = "~/.docker/config.json"
+_DOCKER_CERTS = "/etc/docker/certs.d"
+
+
+def _registries(p: dict):
+    """host -> RegistryClient, made on first use (the workers share them; the client is thread-safe)."""
+    clients: dict = {}
+    lock = threading.Lock()
+    config = p["docker_config"] or (_DOCKER_CONFIG if os.path.exists(os.path.expanduser(_DOCKER_CONFIG)) else None)
+
+    def get(host: str) -> RegistryClient:
+        with lock:
+            if host not in clients:
+                creds = Credentials(p["username"], p["password"] or "") if p["username"] else (
+                    credentials_from_docker_config(config, host) if config else None)
+                engine_ca = os.path.join(_DOCKER_CERTS, host, "ca.crt")
+                ca = p["ca_cert"] or (engine_ca if os.path.exists(engine_ca) else None)
+                # retries are the pusher's, per tag, so that they show in the result
+                clients[host] = RegistryClient(host, creds, insecure=p["insecure"], ca_cert=ca,
+                                               timeout=p["timeout"], retries=0)
+            return clients[host]
+    return get
 
 
 def main() -> None:
@@ -100,6 +159,12 @@ def main() -> None:
             retries=dict(type="int", default=3),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            docker_config=dict(type="path"),
+            insecure=dict(type="bool"),
+            ca_cert=dict(type="path"),
+            timeout=dict(type="float", default=30),
             **ENGINE_ARGS
         ),
         supports_check_mode=True,
@@ -108,6 +173,7 @@ def main() -> None:
     p = module.params
     pusher = Pusher(
         client_factory=connect,
+        registry_for=_registries(p),
         retries=max(1, p["retries"]),
         check_mode=module.check_mode,
         max_workers=p["max_workers"],
@@ -124,7 +190,7 @@ def main() -> None:
     out = dict(
         changed=bool(touched),
         images=[r.as_dict() for r in results],
-        digests={t.ref: t.digest for t in tags if t.digest},
+        digests={t.ref: t.digest for t in tags if t.status in ("pushed", "unchanged")},
         failed_entries=[r.key for r in results if not r.ok],
         diff=dict(before="", after="".join("%s %s\n" % (t.ref, t.digest or "(would push)") for t in touched)),
     )

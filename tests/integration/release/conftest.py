@@ -49,13 +49,17 @@ class Run:
         return next(r for r in self.report["rows"] if r["tag"] == tag)["architectures"]
 
 
+def _ansible_env() -> dict[str, str]:
+    return dict(os.environ,
+                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+                ANSIBLE_ROLES_PATH=str(REPO / "roles"),
+                PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+
+
 def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) -> Run:
-    env = dict(os.environ,
-               ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               ANSIBLE_ROLES_PATH=str(REPO / "roles"),
-               PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    env = _ansible_env()
     report = artifacts / "release-report.json"
     if report.exists():
         report.unlink()
@@ -68,6 +72,91 @@ def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) ->
         raise AssertionError("ansible-playbook printed no JSON (rc=%d): %s\n%s"
                              % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])) from None
     return Run(proc.returncode, result, proc.stderr, json.loads(report.read_text()) if report.exists() else {})
+
+
+@dataclass
+class Registry:
+    """A throw-away registry (scripts/registry.sh) on its own port and folder. Its configuration keeps an in-memory
+    blob-descriptor cache, as the embedded registry's once did: wiping its storage while it runs leaves a registry
+    that believes it still has blobs it lost."""
+
+    root: pathlib.Path
+    port: int
+
+    @property
+    def address(self) -> str:
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def storage(self) -> pathlib.Path:
+        return self.root / "data" / "docker"
+
+    def start(self) -> None:
+        subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(self.root), str(self.port)], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(self.root)], check=False)
+
+    def wipe(self) -> None:
+        """Lose every blob and tag (what `make clean` did to the embedded registry's folder)."""
+        shutil.rmtree(self.storage, ignore_errors=True)
+
+
+@pytest.fixture
+def registry(tmp_path):
+    reg = Registry(tmp_path / "registry", _free_port())
+    reg.start()
+    yield reg
+    reg.stop()
+    _untag(reg.address + "/")
+
+
+@dataclass
+class LocalDefault:
+    """What `make release` runs - inventories/local, the registry role's embedded registry on 127.0.0.1:5000 -
+    with this test's own registry storage, registry configuration and work folders."""
+
+    root: pathlib.Path
+
+    @property
+    def registry_storage(self) -> pathlib.Path:
+        return self.root / "registry" / "docker"
+
+    @property
+    def artifacts(self) -> pathlib.Path:
+        return self.root / "artifacts"
+
+    def extra_vars(self) -> str:
+        return json.dumps({
+            "buildfarm_registry_root": str(self.root / "registry"),
+            "buildfarm_registry_config_dir": str(self.root / "registry-config"),
+            "buildfarm_work_dir": str(self.root / "work"),
+            "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),  # the Debian package cache
+        })
+
+    def release(self, *args: str) -> Run:
+        return run_release(REPO / "inventories" / "local", self.artifacts, "-e", self.extra_vars(), *args)
+
+    def wipe_registry(self) -> None:
+        """Lose every blob and tag, the registry running on."""
+        shutil.rmtree(self.registry_storage)
+
+    def stop_registry(self) -> None:
+        subprocess.run(["ansible-playbook", "-i", str(REPO / "inventories" / "local"),
+                        str(REPO / "playbooks" / "release.yml"), "--tags", "provision", "--limit", "registry",
+                        "-e", self.extra_vars(), "-e", "buildfarm_registry_state=stopped"],
+                       cwd=str(REPO), env=_ansible_env(), capture_output=True, check=False)
+
+
+@pytest.fixture
+def local_default(tmp_path):
+    """The local default on its own registry storage: the role restarts the registry on 127.0.0.1:5000 with this
+    test's folders (the port is the local default's); the test stops it at the end, and the next `make release`
+    starts the checkout's own again."""
+    farm = LocalDefault(tmp_path)
+    yield farm
+    farm.stop_registry()
 
 
 @dataclass
@@ -134,12 +223,11 @@ def farm(tmp_path):
         # the playbook's own folders live next to the copied inventory, not the checkout
         "buildfarm_artifacts_dir": str(root / "artifacts"),
     }))
-    reg = root / "registry"
-    subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(reg), str(port)], check=True,
-                   stdout=subprocess.DEVNULL)
+    reg = Registry(root / "registry", port)
+    reg.start()
     yield Farm(root, port)
-    subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(reg)], check=False)
-    _untag("127.0.0.1:%d/" % port)
+    reg.stop()
+    _untag(reg.address + "/")
 
 
 def _untag(prefix: str) -> None:

@@ -1,5 +1,6 @@
 """The builder modules against this machine's dockerd: a FROM chain built in dependency order and rebuilt only
-when its inputs change, a failing smoke test, pushes retried against a registry that does not answer."""
+when its inputs change, a failing smoke test, pushes retried against a registry that does not answer, a tag
+counted as pushed only when the registry serves it."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +10,7 @@ import docker
 import pytest
 
 from conftest import REPO
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryClient
 
 sys.path.insert(0, str(REPO / "tests" / "support"))
 from run_module import run_module  # noqa: E402
@@ -113,3 +115,39 @@ def test_push_retries_transient_failures_then_reports(chain, busybox_context):
     assert "connection refused" in tag["error"].lower()
     assert res["failed_entries"] == ["chain:base"] and res["digests"] == {}
     docker.from_env().images.remove(dead + "/amd64/chain:base")
+
+
+def test_a_tag_counts_as_pushed_only_when_the_registry_serves_it(chain, busybox_context, registry):
+    root, entries, _name = chain
+    built = _build(root, entries[1:], registry.address, busybox_context)
+    ref = registry.address + "/amd64/chain:base"
+    api = RegistryClient(registry.address)
+
+    first = run_module("image_push", {"images": built["images"]})
+    tag = first["images"][0]["tags"][0]
+    assert (tag["status"], first["changed"]) == ("pushed", True)
+    assert api.head_manifest("amd64/chain", "base").digest == tag["digest"] == first["digests"][ref]
+
+    # present under the expected name and digest: asked once (a HEAD), not pushed
+    again = run_module("image_push", {"images": built["images"]})
+    assert (again["images"][0]["tags"][0]["status"], again["changed"]) == ("unchanged", False)
+    assert again["images"][0]["tags"][0]["attempts"] == 1
+
+    # A fresh registry at the same address: the engine still remembers the push (RepoDigests), the registry
+    # does not have the tag, so it is pushed again.
+    registry.stop()
+    registry.wipe()
+    registry.start()
+    fresh = run_module("image_push", {"images": built["images"]})
+    assert fresh["images"][0]["tags"][0]["status"] == "pushed"
+    assert api.head_manifest("amd64/chain", "base").digest == tag["digest"]
+
+    # The storage wiped under the running registry, whose blob cache saw the manifest: it accepts the push
+    # (the engine reports a digest) but serves nothing for the tag. That is a failed push, not a pushed tag.
+    assert api.get_manifest("amd64/chain", tag["digest"]) is not None
+    registry.wipe()
+    lost = run_module("image_push", {"images": built["images"], "fail_on_error": False})
+    tag = lost["images"][0]["tags"][0]
+    assert tag["status"] == "failed" and lost["failed_entries"] == ["chain:base"], tag
+    assert "accepted the push" in tag["error"] and "serves nothing" in tag["error"]
+    assert lost["digests"] == {}

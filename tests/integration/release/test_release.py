@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO, run_release
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -17,24 +17,61 @@ def _run_platform(image: str, platform: str) -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_make_release_on_the_local_default_then_nothing_changes(tmp_path):
-    """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000."""
-    inventory = REPO / "inventories" / "local"
-    first = run_release(inventory, tmp_path)
+def _arch_images_complete(registry: str, arches=("amd64", "arm64v8", "s390x")) -> dict[str, str]:
+    """arch -> digest of <arch>/busybox:1.35.0-glibc, after checking the registry has its config and every layer."""
+    api = RegistryClient(registry)
+    out = {}
+    for arch in arches:
+        manifest = api.get_manifest(arch + "/busybox", "1.35.0-glibc")
+        assert manifest is not None, arch
+        for blob in [manifest.json()["config"]] + manifest.json()["layers"]:
+            assert api.head_blob(arch + "/busybox", blob["digest"]), (arch, blob["digest"])
+        out[arch] = manifest.descriptor().digest
+    return out
+
+
+def test_make_release_on_the_local_default_then_nothing_changes(local_default):
+    """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000 (this test's own storage)."""
+    first = local_default.release()
     assert first.rc == 0, first.messages()[-3000:]
     assert _run_platform("127.0.0.1:5000/library/busybox:latest", "linux/s390x") == "s390x"
     assert first.report["architectures"] == ["amd64", "arm64v8", "s390x"]
     assert {r["tag"] for r in first.report["rows"]} == {
         "1.35.0-glibc", "1.35-glibc", "1-glibc", "glibc", "1.35.0", "1.35", "1", "latest"}
 
-    second = run_release(inventory, tmp_path)
+    second = local_default.release()
     assert second.rc == 0
     assert set(second.changed().values()) == {0}, second.changed()
     for row in second.report["rows"]:
         assert row["published"] == "unchanged"
         for arch, cell in row["architectures"].items():
             assert (cell["status"], cell["push"]) == ("unchanged", "unchanged"), (row["tag"], arch, cell)
-    assert (tmp_path / "release-report.md").read_text().count("unchanged/unchanged") == 3 * 8
+    assert (local_default.artifacts / "release-report.md").read_text().count("unchanged/unchanged") == 3 * 8
+
+
+def test_a_registry_that_lost_its_storage_gets_the_images_again(local_default):
+    """The embedded registry's folder wiped while it runs (what `make clean` does): the engine still remembers
+    its pushes and keeps its images, the registry has nothing. The next release pushes every architecture's
+    images again (the arch images come back whole, and the lists are published), the one after changes nothing."""
+    first = local_default.release()
+    assert first.rc == 0, first.messages()[-3000:]
+    pushed = _arch_images_complete("127.0.0.1:5000")
+
+    local_default.wipe_registry()
+    second = local_default.release()
+    assert second.rc == 0, second.messages()[-3000:]
+    for row in second.report["rows"]:
+        assert row["published"] == "created", row
+        for arch, cell in row["architectures"].items():
+            # the builds are the engine's (unchanged), the pushes are real
+            assert (cell["status"], cell["push"]) == ("unchanged", "pushed"), (row["tag"], arch, cell)
+            assert cell["digest"] == pushed[arch]
+    assert _arch_images_complete("127.0.0.1:5000") == pushed
+
+    third = local_default.release()
+    assert third.rc == 0
+    assert set(third.changed().values()) == {0}, third.changed()
+    assert {c["push"] for r in third.report["rows"] for c in r["architectures"].values()} == {"unchanged"}
 
 
 def test_check_mode_changes_nothing(farm):
