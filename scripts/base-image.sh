@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the local Debian image buildfarm/debian:bookworm that molecule scenarios run their instances from.
+# Builds the local Debian image buildfarm/debian:bookworm that molecule scenarios run their instances from,
+# and buildfarm/debian-systemd:bookworm (the same plus systemd as PID 1) for scenarios that need systemd.
 # No registry can be pulled from here, so the root filesystem comes from debootstrap against the Debian
 # mirror this machine's apt already uses (read at run time, never stored in the repo).
 #
@@ -28,8 +29,61 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 
+# A second image, for scenarios that need systemd as PID 1 (the registry role's unit): the base image plus
+# systemd, installed with the base image's own apt sources (the mirror read when the base was built). Its recipe
+# includes the base image's id, so it follows a rebuilt base; its .debs are cached like the base's.
+# policy-rc.d is removed: as on a real systemd host, a package install starts the package's services.
+systemd_image=${BUILDFARM_SYSTEMD_IMAGE:-buildfarm/debian-systemd:bookworm}
+systemd_packages="systemd systemd-sysv"
+# Units that make no sense in a container (a privileged one sees the host's ttys and kernel file systems).
+# An empty machine-id: each container's systemd makes its own.
+systemd_masked="getty.target console-getty.service systemd-udevd.service systemd-modules-load.service
+  systemd-remount-fs.service systemd-firstboot.service sys-kernel-debug.mount sys-kernel-tracing.mount
+  sys-kernel-config.mount sys-fs-fuse-connections.mount dev-hugepages.mount"
+build_systemd_image() {
+  local base_id recipe_s name previous_s
+  base_id=$(docker image inspect -f '{{ .Id }}' "$image")
+  recipe_s=$( { cat "$0"; echo "$systemd_image $base_id $systemd_packages $systemd_masked"; } | sha256sum | cut -c1-16)
+  if [ "$force" = 0 ] && [ "$(docker image inspect -f '{{ index .Config.Labels "buildfarm.recipe" }}' "$systemd_image" 2>/dev/null)" = "$recipe_s" ]; then
+    echo "base-image: $systemd_image is up to date (recipe $recipe_s)"
+    return
+  fi
+  mkdir -p "$cache/debs-systemd"
+  name=buildfarm-base-image-systemd-$$
+  echo "base-image: installing systemd into $systemd_image (log: $cache/systemd.log)"
+  # The cache is mounted outside /var/cache/apt/archives, which the base image's docker-clean empties.
+  if ! docker run --name "$name" -v "$(pwd)/$cache/debs-systemd:/tmp/debs" "$image" bash -euc "
+      mkdir -p /tmp/debs/partial
+      apt-get -qq -o APT::Sandbox::User=root update
+      DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends -o APT::Sandbox::User=root \
+        -o Dir::Cache::Archives=/tmp/debs/ install $systemd_packages
+      rm -f /usr/sbin/policy-rc.d
+      systemctl mask $(echo $systemd_masked)
+      : >/etc/machine-id
+      systemctl set-default multi-user.target
+      rm -rf /var/lib/apt/lists/* /var/log/*.log
+      touch -d @0 /var/lib/apt/lists" >"$cache/systemd.log" 2>&1; then
+    tail -30 "$cache/systemd.log" >&2
+    docker rm -f "$name" >/dev/null
+    exit 1
+  fi
+  previous_s=$(docker image inspect -f '{{ .Id }}' "$systemd_image" 2>/dev/null || true)
+  # container=docker: systemd's own test for running in a container.
+  docker commit \
+    --change "LABEL buildfarm.recipe=$recipe_s" \
+    --change 'ENV container=docker' \
+    --change 'CMD ["/lib/systemd/systemd"]' \
+    "$name" "$systemd_image" >/dev/null || { docker rm -f "$name" >/dev/null; exit 1; }
+  docker rm "$name" >/dev/null
+  if [ -n "$previous_s" ] && [ "$previous_s" != "$(docker image inspect -f '{{ .Id }}' "$systemd_image")" ]; then
+    docker rmi "$previous_s" >/dev/null 2>&1 || true
+  fi
+  echo "base-image: built $systemd_image (recipe $recipe_s)"
+}
+
 if [ "$force" = 0 ] && [ "$(docker image inspect -f '{{ index .Config.Labels "buildfarm.recipe" }}' "$image" 2>/dev/null)" = "$recipe" ]; then
   echo "base-image: $image is up to date (recipe $recipe)"
+  build_systemd_image
   exit 0
 fi
 
@@ -99,6 +153,8 @@ EOF
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/man/* \
     "$root"/usr/share/info/* "$root"/tmp/* "$root"/var/log/*.log
   find "$root/usr/share/doc" -type f ! -name copyright -delete
+  # The lists are empty: an old mtime makes apt's cache age (the apt module's cache_valid_time) say so too.
+  touch -d @0 "$root/var/lib/apt/lists"
   : >"$root/etc/hostname"
   tar --numeric-owner --xattrs -C "$root" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
@@ -119,3 +175,4 @@ if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{ .Id }}'
   docker rmi "$previous" >/dev/null 2>&1 || true
 fi
 echo "base-image: built $image (recipe $recipe)"
+build_systemd_image

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs `molecule test` for every role's default scenario (roles/<role>/molecule/default), one role after
-# the other (instances are containers of the local image buildfarm/debian:bookworm, built first if needed).
-# Each role's full output goes to .cache/molecule/<role>.log; the console gets one summary line per role
-# and the end of the log of a role that failed. A role without a default scenario counts as a failure:
+# Runs `molecule test` for every scenario of every role (roles/<role>/molecule/<scenario>: default first),
+# one after the other (instances are containers of the local images buildfarm/debian:bookworm and
+# buildfarm/debian-systemd:bookworm, built first if needed). A scenario's full output goes to
+# .cache/molecule/<role>.log (default) or <role>-<scenario>.log; the console gets one summary line per
+# scenario and the end of the log of one that failed. A role without a default scenario counts as a failure:
 # every role must have one.
 #
 # Usage: scripts/molecule.sh [role ...]   (default: every role under roles/)
@@ -45,17 +46,28 @@ for role in "${roles[@]}"; do
     failed=1
     continue
   fi
-  log=$logs/$role.log
-  start=$SECONDS
-  echo "molecule: testing $role (log: ${log#"$top"/})"
-  if (cd "roles/$role" && molecule test) >"$log" 2>&1; then
-    summary+=("molecule: $role passed in $((SECONDS - start))s")
-  else
-    summary+=("molecule: $role FAILED in $((SECONDS - start))s, see ${log#"$top"/}")
-    failed=1
-    echo "---- last lines of $role's log:" >&2
-    tail -n 60 "$log" >&2
-  fi
+  scenarios=(default)
+  for f in roles/"$role"/molecule/*/molecule.yml; do
+    s=$(basename "$(dirname "$f")")
+    [ "$s" = default ] || scenarios+=("$s")
+  done
+  for scenario in "${scenarios[@]}"; do
+    if [ "$scenario" = default ]; then
+      name=$role log=$logs/$role.log
+    else
+      name=$role/$scenario log=$logs/$role-$scenario.log
+    fi
+    start=$SECONDS
+    echo "molecule: testing $name (log: ${log#"$top"/})"
+    if (cd "roles/$role" && molecule test -s "$scenario") >"$log" 2>&1; then
+      summary+=("molecule: $name passed in $((SECONDS - start))s")
+    else
+      summary+=("molecule: $name FAILED in $((SECONDS - start))s, see ${log#"$top"/}")
+      failed=1
+      echo "---- last lines of $name's log:" >&2
+      tail -n 60 "$log" >&2
+    fi
+  done
 done
 
 printf '%s\n' "${summary[@]}"
