@@ -16,9 +16,8 @@ description:
     (such as C(.git)) are kept.
   - When the render equals what is in I(dest), nothing is written and the task reports no change.
 author: buildfarm.images contributors (@buildfarm-images)
-requirements:
-  - PyYAML
-  - Jinja2
+extends_documentation_fragment:
+  - buildfarm.images.family
 attributes:
   check_mode:
     support: full
@@ -27,11 +26,6 @@ attributes:
     support: full
     description: Shows every Dockerfile that changes, before and after.
 options:
-  family:
-    description:
-      - The family folder, holding C(family.yml).
-    type: path
-    required: true
   dest:
     description:
       - The folder to render into. It is replaced as a whole, so it must hold only a rendered tree (version folders
@@ -82,22 +76,13 @@ removed:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, require_libraries
+from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, family_module
 from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.render import render_family, sync
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            family=dict(type="path", required=True),
-            dest=dict(type="path", required=True),
-        ),
-        supports_check_mode=True,
-    )
-    require_libraries(module)
+    module = family_module(dict(dest=dict(type="path", required=True)))
     p = module.params
     try:
         family = load_family(p["family"])

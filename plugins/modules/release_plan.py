@@ -16,9 +16,8 @@ description:
   - Bad input (family.yml, versions file, templates, parent library files) fails before anything is written, with
     an error naming the file, the field and the value.
 author: buildfarm.images contributors (@buildfarm-images)
-requirements:
-  - PyYAML
-  - Jinja2
+extends_documentation_fragment:
+  - buildfarm.images.family
 attributes:
   check_mode:
     support: full
@@ -27,11 +26,6 @@ attributes:
     support: full
     description: Shows the library file before and after.
 options:
-  family:
-    description:
-      - The family folder, holding C(family.yml).
-    type: path
-    required: true
   parents_library:
     description:
       - Folder of the parent images' library files (C(debian), C(buildpack-deps), C(alpine) ...), where the first
@@ -108,26 +102,19 @@ dest:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, require_libraries
+from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, family_module
 from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            family=dict(type="path", required=True),
-            parents_library=dict(type="path"),
-            architectures=dict(type="list", elements="str"),
-            rendered=dict(type="path"),
-            dest=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    require_libraries(module)
+    module = family_module(dict(
+        parents_library=dict(type="path"),
+        architectures=dict(type="list", elements="str"),
+        rendered=dict(type="path"),
+        dest=dict(type="path"),
+    ))
     p = module.params
     try:
         family = load_family(p["family"])
