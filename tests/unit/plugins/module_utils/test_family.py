@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 
 import pytest
 import yaml
@@ -13,13 +12,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family import (
 )
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "families"
-
-
-@pytest.fixture
-def tiny(tmp_path: pathlib.Path) -> pathlib.Path:
-    dest = tmp_path / "tiny"
-    shutil.copytree(FIXTURES / "tiny", dest)
-    return dest
 
 
 def _edit_yaml(path: pathlib.Path, **changes) -> None:

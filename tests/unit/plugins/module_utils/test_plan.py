@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 import subprocess
 
 import pytest
@@ -148,24 +147,20 @@ def test_scratch_family_uses_family_architectures():
     assert "Builder" not in p.library_text()
 
 
-def test_family_architectures_restrict_parent_architectures(tmp_path):
-    fam = tmp_path / "tiny"
-    shutil.copytree(FIXTURES / "tiny", fam)
-    data = yaml.safe_load((fam / "family.yml").read_text())
+def test_family_architectures_restrict_parent_architectures(tiny):
+    data = yaml.safe_load((tiny / "family.yml").read_text())
     data["architectures"] = ["amd64", "riscv64"]
-    (fam / "family.yml").write_text(yaml.safe_dump(data))
-    p = plan_family(load_family(str(fam)), PARENTS)
+    (tiny / "family.yml").write_text(yaml.safe_dump(data))
+    p = plan_family(load_family(str(tiny)), PARENTS)
     assert entry(p, "2.0/trixie").architectures == ["amd64", "riscv64"]
     assert entry(p, "1.9/bookworm").architectures == ["amd64"]
     assert entry(p, "2.0/windows/windowsservercore-ltsc2022").architectures == ["windows-amd64"]
 
 
-def test_multi_stage_from_lists_images_not_stages(tmp_path):
-    fam = tmp_path / "tiny"
-    shutil.copytree(FIXTURES / "tiny", fam)
-    (fam / "linux.j2").write_text("FROM buildpack-deps:trixie AS build\nRUN make\n"
-                                  "FROM debian:bookworm-slim\nCOPY --from=build /x /x\nFROM build AS again\n")
-    p = plan_family(load_family(str(fam)), PARENTS)
+def test_multi_stage_from_lists_images_not_stages(tiny):
+    (tiny / "linux.j2").write_text("FROM buildpack-deps:trixie AS build\nRUN make\n"
+                                   "FROM debian:bookworm-slim\nCOPY --from=build /x /x\nFROM build AS again\n")
+    p = plan_family(load_family(str(tiny)), PARENTS)
     assert p.entries[0].from_ == ["buildpack-deps:trixie", "debian:bookworm-slim"]
     # Architectures come from the first FROM
     assert p.entries[0].architectures == ["amd64", "arm64v8", "s390x"]
@@ -176,23 +171,21 @@ def _git(cwd, *args):
                           + list(args), check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_git_commit_is_last_commit_touching_each_dockerfile(tmp_path):
-    fam = tmp_path / "tiny"
-    shutil.copytree(FIXTURES / "tiny", fam)
+def test_git_commit_is_last_commit_touching_each_dockerfile(tiny, tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q")
     tree = repo / "tiny"
-    family = load_family(str(fam))
+    family = load_family(str(tiny))
     sync(family, str(tree))
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "render")
     first = _git(repo, "rev-parse", "HEAD")
 
-    data = json.loads((fam / "versions.json").read_text())
+    data = json.loads((tiny / "versions.json").read_text())
     data["1.9"]["version"] = "1.9.5"
-    (fam / "versions.json").write_text(json.dumps(data))
-    family = load_family(str(fam))
+    (tiny / "versions.json").write_text(json.dumps(data))
+    family = load_family(str(tiny))
     sync(family, str(tree))
     _git(repo, "commit", "-qam", "1.9.5")
     second = _git(repo, "rev-parse", "HEAD")
@@ -207,8 +200,8 @@ def test_git_commit_is_last_commit_touching_each_dockerfile(tmp_path):
 
     # re-rendered but not committed: no GitCommit for what changed (and a warning), the others keep theirs
     data["1.9"]["version"] = "1.9.6"
-    (fam / "versions.json").write_text(json.dumps(data))
-    family = load_family(str(fam))
+    (tiny / "versions.json").write_text(json.dumps(data))
+    family = load_family(str(tiny))
     sync(family, str(tree))
     p = plan_family(family, PARENTS, tree=str(tree))
     assert entry(p, "1.9/bookworm").git_commit == ""

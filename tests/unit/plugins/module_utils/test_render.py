@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 
 import pytest
 
@@ -13,13 +12,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.render import Ren
 from ansible_collections.buildfarm.images.tests.support.dockerfile_facts import facts
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "families"
-
-
-@pytest.fixture
-def tiny(tmp_path: pathlib.Path) -> pathlib.Path:
-    dest = tmp_path / "tiny"
-    shutil.copytree(FIXTURES / "tiny", dest)
-    return dest
 
 
 def _tree(root: pathlib.Path) -> dict[str, str]:

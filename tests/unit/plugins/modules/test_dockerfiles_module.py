@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pathlib
-import shutil
 
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
@@ -25,13 +24,11 @@ def test_check_write_unchanged(tmp_path):
     assert "diff" not in again
 
 
-def test_check_mode_lists_what_would_change(tmp_path):
-    fam = tmp_path / "tiny"
-    shutil.copytree(FIXTURES / "tiny", fam)
+def test_check_mode_lists_what_would_change(tiny, tmp_path):
     dest = tmp_path / "render"
-    args = {"family": str(fam), "dest": str(dest)}
+    args = {"family": str(tiny), "dest": str(dest)}
     run_module("dockerfiles", args)
-    (fam / "windows.j2").write_text((fam / "windows.j2").read_text().replace('CMD ["tiny.exe"]', 'CMD ["tiny"]'))
+    (tiny / "windows.j2").write_text((tiny / "windows.j2").read_text().replace('CMD ["tiny.exe"]', 'CMD ["tiny"]'))
     r = run_module("dockerfiles", args, check=True, diff=True)
     assert r["changed"] is True
     assert r["modified"] == ["2.0/windows/windowsservercore-ltsc2025/Dockerfile",
