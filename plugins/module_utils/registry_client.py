@@ -218,7 +218,11 @@ class RegistryClient:
                 self._ssl.verify_mode = ssl.CERT_NONE
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._tokens: dict[str, str] = {}
+        # Bearer tokens by the set of (resource, action) they were asked for, and one lock per such set so that
+        # threads needing the same scope at once make one token request.
+        self._tokens: dict[frozenset[tuple[str, str]], str] = {}
+        self._token_locks: dict[frozenset[tuple[str, str]], threading.Lock] = {}
+        self._token_service: dict[str, str] = {}  # realm and service of the registry's bearer challenge
         self._basic = False  # the registry asked for basic auth once: send it up front from then on
         self.retry_count = 0
         self.request_count = 0
@@ -291,9 +295,22 @@ class RegistryClient:
     def _auth_header(self, scope: str) -> str:
         if self._basic and self.credentials:
             return self.credentials.basic_header()
-        return self._tokens.get(scope, "")
+        return self._cached_token(_scope_set(scope))
 
-    def _authenticate(self, challenge_header: str, scope: str, what: tuple[str, str]) -> str:
+    def _cached_token(self, wanted: frozenset[tuple[str, str]]) -> str:
+        with self._lock:
+            if wanted in self._tokens:
+                return self._tokens[wanted]
+            # A token asked for more serves a request for less: a mount's token (target push, source pull) covers
+            # the target's manifest PUTs. Should it have been granted less than asked, the registry answers 401 and
+            # a token for exactly this scope is requested.
+            return next((header for asked, header in self._tokens.items() if wanted <= asked), "")
+
+    def _who(self) -> str:
+        return "user %s" % self.credentials.username if self.credentials else "anonymous (no credentials given)"
+
+    def _authenticate(self, challenge_header: str, scope: str, refused: str, what: tuple[str, str]) -> str:
+        """The Authorization header answering a 401's challenge; `refused` is the header that was just sent."""
         challenge = parse_www_authenticate(challenge_header)
         if challenge.scheme == "basic":
             if not self.credentials:
@@ -304,25 +321,53 @@ class RegistryClient:
         if challenge.scheme != "bearer" or "realm" not in challenge.params:
             raise RegistryError("401 Unauthorized: unsupported challenge %r" % challenge_header,
                                 self.registry, *what, status=401)
-        query = {"service": challenge.params.get("service", "")}
-        query["scope"] = scope or challenge.params.get("scope", "")
-        url = challenge.params["realm"] + "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v})
+        with self._lock:
+            self._token_service = {"realm": challenge.params["realm"],
+                                   "service": challenge.params.get("service", "")}
+        return self._token(scope or challenge.params.get("scope", ""), refused, what)
+
+    def _token(self, scope: str, refused: str, what: tuple[str, str]) -> str:
+        """A bearer token for `scope` (space-separated scopes): the cached one unless it is the one refused."""
+        wanted = _scope_set(scope)
+        with self._lock:
+            lock = self._token_locks.setdefault(wanted, threading.Lock())
+        with lock:
+            current = self._cached_token(wanted)
+            if current and current != refused:
+                return current  # another thread fetched it while this one waited
+            header = "Bearer " + self._fetch_token(scope, what)
+            with self._lock:
+                self._tokens[wanted] = header
+            return header
+
+    def _fetch_token(self, scope: str, what: tuple[str, str]) -> str:
+        realm, service = self._token_service["realm"], self._token_service["service"]
+        query = [("service", service)] if service else []
+        # One `scope` parameter per scope, as Docker's clients send them and token services expect.
+        query += [("scope", s) for s in scope.split()]
+        url = realm
+        if query:
+            url += ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {"Accept": "application/json"}
         if self.credentials:
             headers["Authorization"] = self.credentials.basic_header()
         resp = self._with_retries("GET", url, headers, None, what)
+        if resp.status in (401, 403):
+            raise RegistryError("the token service %s refused %s: HTTP %d %s" % (
+                realm, "the credentials of " + self._who() if self.credentials else "anonymous access",
+                resp.status, _error_text(resp)), self.registry, *what, status=resp.status)
         if resp.status != 200:
-            raise RegistryError("token request to %s failed: HTTP %d %s" % (challenge.params["realm"], resp.status,
-                                                                            _error_text(resp)),
-                                self.registry, *what, status=resp.status)
-        data = json.loads(resp.body.decode("utf-8"))
-        token = data.get("token") or data.get("access_token")
+            raise RegistryError("token request to %s for %s failed: HTTP %d %s" % (
+                realm, scope or "no scope", resp.status, _error_text(resp)), self.registry, *what,
+                status=resp.status)
+        try:
+            data = json.loads(resp.body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else ""
         if not token:
-            raise RegistryError("token response without a token", self.registry, *what)
-        header = "Bearer " + token
-        with self._lock:
-            self._tokens[scope] = header
-        return header
+            raise RegistryError("the token service %s answered without a token" % realm, self.registry, *what)
+        return token
 
     def request(self, method: str, path: str, repository: str = "", reference: str = "",
                 headers: Mapping[str, str] | None = None, body: bytes | None = None,
@@ -332,19 +377,27 @@ class RegistryClient:
         what = (repository, reference)
         hdrs = dict(headers or {})
         auth = self._auth_header(scope)
+        if not auth and self._token_service and not self._basic:
+            auth = self._token(scope, "", what)  # the token service is known: no 401 round trip for a new scope
         if auth:
             hdrs["Authorization"] = auth
         resp = self._with_retries(method, url, hdrs, body, what)
         if resp.status == 401:
-            hdrs["Authorization"] = self._authenticate(resp.header("WWW-Authenticate"), scope, what)
+            hdrs["Authorization"] = self._authenticate(resp.header("WWW-Authenticate"), scope, auth, what)
             resp = self._with_retries(method, url, hdrs, body, what)
             if resp.status == 401:
-                raise RegistryError("401 Unauthorized: the credentials were refused", self.registry, *what,
-                                    status=401)
+                raise RegistryError(self._refusal(resp, scope), self.registry, *what, status=401)
         if resp.status not in ok:
             raise RegistryError("%s %s: HTTP %d %s" % (method, path, resp.status, _error_text(resp)),
                                 self.registry, *what, status=resp.status)
         return resp
+
+    def _refusal(self, resp: _Response, scope: str) -> str:
+        if self._basic:
+            return "401 Unauthorized: the credentials were refused"
+        error = parse_www_authenticate(resp.header("WWW-Authenticate")).params.get("error", "")
+        return "401 Unauthorized: the token service did not grant %s %s%s" % (
+            self._who(), scope or "access", " (%s)" % error if error else "")
 
     # -- API ---------------------------------------------------------------------------------------
 
@@ -466,6 +519,15 @@ _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 def _scope(repository: str, actions: str) -> str:
     return "repository:%s:%s" % (repository, "pull,push" if actions == "push" else "pull")
+
+
+def _scope_set(scope: str) -> frozenset[tuple[str, str]]:
+    """`repository:a:pull,push repository:b:pull` as {(repository:a, pull), (repository:a, push), ...}."""
+    out = set()
+    for item in scope.split():
+        resource, _sep, actions = item.rpartition(":")
+        out.update((resource, action) for action in actions.split(","))
+    return frozenset(out)
 
 
 def _location_path(location: str) -> str:

@@ -14,6 +14,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry_client i
     Credentials,
     RegistryClient,
     RegistryError,
+    _scope_set,
     backoff_schedule,
     credentials_from_docker_config,
     parse_www_authenticate,
@@ -32,6 +33,16 @@ def test_parse_basic_challenge_and_escapes():
     assert parse_www_authenticate('Basic realm="buildfarm"').params == {"realm": "buildfarm"}
     c = parse_www_authenticate('Bearer realm="a \\"quoted\\" realm", error=insufficient_scope')
     assert c.params == {"realm": 'a "quoted" realm', "error": "insufficient_scope"}
+
+
+def test_scope_set_of_several_scopes():
+    """What a token was asked for, comparable: a mount's token covers a pull of either repository."""
+    mount = _scope_set("repository:library/a:pull,push repository:amd64/a:pull")
+    assert mount == {("repository:library/a", "pull"), ("repository:library/a", "push"),
+                     ("repository:amd64/a", "pull")}
+    assert _scope_set("repository:amd64/a:pull") <= mount
+    assert not _scope_set("repository:amd64/a:pull,push") <= mount
+    assert _scope_set("") == frozenset()
 
 
 def _auth(user: str, password: str) -> str:
