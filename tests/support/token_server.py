@@ -82,6 +82,7 @@ class TokenServer:
         self.service = service
         self.issuer = issuer
         self.lifetime = lifetime
+        self.folder = folder
         self._key, self._cert = _signing_pair(folder, issuer)
         self.rootcertbundle = str(folder / "token-signer.crt")
         self.requests: list[TokenRequest] = []
@@ -113,6 +114,11 @@ class TokenServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def rotate_key(self) -> None:
+        """A new signing key and certificate (the bundle file is rewritten): tokens issued before are no longer
+        trusted by a registry restarted with the new bundle."""
+        self._key, self._cert = _signing_pair(self.folder, self.issuer)
 
     # -- policy and tokens ---------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import concurrent.futures
 import json
 import os
 import pathlib
@@ -113,9 +114,27 @@ def test_registry_wants_tokens_and_the_client_pings_pushes_and_pulls(token_regis
     assert ("repository:amd64/tok:pull,push",) in asked
     assert len(asked) <= 2 * len(ARCHS) + 1 < _api_requests(builder, tokens, "builder") / 2
 
+    # Threads asking for a new scope at once: one token request, shared.
     anonymous = token_registry.client()
-    assert anonymous.get_manifest("amd64/tok", "1").digest == digest
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _i: anonymous.head_manifest("amd64/tok", "1"), range(16)))
+    assert {d.digest for d in found} == {digest}
     assert [r.scopes for r in tokens.token_requests("")] == [("repository:amd64/tok:pull",)]
+
+
+def test_a_refused_token_is_replaced(token_registry, tokens):
+    """The registry stops trusting the cached token (the token service's key rotated, as when a token expired):
+    the next request is refused once, and the client asks for a new token for that scope and goes on."""
+    builder = token_registry.client(_creds(tokens, "builder"))
+    digest = push_image(builder, "amd64/rot", "1")
+    tokens.rotate_key()
+    token_registry.stop()
+    token_registry.start()
+    before = len(tokens.requests)
+    assert builder.head_manifest("amd64/rot", "1").digest == digest
+    assert [r.scopes for r in tokens.requests[before:]] == [("repository:amd64/rot:pull",)]
+    push_image(builder, "amd64/rot", "2", content=b"after the rotation")
+    assert [r.scopes for r in tokens.requests[before + 1:]] == [("repository:amd64/rot:pull,push",)]
 
 
 def _publish(registry, creds: Credentials | None, repo: str, concurrency: int = 8):
