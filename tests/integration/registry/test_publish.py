@@ -391,8 +391,8 @@ def test_a_member_that_cannot_be_resolved_fails_its_tags_only(registry):
         "platform": {"os": "linux", "architecture": "ppc64le"}}]}).encode()
     client.put_manifest("s390x/part", "bad", wrong, OCI_INDEX)
     entries = [{"tags": ["ok"], "architectures": ["amd64"]}, {"tags": ["bad"], "architectures": ["amd64", "s390x"]}]
-    results = {r.tag: r for r in Publisher(client, "library", "part").publish(plan_lists(load_entries(entries),
-                                                                                        "part"))}
+    specs = plan_lists(load_entries(entries), "part")
+    results = {r.tag: r for r in Publisher(client, "library", "part").publish(specs)}
     assert results["ok"].action == "created" and client.head_manifest("library/part", "ok") is not None
     assert results["bad"].action == "failed"
     assert "index has no linux/s390x image" in results["bad"].message
