@@ -14,13 +14,14 @@ case "$cmd" in
     key=${6:-}
     [ "$port" != 5000 ] || { echo "registry.sh: port 5000 belongs to the embedded registry" >&2; exit 2; }
     mkdir -p "$dir/data"
+    # Configured like the registry role's (roles/registry/templates/config.yml.j2): no blob descriptor cache,
+    # so benchmarks measure the registry the farm runs.
     {
       echo "version: 0.1"
       echo "log: {level: warn, accesslog: {disabled: true}}"
       echo "storage:"
       echo "  filesystem: {rootdirectory: $dir/data}"
       echo "  delete: {enabled: true}"
-      echo "  cache: {blobdescriptor: inmemory}"
       echo "http:"
       echo "  addr: 127.0.0.1:$port"
       if [ -n "$cert" ]; then echo "  tls: {certificate: $cert, key: $key}"; fi
