@@ -350,6 +350,13 @@ class RegistryClient:
             url += ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {"Accept": "application/json"}
         if self.credentials:
+            realm_url = urllib.parse.urlsplit(realm)
+            # A TLS registry's challenge must not lure the password onto plain HTTP off this machine.
+            if realm_url.scheme != "https" and self.scheme == "https" and not self.insecure \
+                    and not _is_loopback(realm_url.hostname or ""):
+                raise RegistryError("refusing to send the credentials of %s to the token service %s over plain "
+                                    "HTTP (the registry is not marked insecure)" % (self._who(), realm),
+                                    self.registry, *what)
             headers["Authorization"] = self.credentials.basic_header()
         resp = self._with_retries("GET", url, headers, None, what)
         if resp.status in (401, 403):

@@ -15,6 +15,7 @@ import datetime
 import fnmatch
 import hmac
 import http.server
+import ipaddress
 import json
 import os
 import pathlib
@@ -57,42 +58,56 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _signing_pair(folder: pathlib.Path, issuer: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def _self_signed(common_name: str, extension: x509.ExtensionType) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(extension, critical=isinstance(extension, x509.BasicConstraints))
             .sign(key, hashes.SHA256()))
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "token-signer.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return key, cert
 
 
+def _write_cert(cert: x509.Certificate, path: pathlib.Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(path)
+
+
+def registry_tls(folder: pathlib.Path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files): the registry's TLS, the client's CA."""
+    key, cert = _self_signed("127.0.0.1", x509.SubjectAlternativeName([x509.IPAddress(
+        ipaddress.ip_address("127.0.0.1"))]))
+    key_path = folder / "registry.key"
+    cert_path = _write_cert(cert, folder / "registry.crt")
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    return cert_path, str(key_path)
+
+
 class TokenServer:
-    """The service on 127.0.0.1 (a free port), in a daemon thread: `start()`, `stop()`, or `with`."""
+    """The service on `host` (a free port), plain HTTP, in a daemon thread: `start()`, `stop()`, or `with`."""
 
     def __init__(self, folder: pathlib.Path, users: Mapping[str, str], policy: Mapping[str, Sequence[Rule]],
                  service: str = "buildfarm-test-registry", issuer: str = "buildfarm-test-token-service",
-                 lifetime: int = 300) -> None:
+                 lifetime: int = 300, host: str = "127.0.0.1") -> None:
         self.users = dict(users)
         self.policy = {user: tuple(rules) for user, rules in policy.items()}
         self.service = service
         self.issuer = issuer
         self.lifetime = lifetime
-        self.folder = folder
-        self._key, self._cert = _signing_pair(folder, issuer)
         self.rootcertbundle = str(folder / "token-signer.crt")
+        self._key, self._cert = self._new_signer()
         self.requests: list[TokenRequest] = []
         self._lock = threading.Lock()
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = http.server.ThreadingHTTPServer((host, 0), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="token-server", daemon=True)
 
     @property
     def realm(self) -> str:
-        return "http://127.0.0.1:%d/token" % self._httpd.server_address[1]
+        return "http://%s:%d/token" % self._httpd.server_address[:2]
 
     def registry_env(self) -> dict[str, str]:
         """docker-registry's environment overrides of its configuration for `auth: token` with this service."""
@@ -116,9 +131,14 @@ class TokenServer:
         self.stop()
 
     def rotate_key(self) -> None:
-        """A new signing key and certificate (the bundle file is rewritten): tokens issued before are no longer
-        trusted by a registry restarted with the new bundle."""
-        self._key, self._cert = _signing_pair(self.folder, self.issuer)
+        """A new signing key: tokens issued before are no longer trusted by a registry restarted after this."""
+        self._key, self._cert = self._new_signer()
+
+    def _new_signer(self) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """A signing key and its certificate, the certificate written to `rootcertbundle` for the registry."""
+        key, cert = _self_signed(self.issuer, x509.BasicConstraints(ca=True, path_length=None))
+        _write_cert(cert, pathlib.Path(self.rootcertbundle))
+        return key, cert
 
     # -- policy and tokens ---------------------------------------------------------------------------------
 

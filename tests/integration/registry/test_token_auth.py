@@ -12,7 +12,9 @@ import collections
 import concurrent.futures
 import json
 import os
+import ipaddress
 import pathlib
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -32,7 +34,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry_client i
     RegistryError,
 )
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
-from ansible_collections.buildfarm.images.tests.support.token_server import Rule, TokenServer
+from ansible_collections.buildfarm.images.tests.support.token_server import Rule, TokenServer, registry_tls
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +51,17 @@ class TokenRegistry:
     folder: pathlib.Path
     port: int
     env: dict
+    tls: tuple[str, ...] = ()  # certificate and key: HTTPS, the certificate is the client's CA
 
     @property
     def address(self) -> str:
         return "127.0.0.1:%d" % self.port
 
     def client(self, credentials: Credentials | None = None) -> RegistryClient:
-        return RegistryClient(self.address, credentials)
+        return RegistryClient(self.address, credentials, ca_cert=self.tls[0] if self.tls else None)
 
     def start(self) -> None:
-        subprocess.run([str(SCRIPT), "start", str(self.folder), str(self.port)], check=True,
+        subprocess.run([str(SCRIPT), "start", str(self.folder), str(self.port), "", *self.tls], check=True,
                        stdout=subprocess.DEVNULL, env=dict(os.environ, **self.env))
 
     def stop(self) -> None:
@@ -237,3 +240,39 @@ def test_module_with_tokens_keeps_the_password_out_of_verbose_output(token_regis
     basic = base64.b64encode(("farm:" + password).encode()).decode()
     for text in (out, log.read_text(), json.dumps(res)):
         assert password not in text and basic not in text
+
+
+def _outside_address() -> str:
+    """An address of this machine that is not loopback (what a token realm on another host looks like)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = s.getsockname()[0]
+        except OSError:
+            address = ""
+    if not address or ipaddress.ip_address(address).is_loopback:
+        pytest.skip("no non-loopback IPv4 address here")
+    return address
+
+
+def test_credentials_never_go_to_a_plain_http_realm_of_a_tls_registry(tmp_path):
+    """A TLS registry whose challenge names a plain-HTTP token service on another host: the password is not
+    sent; anonymous pulls still work."""
+    policy = {"farm": [Rule("*/*", frozenset({"pull", "push"}))], "": [Rule("*/*", frozenset({"pull"}))]}
+    with TokenServer(tmp_path / "token", {"farm": "pw-%s" % os.urandom(6).hex()}, policy,
+                     host=_outside_address()) as outside:
+        reg = TokenRegistry(tmp_path / "tls-registry", free_port(5100, 5199), outside.registry_env(),
+                            registry_tls(tmp_path / "tls"))
+        reg.start()
+        try:
+            with pytest.raises(RegistryError) as exc:
+                reg.client(_creds(outside, "farm")).head_manifest("library/x", "1")
+            assert str(exc.value) == (
+                "registry %s, repository library/x, reference 1: refusing to send the credentials of user farm to "
+                "the token service %s over plain HTTP (the registry is not marked insecure)"
+                % (reg.address, outside.realm))
+            assert outside.requests == []
+            assert reg.client().head_manifest("library/x", "1") is None  # verified TLS, anonymous token
+            assert [(r.user, r.scopes) for r in outside.requests] == [("", ("repository:library/x:pull",))]
+        finally:
+            reg.stop()
