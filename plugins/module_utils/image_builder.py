@@ -1,13 +1,16 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Builds one builder's share of a release on its Docker engine: dependency order, concurrency inside a
-wave, parents pinned to image ids, images reused when their build inputs are unchanged.
+wave, parents pinned to image ids, images reused when their build inputs are unchanged - found on the engine
+by their input-digest label or, on an engine that does not have them (a new builder), pulled from the registry
+where they were published.
 
 Used by the image_build module; the Docker SDK (`docker` package) is imported lazily by the caller and
 passed in as a client factory so this file stays importable without it.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils._engine_registries import registry_path
 from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import (
     INPUT_DIGEST_LABEL,
     BuildInputError,
@@ -24,6 +28,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs impo
     from_lines,
     pin_from,
     scan_context,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+    IMAGE_TYPES,
+    RegistryClient,
+    RegistryError,
 )
 
 OCI = "org.opencontainers.image."
@@ -112,6 +121,7 @@ class BuildResult:
     image_id: str = ""
     input_digest: str = ""
     retagged: list[str] = field(default_factory=list)
+    pulled: str = ""  # the registry reference an unchanged image was pulled from (not on this engine before)
     error: str = ""
     log_tail: list[str] = field(default_factory=list)
 
@@ -119,7 +129,7 @@ class BuildResult:
         return {
             "key": self.key, "repo": self.repo, "tags": self.tags, "status": self.status,
             "image_id": self.image_id, "input_digest": self.input_digest, "retagged": self.retagged,
-            "error": self.error, "log_tail": self.log_tail,
+            "pulled": self.pulled, "error": self.error, "log_tail": self.log_tail,
         }
 
 
@@ -133,11 +143,15 @@ def share_for_arch(families: Sequence[FamilyShare], arch: str) -> list[tuple[Fam
 
 
 class ReleaseBuilder:
-    """Builds the entries of ``families`` that list ``settings.arch``."""
+    """Builds the entries of ``families`` that list ``settings.arch``. ``registry_for`` (registry host -> client)
+    lets an image the engine does not have be pulled from the registry when it was published with the same
+    build inputs, instead of rebuilt; without it every such image is built."""
 
-    def __init__(self, families: Sequence[FamilyShare], settings: BuildSettings, client_factory: Callable[[], Any]):
+    def __init__(self, families: Sequence[FamilyShare], settings: BuildSettings, client_factory: Callable[[], Any],
+                 registry_for: Callable[[str], RegistryClient] | None = None):
         self.settings = settings
         self.client_factory = client_factory
+        self.registry_for = registry_for
         self.jobs = share_for_arch(families, settings.arch)
         self.by_key = {e.key: (f, e) for f, e in self.jobs}
         # (repo, tag) -> key, for FROM lines naming another entry of this release on this architecture
@@ -230,8 +244,12 @@ class ReleaseBuilder:
                 image = existing[0]
                 res.status = "unchanged"
             elif self.settings.check_mode:
+                # a dry run pulls nothing: an image only the registry has counts as one to build
                 res.status = "would-build"
                 return res
+            elif self._published(res):
+                image = client.images.pull(res.pulled, platform=self.settings.platform)
+                res.status = "unchanged"
             else:
                 image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
                 res.status = "built"
@@ -251,6 +269,27 @@ class ReleaseBuilder:
             if log:
                 res.log_tail = [str(x.get("stream", x.get("error", ""))).rstrip() for x in log][-20:]
         return res
+
+    def _published(self, res: BuildResult) -> bool:
+        """Whether the registry's image under the entry's first tag has these build inputs; sets ``res.pulled``
+        to its reference by digest. Two requests (the manifest, the config); a registry that cannot answer
+        means a build."""
+        if self.registry_for is None or not self.settings.registry:
+            return False
+        repo, tag = res.tags[0].rsplit(":", 1)
+        host, path = registry_path(repo)
+        try:
+            registry = self.registry_for(host)
+            manifest = registry.get_manifest(path, tag)
+            if manifest is None or manifest.media_type not in IMAGE_TYPES:
+                return False
+            config = json.loads(registry.get_blob(path, manifest.json()["config"]["digest"]))
+        except (RegistryError, ValueError, KeyError):
+            return False
+        if ((config.get("config") or {}).get("Labels") or {}).get(INPUT_DIGEST_LABEL) != res.input_digest:
+            return False
+        res.pulled = "%s@%s" % (repo, manifest.digest)
+        return True
 
     def _docker_build(self, client: Any, inputs: BuildInputs, labels: dict[str, str], res: BuildResult) -> Any:
         image, log = client.images.build(

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import DOCKER_HUB, RegistryClient
+from ansible_collections.buildfarm.images.plugins.module_utils._engine_registries import registry_path
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryClient
 
 # Words in an engine error that mean the registry or the network hiccupped, not that the push is wrong.
 _TRANSIENT = ("timeout", "timed out", "connection reset", "connection refused", "eof", "broken pipe",
@@ -73,14 +74,6 @@ def local_digests(image_attrs: dict, repo: str) -> list[str]:
         if name == repo:
             out.append(digest)
     return out
-
-
-def registry_path(repo: str) -> tuple[str, str]:
-    """(registry host, repository path in it) of an engine repository name, as the engine resolves it."""
-    first, sep, rest = repo.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return DOCKER_HUB, repo if sep else "library/" + repo
 
 
 def remote_digest(registry: RegistryClient, ref: str) -> str:

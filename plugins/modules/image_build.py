@@ -16,6 +16,10 @@ description:
     with their modes, parent image ids, platform, build args).
   - An image whose input digest already exists on the engine is not rebuilt (status C(unchanged)); missing tags
     are added to it.
+  - An image the engine does not have (a new builder, a pruned engine) is not rebuilt either when the registry's
+    image under the entry's first tag carries the same input digest (two requests, the manifest and its config);
+    it is pulled by digest instead (status C(unchanged), C(pulled) names it), so an unchanged release re-pushes
+    nothing. A registry that cannot answer means a build.
   - Entries built FROM another entry of the release come after it; FROM lines are pinned to the parents' image
     ids so several architectures can build on one engine at once. Independent entries build concurrently.
   - A failing entry does not stop the others; entries FROM it are C(skipped).
@@ -23,12 +27,14 @@ author: buildfarm.images contributors (@buildfarm)
 attributes:
   check_mode:
     support: full
-    description: Lists what would be built (status C(would-build)) and which tags would be added; builds and pulls nothing.
+    description: Lists what would be built (status C(would-build)) and which tags would be added; builds and pulls
+      nothing, so an image only the registry has counts as one to build.
   diff_mode:
     support: full
     description: The entries built or retagged.
 extends_documentation_fragment:
   - buildfarm.images.docker_engine
+  - buildfarm.images.engine_registries
 options:
   families:
     description:
@@ -147,6 +153,10 @@ images:
       description: Tags that were (or in check mode would be) added to an existing image.
       type: list
       elements: str
+    pulled:
+      description: The registry reference (by digest) an unchanged image was pulled from because the engine did
+        not have it; empty otherwise.
+      type: str
     error:
       description: Why the entry failed or was skipped.
       type: str
@@ -169,6 +179,10 @@ platform:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
+from ansible_collections.buildfarm.images.plugins.module_utils._engine_registries import (
+    ENGINE_REGISTRY_ARGS,
+    registry_clients,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils import architectures, scheduling
 from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import BuildInputError
 from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import (
@@ -213,7 +227,8 @@ def main() -> None:
             fail_on_error=dict(type="bool", default=True),
             group_hosts=dict(type="list", elements="str", default=[]),
             host=dict(type="str", default=""),
-            **ENGINE_ARGS
+            **ENGINE_ARGS,
+            **ENGINE_REGISTRY_ARGS
         ),
         supports_check_mode=True,
     )
@@ -233,19 +248,20 @@ def main() -> None:
             check_mode=module.check_mode,
         )
         families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
-        builder = ReleaseBuilder(families, settings, connect)
+        builder = ReleaseBuilder(families, settings, connect, registry_clients(p, retries=2))
     except (BuildInputError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
         module.fail_json(msg=str(exc))
     results = [r.as_dict() for r in builder.run()]
     failed = [r["key"] for r in results if r["status"] in ("failed", "skipped")]
-    touched = [r for r in results if r["status"] in ("built", "would-build") or r["retagged"]]
+    touched = [r for r in results if r["status"] in ("built", "would-build") or r["retagged"] or r["pulled"]]
     out = dict(
         changed=bool(touched),
         images=results,
         failed_entries=failed,
         platform=settings.platform,
-        diff=dict(before="", after="".join("%s: %s %s\n" % (r["key"], r["status"], " ".join(r["retagged"]))
-                                           for r in touched)),
+        diff=dict(before="", after="".join(
+            "%s: %s%s %s\n" % (r["key"], r["status"], " (pulled %s)" % r["pulled"] if r["pulled"] else "",
+                                " ".join(r["retagged"])) for r in touched)),
     )
     if failed and p["fail_on_error"]:
         module.fail_json(msg="%s: %d entries failed: %s" % (settings.platform, len(failed), "; ".join(

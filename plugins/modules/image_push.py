@@ -30,6 +30,7 @@ attributes:
     description: The tags pushed (or that would be) with their digest.
 extends_documentation_fragment:
   - buildfarm.images.docker_engine
+  - buildfarm.images.engine_registries
 options:
   images:
     description: Items with C(key), C(image_id), C(tags) (full references) and C(status); items whose status is
@@ -49,29 +50,6 @@ options:
     description: Fail the task when a tag could not be pushed.
     type: bool
     default: true
-  username:
-    description: User name at the registries of the tags, for the registry's answers (the push itself uses the
-      engine's login, M(community.docker.docker_login)). Overrides I(docker_config).
-    type: str
-  password:
-    description: Password or token of I(username). Never logged.
-    type: str
-  docker_config:
-    description: A Docker C(config.json) whose C(auths) entries give the credentials (credential helpers are
-      not run). Default C(~/.docker/config.json) when it exists, where M(community.docker.docker_login) writes.
-    type: path
-  insecure:
-    description: The registries are explicitly insecure (plain HTTP, or HTTPS without verification). When not
-      set, TLS is verified and loopback registries default to plain HTTP, as Docker does.
-    type: bool
-  ca_cert:
-    description: CA certificate (PEM) of the registries. Default the engine's own trust for each registry,
-      C(/etc/docker/certs.d/<registry>/ca.crt), when that file exists.
-    type: path
-  timeout:
-    description: Timeout in seconds of every registry request.
-    type: float
-    default: 30
 """
 
 EXAMPLES = r"""
@@ -115,41 +93,14 @@ failed_entries:
   elements: str
 """
 
-import os
-import threading
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import ImagePushResult, Pusher, TagResult
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
-    Credentials,
-    RegistryClient,
-    credentials_from_docker_config,
+from ansible_collections.buildfarm.images.plugins.module_utils._engine_registries import (
+    ENGINE_REGISTRY_ARGS,
+    registry_clients,
 )
-
-_DOCKER_CONFIG = "~/.docker/config.json"
-_DOCKER_CERTS = "/etc/docker/certs.d"
-
-
-def _registries(p: dict):
-    """host -> RegistryClient, made on first use (the workers share them; the client is thread-safe)."""
-    clients: dict = {}
-    lock = threading.Lock()
-    config = p["docker_config"] or (_DOCKER_CONFIG if os.path.exists(os.path.expanduser(_DOCKER_CONFIG)) else None)
-
-    def get(host: str) -> RegistryClient:
-        with lock:
-            if host not in clients:
-                creds = Credentials(p["username"], p["password"] or "") if p["username"] else (
-                    credentials_from_docker_config(config, host) if config else None)
-                engine_ca = os.path.join(_DOCKER_CERTS, host, "ca.crt")
-                ca = p["ca_cert"] or (engine_ca if os.path.exists(engine_ca) else None)
-                # retries are the pusher's, per tag, so that they show in the result
-                clients[host] = RegistryClient(host, creds, insecure=p["insecure"], ca_cert=ca,
-                                               timeout=p["timeout"], retries=0)
-            return clients[host]
-    return get
+from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import ImagePushResult, Pusher, TagResult
 
 
 def main() -> None:
@@ -159,13 +110,8 @@ def main() -> None:
             retries=dict(type="int", default=3),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            docker_config=dict(type="path"),
-            insecure=dict(type="bool"),
-            ca_cert=dict(type="path"),
-            timeout=dict(type="float", default=30),
-            **ENGINE_ARGS
+            **ENGINE_ARGS,
+            **ENGINE_REGISTRY_ARGS
         ),
         supports_check_mode=True,
     )
@@ -173,7 +119,8 @@ def main() -> None:
     p = module.params
     pusher = Pusher(
         client_factory=connect,
-        registry_for=_registries(p),
+        # retries are the pusher's, per tag, so that they show in the result
+        registry_for=registry_clients(p, retries=0),
         retries=max(1, p["retries"]),
         check_mode=module.check_mode,
         max_workers=p["max_workers"],

@@ -151,3 +151,36 @@ def test_a_tag_counts_as_pushed_only_when_the_registry_serves_it(chain, busybox_
     assert tag["status"] == "failed" and lost["failed_entries"] == ["chain:base"], tag
     assert "accepted the push" in tag["error"] and "serves nothing" in tag["error"]
     assert lost["digests"] == {}
+
+
+def test_an_engine_without_the_images_pulls_them_instead_of_rebuilding(chain, busybox_context, registry):
+    """A brand-new builder engine, seen as this engine after the images are removed: the registry has the chain
+    with the same build inputs, so it is pulled (parent first, children pinned to the same ids), not rebuilt,
+    and nothing is pushed again."""
+    root, entries, _name = chain
+    first = _build(root, entries, registry.address, busybox_context)
+    assert [i["status"] for i in first["images"]] == ["built", "built"]
+    pushed = run_module("image_push", {"images": first["images"]})
+    assert not pushed.get("failed"), pushed
+    client = docker.from_env()
+    for image in first["images"]:  # tools first: it is the child
+        client.images.remove(image["image_id"], force=True)
+
+    check = _build(root, entries, registry.address, busybox_context, check=True)
+    assert [i["status"] for i in check["images"]] == ["would-build", "would-build"]  # a dry run pulls nothing
+
+    again = _build(root, entries, registry.address, busybox_context)
+    assert [i["status"] for i in again["images"]] == ["unchanged", "unchanged"], again
+    assert [i["image_id"] for i in again["images"]] == [i["image_id"] for i in first["images"]]
+    assert [i["pulled"].split("@")[0] for i in again["images"]] == [
+        registry.address + "/amd64/chain", registry.address + "/amd64/chain"]
+    assert again["changed"] is True  # the engine got the images and their tags
+    repush = run_module("image_push", {"images": again["images"]})
+    assert repush["changed"] is False
+    assert {t["status"] for i in repush["images"] for t in i["tags"]} == {"unchanged"}
+
+    # and a registry that has other inputs under the tag (a changed entry) means a build
+    (root / "tools" / "marker").write_text("tools, changed\n")
+    client.images.remove(again["images"][0]["image_id"], force=True)
+    changed = _build(root, entries, registry.address, busybox_context)
+    assert [(i["status"], i["pulled"]) for i in changed["images"]] == [("built", ""), ("unchanged", "")]
