@@ -1,5 +1,6 @@
 """The `registry` role on this machine (no systemd: the supervised path), on a test port with htpasswd auth and
-TLS (a dry run first), then the modules against it, then `buildfarm_registry_state: stopped`."""
+TLS (a dry run first, the real run with -vvv: no password in the output), then the modules against it, then
+`buildfarm_registry_state: stopped`."""
 from __future__ import annotations
 
 import os
@@ -35,21 +36,25 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         "buildfarm_registry_users": [{"username": "farm", "password": password}],
     }
     role = {"name": "Registry role", "ansible.builtin.include_role": {"name": "registry"}, "vars": role_vars}
-    env_roles = {"ANSIBLE_ROLES_PATH": str(REPO / "roles")}
-    os.environ.update(env_roles)
+    env_extra = {"ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_INJECT_INVOCATION": "1"}
+    os.environ.update(env_extra)
     try:
         rc, out = run_playbook([role], check=True)[:2]
         assert rc == 0, out  # a dry run on a fresh host works and writes nothing
         assert not (tmp_path / "etc").exists() and not (tmp_path / "registry.pid").exists()
 
-        rc, out = run_playbook([role])[:2]
+        # -vvv with invocations injected shows every module's arguments: the password must still be absent.
+        rc, out = run_playbook([role], "-vvv")[:2]
         assert rc == 0, out
-        assert password not in out
+        assert "module_args" in out and password not in out
         ca = tmp_path / "certs.d" / ("127.0.0.1:%d" % port) / "ca.crt"
         assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
+        htpasswd = (tmp_path / "etc" / "htpasswd").read_text()
+        assert htpasswd.startswith("farm:$2y$")  # bcrypt
         rc, out = run_playbook([role])[:2]
         assert rc == 0 and "changed=0" in out, out
+        assert (tmp_path / "etc" / "htpasswd").read_text() == htpasswd  # a new salt would change the hash
 
         address = "127.0.0.1:%d" % port
         creds = Credentials("farm", password)
@@ -73,5 +78,5 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         pidfile = tmp_path / "registry.pid"
         if pidfile.exists():  # a failed assertion must not leave the supervisor behind
             subprocess.run(["kill", pidfile.read_text().strip()], check=False)
-        for key in env_roles:
+        for key in env_extra:
             del os.environ[key]
