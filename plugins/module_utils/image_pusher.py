@@ -139,9 +139,9 @@ class Pusher:
                     served = self._with_retries(TagResult(ref, "pushed"), lambda: remote_digest(registry, ref))
                     if served != pushed:
                         raise PushError(
-                            "the registry accepted the push of %s (%s) but serves %s for it: its storage no longer "
-                            "holds what it believes it has (storage wiped or replaced under a running registry with "
-                            "a blob cache? restart the registry)" % (ref, pushed, served or "nothing"))
+                            "the registry accepted the push of %s (%s) but serves %s for it: the engine pushed "
+                            "elsewhere (a mirror, a proxy, another address), or the registry lost what it accepted "
+                            "(storage wiped or replaced while it runs: restart it)" % (ref, pushed, served or "nothing"))
                     res.status, res.digest = "pushed", pushed
                     attrs = client.api.inspect_image(image_id)
             except Exception as exc:

@@ -76,9 +76,7 @@ def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) ->
 
 @dataclass
 class Registry:
-    """A throw-away registry (scripts/registry.sh) on its own port and folder. Its configuration keeps an in-memory
-    blob-descriptor cache, as the embedded registry's once did: wiping its storage while it runs leaves a registry
-    that believes it still has blobs it lost."""
+    """A throw-away registry (scripts/registry.sh) on its own port and folder."""
 
     root: pathlib.Path
     port: int
@@ -99,7 +97,7 @@ class Registry:
         subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(self.root)], check=False)
 
     def wipe(self) -> None:
-        """Lose every blob and tag (what `make clean` did to the embedded registry's folder)."""
+        """Lose every blob and tag."""
         shutil.rmtree(self.storage, ignore_errors=True)
 
 
