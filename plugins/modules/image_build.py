@@ -259,9 +259,9 @@ def main() -> None:
         images=results,
         failed_entries=failed,
         platform=settings.platform,
-        diff=dict(before="", after="".join(
-            "%s: %s%s %s\n" % (r["key"], r["status"], " (pulled %s)" % r["pulled"] if r["pulled"] else "",
-                                " ".join(r["retagged"])) for r in touched)),
+        diff=dict(before="", after="".join("%s: %s%s %s\n" % (
+            r["key"], r["status"], " (pulled %s)" % r["pulled"] if r["pulled"] else "", " ".join(r["retagged"]))
+            for r in touched)),
     )
     if failed and p["fail_on_error"]:
         module.fail_json(msg="%s: %d entries failed: %s" % (settings.platform, len(failed), "; ".join(
