@@ -58,7 +58,7 @@ build_systemd_image() {
       DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends -o APT::Sandbox::User=root \
         -o Dir::Cache::Archives=/tmp/debs/ install $systemd_packages
       rm -f /usr/sbin/policy-rc.d
-      systemctl mask $(echo $systemd_masked)
+      systemctl mask ${systemd_masked//$'\n'/ }
       : >/etc/machine-id
       systemctl set-default multi-user.target
       rm -rf /var/lib/apt/lists/* /var/log/*.log
