@@ -2,14 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small OCI distribution API client: manifests, blobs, mounts, auth, retries.
 
-Plain typed Python on the standard library (http.client), importable without Ansible. One keep-alive
-connection per thread, so a ThreadPoolExecutor gets connection reuse without sharing sockets.
+Plain typed Python on the standard library (HTTP/1.1 by module_utils._http_connection), importable without
+Ansible. One keep-alive connection per thread, so a ThreadPoolExecutor gets connection reuse without sharing
+sockets.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import ipaddress
 import json
 import os
@@ -21,6 +21,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
+
+from ansible_collections.buildfarm.images.plugins.module_utils._http_connection import Connection, Headers
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -172,7 +174,7 @@ class _Retryable(Exception):
 @dataclass
 class _Response:
     status: int
-    headers: http.client.HTTPMessage
+    headers: Headers
     body: bytes
 
     def header(self, name: str) -> str:
@@ -229,24 +231,18 @@ class RegistryClient:
 
     # -- transport ---------------------------------------------------------------------------------
 
-    def _connection(self, netloc: str, scheme: str) -> http.client.HTTPConnection:
+    def _connection(self, parts: urllib.parse.SplitResult) -> Connection:
+        """This thread's keep-alive connection to the URL's host (the registry, or where it redirects)."""
         conns = getattr(self._local, "conns", None)
         if conns is None:
             conns = self._local.conns = {}
-        key = (scheme, netloc)
+        key = (parts.scheme, parts.netloc)
         conn = conns.get(key)
         if conn is None:
-            if scheme == "https":
-                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=self._ssl)
-            else:
-                conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
-            conns[key] = conn
+            https = parts.scheme == "https"
+            conn = conns[key] = Connection(parts.hostname or "", parts.port or (443 if https else 80), self.timeout,
+                                           (self._ssl or ssl.create_default_context()) if https else None)
         return conn
-
-    def _drop_connection(self, netloc: str, scheme: str) -> None:
-        conn = getattr(self._local, "conns", {}).pop((scheme, netloc), None)
-        if conn is not None:
-            conn.close()
 
     def close(self) -> None:
         for conn in getattr(self._local, "conns", {}).values():
@@ -255,20 +251,15 @@ class RegistryClient:
 
     def _raw(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> _Response:
         parts = urllib.parse.urlsplit(url)
-        path = parts.path + ("?" + parts.query if parts.query else "")
-        conn = self._connection(parts.netloc, parts.scheme)
+        target = parts.path + ("?" + parts.query if parts.query else "")
         with self._lock:
             self.request_count += 1
         try:
-            conn.request(method, path, body=body, headers=dict(headers))
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop_connection(parts.netloc, parts.scheme)
+            conn = self._connection(parts)
+            status, response_headers, data = conn.request(method, parts.netloc, target, headers, body)
+        except (OSError, ValueError) as exc:  # the connection is closed already; the next request opens another
             raise _Retryable("%s %s: %s" % (method, url, exc or type(exc).__name__)) from exc
-        if resp.getheader("Connection", "").lower() == "close":
-            self._drop_connection(parts.netloc, parts.scheme)
-        return _Response(resp.status, resp.headers, data)
+        return _Response(status, response_headers, data)
 
     def _with_retries(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
                       what: tuple[str, str]) -> _Response:
