@@ -61,4 +61,7 @@ build: venv
 	ansible-galaxy collection build --force --output-path .cache/dist .
 
 clean:
+	@# The local default's registry keeps its storage under .cache: stop it and its supervisor first, so it
+	@# never serves from a wiped folder.
+	pkill -TERM -f '$(CURDIR)/[.]cache/registry-config/supervise[.]sh' && sleep 1 || true
 	rm -rf .cache tests/output artifacts
