@@ -93,6 +93,23 @@ def test_adding_an_emulated_ppc64le_builder_adds_the_platform(farm):
     assert run.cells()["ppc64le"]["push"] == "pushed"
 
 
+def test_the_inventory_asks_for_annotated_lists(farm):
+    """buildfarm_member_annotations / buildfarm_list_annotations reach manifest_list; `item.name` is the family."""
+    (farm.inventory / "group_vars" / "all" / "zz-annotations.yml").write_text(yaml.safe_dump({
+        "buildfarm_member_annotations": True,
+        "buildfarm_list_annotations": {"org.opencontainers.image.url": "https://registry.example.net/{{ item.name }}"},
+    }))
+    run = farm.release()
+    assert run.rc == 0, run.messages()[-3000:]
+    latest = farm.manifest("library/busybox", "latest")
+    assert latest.headers["Content-Type"] == "application/vnd.oci.image.index.v1+json"
+    doc = latest.json()
+    assert doc["annotations"] == {"org.opencontainers.image.url": "https://registry.example.net/busybox"}
+    assert [(m["annotations"]["com.docker.official-images.bashbrew.arch"],
+             m["annotations"]["org.opencontainers.image.version"]) for m in doc["manifests"]] == [
+        ("amd64", "1.35.0-glibc"), ("arm64v8", "1.35.0-glibc"), ("s390x", "1.35.0-glibc")]
+
+
 def test_a_failing_builder_does_not_stop_the_others_and_a_rerun_repushes_nothing(farm):
     # builder-s390x claims to build s390x natively on an amd64 machine: its architecture check fails
     farm.set_builder("s390x", buildfarm_emulated=False)
