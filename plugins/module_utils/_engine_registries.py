@@ -12,21 +12,15 @@ import os
 import threading
 from typing import Any, Callable, Mapping
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
-    DOCKER_HUB,
-    Credentials,
-    RegistryClient,
-    credentials_from_docker_config,
+from ansible_collections.buildfarm.images.plugins.module_utils._registry_args import (
+    REGISTRY_ARGS,
+    credentials_from_params,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import DOCKER_HUB, RegistryClient
 
+# The registry modules' options, less `registry` (each image names its own) and `retries` (retried per tag).
 ENGINE_REGISTRY_ARGS: dict[str, dict[str, Any]] = {
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "docker_config": {"type": "path"},
-    "insecure": {"type": "bool"},
-    "ca_cert": {"type": "path"},
-    "timeout": {"type": "float", "default": 30},
-}
+    name: spec for name, spec in REGISTRY_ARGS.items() if name not in ("registry", "retries")}
 
 _DOCKER_CONFIG = "~/.docker/config.json"
 _DOCKER_CERTS = "/etc/docker/certs.d"
@@ -56,10 +50,7 @@ def registry_clients(params: Mapping[str, Any], retries: int = 0) -> Callable[[s
     def get(host: str) -> RegistryClient:
         with lock:
             if host not in clients:
-                if params.get("username"):
-                    creds: Credentials | None = Credentials(params["username"], params.get("password") or "")
-                else:
-                    creds = credentials_from_docker_config(config, host) if config else None
+                creds = credentials_from_params(params, host, config)
                 engine_ca = os.path.join(_DOCKER_CERTS, host, "ca.crt")
                 ca = params.get("ca_cert") or (engine_ca if os.path.exists(engine_ca) else None)
                 clients[host] = RegistryClient(host, creds, insecure=params.get("insecure"), ca_cert=ca,

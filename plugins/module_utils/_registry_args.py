@@ -23,12 +23,17 @@ REGISTRY_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
-def client_from_params(params: Mapping[str, Any]) -> RegistryClient:
-    """A client from module parameters: explicit username/password win over a Docker config.json."""
-    creds: Credentials | None = None
+def credentials_from_params(params: Mapping[str, Any], registry: str, docker_config: str | None = None
+                            ) -> Credentials | None:
+    """Explicit username/password win over a Docker config.json (`docker_config`, or the module's own)."""
     if params.get("username"):
-        creds = Credentials(params["username"], params.get("password") or "")
-    elif params.get("docker_config"):
-        creds = credentials_from_docker_config(params["docker_config"], params["registry"].split("://")[-1])
+        return Credentials(params["username"], params.get("password") or "")
+    config = docker_config or params.get("docker_config")
+    return credentials_from_docker_config(config, registry) if config else None
+
+
+def client_from_params(params: Mapping[str, Any]) -> RegistryClient:
+    """A client of the module's `registry` from its parameters."""
+    creds = credentials_from_params(params, params["registry"].split("://")[-1])
     return RegistryClient(params["registry"], creds, insecure=params.get("insecure"), ca_cert=params.get("ca_cert"),
                           timeout=params["timeout"], retries=params["retries"])
