@@ -133,7 +133,7 @@ class Connection:
 
     def _headers(self) -> Headers:
         headers = Headers()
-        for _ in range(MAX_HEADERS + 1):
+        for _number in range(MAX_HEADERS + 1):
             line = self._readline()
             if line in (b"\r\n", b"\n", b""):
                 return headers
