@@ -13,14 +13,8 @@ description:
     handler with the F flag for I(arch), so containers of that architecture run.
   - Fails with the facts (host, engine and wanted architecture) before anything is built.
 author: buildfarm.images contributors (@buildfarm)
-attributes:
-  check_mode:
-    support: full
-    description: Read-only.
-  diff_mode:
-    support: none
-    description: Changes nothing.
 extends_documentation_fragment:
+  - buildfarm.images.attributes.info_module
   - buildfarm.images.docker_engine
 options:
   arch:

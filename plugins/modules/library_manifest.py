@@ -17,13 +17,8 @@ description:
     shared tag (Windows entries with different Constraints excepted).
   - Returns the entries with their effective values and the shared-tag groups.
 author: buildfarm.images contributors (@buildfarm)
-attributes:
-  check_mode:
-    support: full
-    description: Read-only, same result in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing.
+extends_documentation_fragment:
+  - buildfarm.images.attributes.info_module
 options:
   path:
     description:

@@ -14,14 +14,8 @@ description:
   - Read-only; a reference that does not exist is returned with C(exists=false).
 author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
+  - buildfarm.images.attributes.info_module
   - buildfarm.images.registry
-attributes:
-  check_mode:
-    support: full
-    description: Read-only, same result in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing.
 options:
   references:
     description:

@@ -17,6 +17,8 @@ description:
   - Runs on the controller (an action plugin) from values the host's facts give, so it changes nothing on the
     host and needs no module on it.
 author: buildfarm.images contributors (@buildfarm)
+extends_documentation_fragment:
+  - buildfarm.images.attributes.info_module
 options:
   release:
     description: The release the builder states, normally C(buildfarm_windows_release).
@@ -29,13 +31,6 @@ options:
         of M(ansible.windows.setup)).
     type: str
     required: true
-attributes:
-  check_mode:
-    support: full
-    description: Changes nothing in any mode; the check runs in check mode too.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
   platform:
     support: full
     platforms: windows

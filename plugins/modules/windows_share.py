@@ -19,6 +19,8 @@ description:
   - Also returns the entries no Windows builder can build, with the reason (the release report lists them).
   - Runs on the controller (an action plugin); reads the rendered contexts and changes nothing.
 author: buildfarm.images contributors (@buildfarm)
+extends_documentation_fragment:
+  - buildfarm.images.attributes.info_module
 options:
   release:
     description:
@@ -60,13 +62,6 @@ options:
     description: The Windows architecture built.
     type: str
     default: windows-amd64
-attributes:
-  check_mode:
-    support: full
-    description: Changes nothing in any mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
   platform:
     support: full
     platforms: windows
