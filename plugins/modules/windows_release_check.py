@@ -31,6 +31,7 @@ options:
         of M(ansible.windows.setup)).
     type: str
     required: true
+attributes:
   platform:
     support: full
     platforms: windows

@@ -62,6 +62,7 @@ options:
     description: The Windows architecture built.
     type: str
     default: windows-amd64
+attributes:
   platform:
     support: full
     platforms: windows
