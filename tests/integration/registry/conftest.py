@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import Credentials, RegistryClient
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
+from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 CACHE = REPO / ".cache" / "registry-tests"
@@ -29,27 +29,7 @@ def _free_port() -> int:
     return free_port(5100, 5199)
 
 
-@dataclass
-class Registry:
-    folder: pathlib.Path
-    port: int
-    htpasswd: str = ""
-
-    @property
-    def address(self) -> str:
-        return "127.0.0.1:%d" % self.port
-
-    def start(self) -> None:
-        args = [str(REPO / "scripts" / "registry.sh"), "start", str(self.folder), str(self.port)]
-        if self.htpasswd:
-            args.append(self.htpasswd)
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(self.folder)], check=True)
-
-    def client(self, credentials: Credentials | None = None, **kw) -> RegistryClient:
-        return RegistryClient(self.address, credentials, **kw)
+Registry = ThrowAwayRegistry
 
 
 @pytest.fixture

@@ -13,12 +13,9 @@ import concurrent.futures
 import json
 import os
 import ipaddress
-import pathlib
 import socket
-import subprocess
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 import pytest
 from _synthetic import push_image
@@ -34,38 +31,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry_client i
     RegistryError,
 )
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
+from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 from ansible_collections.buildfarm.images.tests.support.token_server import Rule, TokenServer, registry_tls
 
 pytestmark = pytest.mark.integration
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[3] / "scripts" / "registry.sh"
 ARCHS = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "s390x": ("s390x", "")}
 ENTRY = {"tags": ["1.0", "1", "latest"], "architectures": list(ARCHS)}
-
-
-@dataclass
-class TokenRegistry:
-    """A throw-away registry (scripts/registry.sh) taking `auth: token` from docker-registry's environment
-    overrides of its configuration."""
-
-    folder: pathlib.Path
-    port: int
-    env: dict
-    tls: tuple[str, ...] = ()  # certificate and key: HTTPS, the certificate is the client's CA
-
-    @property
-    def address(self) -> str:
-        return "127.0.0.1:%d" % self.port
-
-    def client(self, credentials: Credentials | None = None) -> RegistryClient:
-        return RegistryClient(self.address, credentials, ca_cert=self.tls[0] if self.tls else None)
-
-    def start(self) -> None:
-        subprocess.run([str(SCRIPT), "start", str(self.folder), str(self.port), "", *self.tls], check=True,
-                       stdout=subprocess.DEVNULL, env=dict(os.environ, **self.env))
-
-    def stop(self) -> None:
-        subprocess.run([str(SCRIPT), "stop", str(self.folder)], check=True)
 
 
 @pytest.fixture
@@ -80,7 +52,7 @@ def tokens(tmp_path):
 
 @pytest.fixture
 def token_registry(tmp_path, tokens):
-    reg = TokenRegistry(tmp_path / "token-registry", free_port(5100, 5199), tokens.registry_env())
+    reg = ThrowAwayRegistry(tmp_path / "token-registry", free_port(5100, 5199), env=tokens.registry_env())
     reg.start()
     yield reg
     reg.stop()
@@ -261,8 +233,8 @@ def test_credentials_never_go_to_a_plain_http_realm_of_a_tls_registry(tmp_path):
     policy = {"farm": [Rule("*/*", frozenset({"pull", "push"}))], "": [Rule("*/*", frozenset({"pull"}))]}
     with TokenServer(tmp_path / "token", {"farm": "pw-%s" % os.urandom(6).hex()}, policy,
                      host=_outside_address()) as outside:
-        reg = TokenRegistry(tmp_path / "tls-registry", free_port(5100, 5199), outside.registry_env(),
-                            registry_tls(tmp_path / "tls"))
+        reg = ThrowAwayRegistry(tmp_path / "tls-registry", free_port(5100, 5199), env=outside.registry_env(),
+                                tls=registry_tls(tmp_path / "tls"))
         reg.start()
         try:
             with pytest.raises(RegistryError) as exc:

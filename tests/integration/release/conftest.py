@@ -15,6 +15,7 @@ import pytest
 import requests
 import yaml
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
+from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 LIST_TYPES = ", ".join([
@@ -74,31 +75,7 @@ def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) ->
     return Run(proc.returncode, result, proc.stderr, json.loads(report.read_text()) if report.exists() else {})
 
 
-@dataclass
-class Registry:
-    """A throw-away registry (scripts/registry.sh) on its own port and folder."""
-
-    root: pathlib.Path
-    port: int
-
-    @property
-    def address(self) -> str:
-        return "127.0.0.1:%d" % self.port
-
-    @property
-    def storage(self) -> pathlib.Path:
-        return self.root / "data" / "docker"
-
-    def start(self) -> None:
-        subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(self.root), str(self.port)], check=True,
-                       stdout=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(self.root)], check=False)
-
-    def wipe(self) -> None:
-        """Lose every blob and tag."""
-        shutil.rmtree(self.storage, ignore_errors=True)
+Registry = ThrowAwayRegistry
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_a_tag_counts_as_pushed_only_when_the_registry_serves_it(chain, busybox_
     # The registry that is checked is not the one the engine's push reached (here another registry answering for
     # the same name, as a mirror, a proxy or a name resolved elsewhere would): the engine reports a digest, the
     # checked registry does not serve it, so the tag failed; it is not pushed.
-    other = Registry(registry.root.parent / "other-registry", _free_port())
+    other = Registry(registry.folder.parent / "other-registry", _free_port())
     other.start()
     try:
         pusher = Pusher(client_factory=docker.from_env, registry_for=lambda _host: RegistryClient(other.address),
