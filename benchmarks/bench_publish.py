@@ -31,12 +31,12 @@ sys.path.insert(0, str(REPO / "tests" / "integration" / "registry"))
 from _synthetic import push_image  # noqa: E402  (test helper: tiny images through the registry API)
 from conftest import _free_port  # noqa: E402
 
-from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (  # noqa: E402
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (  # noqa: E402
     Publisher,
     load_entries,
     plan_lists,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryClient  # noqa: E402
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient  # noqa: E402
 
 ARCHS = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "ppc64le": ("ppc64le", ""), "s390x": ("s390x", "")}
 

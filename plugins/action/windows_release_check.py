@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.buildfarm.images.plugins.module_utils import scheduling
+from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling
 
 _ARGUMENT_SPEC = {
     "release": {"type": "str", "required": True, "choices": list(scheduling.WINDOWS_RELEASES)},

@@ -14,8 +14,12 @@ from typing import Any, Mapping, Sequence
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures, scheduling, smoke_tests
-from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import (
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+
+from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling
+
+from ansible_collections.buildfarm.images.plugins.module_utils.build import smoke_tests
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
     BuildInputError,
     BuildInputs,

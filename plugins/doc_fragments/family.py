@@ -1,7 +1,7 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The family option and requirements of the modules that read an image family (dockerfiles, release_plan; see
-module_utils/_family_module.py)."""
+module_utils/family/_family_module.py)."""
 from __future__ import annotations
 
 

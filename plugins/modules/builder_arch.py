@@ -72,9 +72,9 @@ import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.builder_arch import ArchitectureMismatch, check
+from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build.builder_arch import ArchitectureMismatch, check
 
 
 def main() -> None:

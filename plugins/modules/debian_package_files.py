@@ -90,8 +90,8 @@ sha256:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.debian_packages import (
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
     PackageError,
     PackageFetcher,
     codename,

@@ -76,9 +76,9 @@ removed:
   elements: str
 """
 
-from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, family_module
-from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
-from ansible_collections.buildfarm.images.plugins.module_utils.render import render_family, sync
+from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input, family_module
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync
 
 
 def main() -> None:

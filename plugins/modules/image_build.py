@@ -178,14 +178,15 @@ platform:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils._engine_registries import (
+from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
+from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import (
     ENGINE_REGISTRY_ARGS,
     registry_clients,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures, scheduling
-from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import BuildInputError
-from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import (
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
+from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
     BuildSettings,
     EntrySpec,
     FamilyShare,

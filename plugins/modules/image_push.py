@@ -95,12 +95,12 @@ failed_entries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils._engine_registries import (
+from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
+from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import (
     ENGINE_REGISTRY_ARGS,
     registry_clients,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import ImagePushResult, Pusher, TagResult
+from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import ImagePushResult, Pusher, TagResult
 
 
 def main() -> None:

@@ -111,10 +111,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.image_builder import OCI
-from ansible_collections.buildfarm.images.plugins.module_utils.smoke_tests import (
+from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import OCI
+from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import (
     ImageSmokeResult,
     SmokeResult,
     SmokeTestError,

@@ -181,7 +181,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils.library_manifest import (
+from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
     LibraryManifestError,
     load,
     shared_tag_groups,

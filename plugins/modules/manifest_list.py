@@ -208,8 +208,8 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._registry_args import REGISTRY_ARGS, client_from_params
-from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import REGISTRY_ARGS, client_from_params
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
     POLICIES,
     Publisher,
     PublishError,
@@ -218,7 +218,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list imp
     load_library_file,
     plan_lists,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryError
 
 
 def main() -> None:

@@ -138,15 +138,15 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures as arches
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
-from ansible_collections.buildfarm.images.plugins.module_utils.docs import (
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as arches
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.docs.docs import (
     DocsError,
     load_content,
     readme_filename,
     render_readme,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.library_manifest import (
+from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
     Entry,
     InvalidLibraryManifest,
     LibraryManifest,

@@ -105,9 +105,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._registry_args import REGISTRY_ARGS, client_from_params
-from ansible_collections.buildfarm.images.plugins.module_utils._image_info import image_info
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import REGISTRY_ARGS, client_from_params
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._image_info import image_info
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryError
 
 
 def main() -> None:

@@ -102,10 +102,10 @@ dest:
   type: str
 """
 
-from ansible_collections.buildfarm.images.plugins.module_utils._family_module import fail_bad_input, family_module
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
-from ansible_collections.buildfarm.images.plugins.module_utils.family import FamilyError, load_family
-from ansible_collections.buildfarm.images.plugins.module_utils.plan import plan_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input, family_module
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import plan_family
 
 
 def main() -> None:

@@ -91,8 +91,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils._text_file import write_text
-from ansible_collections.buildfarm.images.plugins.module_utils.release_report import (
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.release.release_report import (
     build_report,
     markdown,
     render_files,

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.scheduling import WINDOWS_RELEASES, assign
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build.scheduling import WINDOWS_RELEASES, assign
 
 INVENTORY = "inventories/production.example"
 EXAMPLE_VAULT_PASSWORD = "buildfarm-example-only"
@@ -137,7 +137,7 @@ def test_python_windows_entries_route_to_their_release_hosts(inventory):
 
 def test_golden_python_windows_entries_route_to_exactly_one_host(golden, inventory):
     library_manifest = pytest.importorskip(
-        "ansible_collections.buildfarm.images.plugins.module_utils.library_manifest")
+        "ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest")
     manifest = library_manifest.load(golden / "2026-06-24" / "library" / "python")
     entries = [e.to_dict() for e in manifest.entries]
     result = _check_windows_routing(entries, _windows_hosts(inventory))
@@ -147,8 +147,8 @@ def test_golden_python_windows_entries_route_to_exactly_one_host(golden, invento
 def test_planned_python_release_routes_on_production_example(repo_root, golden, inventory):
     """The release plan of families/python (the plan module's own output, FROM lines included), shared out over
     the example's builder groups: every Windows entry goes to its release's host, nothing is unroutable."""
-    family = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family")
-    plan = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.plan")
+    family = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family.family")
+    plan = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family.plan")
     planned = plan.plan_family(family.load_family(str(repo_root / "families" / "python")),
                                str(golden / "2026-06-24" / "library"))
     entries = [e.to_dict() for e in planned.entries]

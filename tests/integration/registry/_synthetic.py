@@ -9,7 +9,7 @@ import io
 import json
 import tarfile
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     DOCKER_MANIFEST,
     RegistryClient,
     sha256_digest,

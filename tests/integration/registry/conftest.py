@@ -110,7 +110,7 @@ class BusyboxImages:
 
     def push(self, registry: Registry, repository: str, tags_by_arch: dict[str, str]) -> None:
         """Tag the built images into `<registry>/<arch namespace>/<repository>:<tag>` and push them."""
-        from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+        from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
         for arch, tag in tags_by_arch.items():
             ref = "%s/%s/%s:%s" % (registry.address, architectures.get(arch).namespace, repository, tag)
@@ -123,7 +123,7 @@ class BusyboxImages:
 def busybox_images() -> BusyboxImages:
     """`h3test-busybox:<arch>` for amd64, arm64v8 and s390x: FROM scratch + the static busybox, built with
     --platform (classic builder, nothing runs at build time)."""
-    from ansible_collections.buildfarm.images.plugins.module_utils import architectures
+    from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
     engine = subprocess.run(["docker", "info"], capture_output=True, check=False) if shutil.which("docker") else None
     if engine is None or engine.returncode:

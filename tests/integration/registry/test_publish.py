@@ -8,14 +8,14 @@ import subprocess
 import pytest
 from _synthetic import push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
     ARCH_ANNOTATION,
     VERSION_ANNOTATION,
     Publisher,
     load_entries,
     plan_lists,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     OCI_INDEX,

@@ -10,7 +10,7 @@ import pytest
 from _synthetic import push_image
 from conftest import REPO, _free_port
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     Credentials,
     RegistryClient,
     RegistryError,

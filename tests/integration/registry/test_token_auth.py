@@ -20,12 +20,12 @@ import urllib.request
 import pytest
 from _synthetic import push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.manifest_list import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
     Publisher,
     load_entries,
     plan_lists,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     Credentials,
     RegistryClient,
     RegistryError,

@@ -10,8 +10,8 @@ import docker
 import pytest
 
 from conftest import REPO, Registry, _free_port
-from ansible_collections.buildfarm.images.plugins.module_utils.image_pusher import Pusher
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryClient
+from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import Pusher
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 
 sys.path.insert(0, str(REPO / "tests" / "support"))
 from run_module import run_module  # noqa: E402

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry_client import RegistryClient
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build_inputs import BuildInputError
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
 from ansible_collections.buildfarm.images.plugins.modules.image_build import _families
 
 ENTRIES = [{"tags": ["v%d" % i], "architectures": ["arm64v8"], "directory": "d%d" % i} for i in range(6)]

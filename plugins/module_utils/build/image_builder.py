@@ -1,0 +1,315 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Builds one builder's share of a release on its Docker engine: dependency order, concurrency inside a
+wave, parents pinned to image ids, images reused when their build inputs are unchanged - found on the engine
+by their input-digest label or, on an engine that does not have them (a new builder), pulled from the registry
+where they were published.
+
+Used by the image_build module; the Docker SDK (`docker` package) is imported lazily by the caller and
+passed in as a client factory so this file stays importable without it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
+    INPUT_DIGEST_LABEL,
+    BuildInputError,
+    BuildInputs,
+    ImageRef,
+    build_order,
+    from_lines,
+    pin_from,
+    scan_context,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+    IMAGE_TYPES,
+    RegistryClient,
+    RegistryError,
+)
+
+OCI = "org.opencontainers.image."
+_VERSION_RE = re.compile(r"^\d[\w.+~]*")
+
+
+@dataclass
+class EntrySpec:
+    """One release-plan entry as this builder needs it."""
+
+    repo: str
+    tags: list[str]
+    shared_tags: list[str]
+    architectures: list[str]
+    directory: str
+    file: str = "Dockerfile"
+    version: str = ""
+    revision: str = ""
+
+    @property
+    def key(self) -> str:
+        return "%s:%s" % (self.repo, self.tags[0])
+
+    @classmethod
+    def from_plan(cls, repo: str, entry: Mapping[str, Any], where: str) -> "EntrySpec":
+        tags = list(entry.get("tags") or [])
+        if not tags:
+            raise BuildInputError("%s: entry has no tags: %r" % (where, dict(entry)))
+        arches = list(entry.get("architectures") or [])
+        for a in arches:
+            if not architectures.is_known(a):
+                raise BuildInputError("%s: entry %s: field architectures: unknown architecture %r" % (where, tags[0], a))
+        directory = entry.get("directory")
+        if not directory:
+            raise BuildInputError("%s: entry %s: field directory is missing" % (where, tags[0]))
+        version = str(entry.get("version") or "")
+        if not version:
+            m = _VERSION_RE.match(tags[0])
+            version = m.group(0) if m else ""
+        return cls(
+            repo=repo,
+            tags=tags,
+            shared_tags=list(entry.get("shared_tags") or []),
+            architectures=arches,
+            directory=str(directory),
+            file=str(entry.get("file") or "Dockerfile"),
+            version=version,
+            revision=str(entry.get("git_commit") or ""),
+        )
+
+
+@dataclass
+class FamilyShare:
+    repo: str
+    context_root: str
+    entries: list[EntrySpec]
+    extra_context: str = ""  # files prepared on the builder for this architecture (overlaid on every entry)
+    source: str = ""
+    created: str = ""  # overrides BuildSettings.created for this family
+    revision: str = ""  # overrides BuildSettings.revision for this family's entries without git_commit
+
+
+@dataclass
+class BuildSettings:
+    arch: str
+    registry: str
+    namespace: str
+    created: str = ""
+    revision: str = ""
+    build_args: dict[str, str] = field(default_factory=dict)
+    pull_parents: bool = True
+    max_workers: int = 2
+    check_mode: bool = False
+
+    @property
+    def platform(self) -> str:
+        return str(architectures.get(self.arch).platform)
+
+
+@dataclass
+class BuildResult:
+    key: str
+    repo: str
+    tags: list[str]  # full references, <registry>/<namespace>/<repo>:<tag>
+    status: str  # built | unchanged | would-build | failed | skipped
+    image_id: str = ""
+    input_digest: str = ""
+    retagged: list[str] = field(default_factory=list)
+    pulled: str = ""  # the registry reference an unchanged image was pulled from (not on this engine before)
+    error: str = ""
+    log_tail: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key, "repo": self.repo, "tags": self.tags, "status": self.status,
+            "image_id": self.image_id, "input_digest": self.input_digest, "retagged": self.retagged,
+            "pulled": self.pulled, "error": self.error, "log_tail": self.log_tail,
+        }
+
+
+def local_repository(settings: BuildSettings, repo: str) -> str:
+    prefix = settings.registry.rstrip("/") + "/" if settings.registry else ""
+    return "%s%s/%s" % (prefix, settings.namespace, repo)
+
+
+def share_for_arch(families: Sequence[FamilyShare], arch: str) -> list[tuple[FamilyShare, EntrySpec]]:
+    return [(f, e) for f in families for e in f.entries if arch in e.architectures]
+
+
+class ReleaseBuilder:
+    """Builds the entries of ``families`` that list ``settings.arch``. ``registry_for`` (registry host -> client)
+    lets an image the engine does not have be pulled from the registry when it was published with the same
+    build inputs, instead of rebuilt; without it every such image is built."""
+
+    def __init__(self, families: Sequence[FamilyShare], settings: BuildSettings, client_factory: Callable[[], Any],
+                 registry_for: Callable[[str], RegistryClient] | None = None):
+        self.settings = settings
+        self.client_factory = client_factory
+        self.registry_for = registry_for
+        self.jobs = share_for_arch(families, settings.arch)
+        self.by_key = {e.key: (f, e) for f, e in self.jobs}
+        # (repo, tag) -> key, for FROM lines naming another entry of this release on this architecture
+        self.provides: dict[tuple[str, str], str] = {}
+        for _f, e in self.jobs:
+            for t in e.tags + e.shared_tags:
+                self.provides[(e.repo, t)] = e.key
+        self.dockerfiles: dict[str, str] = {}
+        self.parent_keys: dict[str, list[str]] = {}
+        for f, e in self.jobs:
+            path = os.path.join(f.context_root, e.directory, e.file)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError as exc:
+                raise BuildInputError("%s: entry %s: field directory/file: cannot read %s: %s"
+                                      % (f.repo, e.key, path, exc.strerror)) from None
+            self.dockerfiles[e.key] = text
+            self.parent_keys[e.key] = [
+                self.provides[(r.repo, r.tag)]
+                for r in (ImageRef.parse(fl.ref) for fl in from_lines(text) if not fl.stage_parent)
+                if (r.repo, r.tag) in self.provides
+            ]
+        self.waves = build_order([e.key for _f, e in self.jobs], self.parent_keys)
+        self.results: dict[str, BuildResult] = {}
+
+    # -- one entry ----------------------------------------------------------------------------------
+    def _full_tags(self, e: EntrySpec) -> list[str]:
+        repo = local_repository(self.settings, e.repo)
+        return ["%s:%s" % (repo, t) for t in e.tags + e.shared_tags]
+
+    def _resolve_external(self, client: Any, ref: str) -> str:
+        """Image id of an external parent for this platform, pulling it unless it is local or pulls are off."""
+        platform = self.settings.platform
+        if self.settings.pull_parents and not self.settings.check_mode:
+            img = client.images.pull(ref, platform=platform)
+            return img.id
+        try:
+            img = client.images.get(ref)
+        except Exception:  # docker.errors.ImageNotFound; the SDK is imported by the caller
+            if self.settings.check_mode:
+                return "unresolved:" + ref  # check mode never pulls: the plan still lists the entry
+            raise BuildInputError("parent image %s is not on this builder and pull_parents is off" % ref)
+        return img.id
+
+    def _labels(self, f: FamilyShare, e: EntrySpec, base: str, digest: str) -> dict[str, str]:
+        labels = {
+            OCI + "source": f.source,
+            OCI + "revision": e.revision or f.revision or self.settings.revision,
+            OCI + "version": e.version,
+            OCI + "created": f.created or self.settings.created,
+            OCI + "base.name": base,
+            INPUT_DIGEST_LABEL: digest,
+        }
+        return {k: v for k, v in labels.items() if v}
+
+    def _build_one(self, key: str) -> BuildResult:
+        f, e = self.by_key[key]
+        res = BuildResult(key, e.repo, self._full_tags(e), "failed")
+        client = self.client_factory()
+        try:
+            failed_parents = [p for p in self.parent_keys[key] if self.results[p].status in ("failed", "skipped")]
+            if failed_parents:
+                res.status, res.error = "skipped", "parent entry failed: %s" % ", ".join(failed_parents)
+                return res
+            text = self.dockerfiles[key]
+            pins: dict[str, str] = {}
+            base = ""
+            for fl in from_lines(text):
+                if fl.stage_parent:
+                    continue
+                r = ImageRef.parse(fl.ref)
+                if (r.repo, r.tag) in self.provides:
+                    pins[fl.ref] = self.results[self.provides[(r.repo, r.tag)]].image_id or "would-build:" + fl.ref
+                else:
+                    pins[fl.ref] = self._resolve_external(client, fl.ref)
+                base = base or fl.ref
+            roots = [os.path.join(f.context_root, e.directory)] + ([f.extra_context] if f.extra_context else [])
+            inputs = BuildInputs(
+                platform=self.settings.platform,
+                dockerfile_name=e.file,
+                dockerfile=pin_from(text, pins),
+                files=scan_context(roots),
+                parents=pins,
+                build_args=dict(self.settings.build_args),
+            )
+            res.input_digest = inputs.digest()
+            existing = client.images.list(filters={"label": "%s=%s" % (INPUT_DIGEST_LABEL, res.input_digest)})
+            if existing:
+                image = existing[0]
+                res.status = "unchanged"
+            elif self.settings.check_mode:
+                # a dry run pulls nothing: an image only the registry has counts as one to build
+                res.status = "would-build"
+                return res
+            elif self._published(res):
+                image = client.images.pull(res.pulled, platform=self.settings.platform)
+                res.status = "unchanged"
+            else:
+                image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
+                res.status = "built"
+            res.image_id = image.id
+            for full in res.tags:
+                if full not in (image.tags or []):
+                    if res.status == "unchanged":
+                        res.retagged.append(full)
+                    if not self.settings.check_mode:
+                        repo, tag = full.rsplit(":", 1)
+                        image.tag(repo, tag)
+        except BuildInputError as exc:
+            res.status, res.error = "failed", str(exc)
+        except Exception as exc:  # a build error must not stop the other entries of the share
+            res.status, res.error = "failed", "%s: %s" % (type(exc).__name__, exc)
+            log = getattr(exc, "build_log", None)
+            if log:
+                res.log_tail = [str(x.get("stream", x.get("error", ""))).rstrip() for x in log][-20:]
+        return res
+
+    def _published(self, res: BuildResult) -> bool:
+        """Whether the registry's image under the entry's first tag has these build inputs; sets ``res.pulled``
+        to its reference by digest. Two requests (the manifest, the config); a registry that cannot answer
+        means a build."""
+        if self.registry_for is None or not self.settings.registry:
+            return False
+        repo, tag = res.tags[0].rsplit(":", 1)
+        host, path = registry_path(repo)
+        try:
+            registry = self.registry_for(host)
+            manifest = registry.get_manifest(path, tag)
+            if manifest is None or manifest.media_type not in IMAGE_TYPES:
+                return False
+            config = json.loads(registry.get_blob(path, manifest.json()["config"]["digest"]))
+        except (RegistryError, ValueError, KeyError):
+            return False
+        if ((config.get("config") or {}).get("Labels") or {}).get(INPUT_DIGEST_LABEL) != res.input_digest:
+            return False
+        res.pulled = "%s@%s" % (repo, manifest.digest)
+        return True
+
+    def _docker_build(self, client: Any, inputs: BuildInputs, labels: dict[str, str], res: BuildResult) -> Any:
+        image, log = client.images.build(
+            fileobj=inputs.tar(),
+            custom_context=True,
+            dockerfile=inputs.dockerfile_name,
+            platform=self.settings.platform,
+            labels=labels,
+            buildargs=inputs.build_args or None,
+            rm=True,
+            forcerm=True,
+            pull=False,  # parents are pinned to image ids resolved above
+        )
+        res.log_tail = [str(x.get("stream", "")).rstrip() for x in log if x.get("stream", "").strip()][-5:]
+        return image
+
+    # -- the share ----------------------------------------------------------------------------------
+    def run(self) -> list[BuildResult]:
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.max_workers)) as pool:
+            for wave in self.waves:
+                for key, res in zip(wave, pool.map(self._build_one, wave)):
+                    self.results[key] = res
+        return [self.results[e.key] for _f, e in self.jobs]

@@ -1,0 +1,153 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pushing a builder's images tag by tag, skipping tags whose registry digest is already the local image's.
+
+The push goes through the engine; what the registry holds is asked of the registry itself, a manifest HEAD
+per tag, before the push (unchanged: nothing else is asked) and after it. The engine's memory (RepoDigests,
+the layers it believes a registry has) and the push's own report are never taken as proof: a registry whose
+storage was replaced, or one that accepts a push it then does not serve, must not let a tag count as pushed.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
+
+# Words in an engine error that mean the registry or the network hiccupped, not that the push is wrong.
+_TRANSIENT = ("timeout", "timed out", "connection reset", "connection refused", "eof", "broken pipe",
+              "502", "503", "504", "500", "429", "too many requests", "temporary", "i/o timeout", "unavailable")
+_PERMANENT = ("unauthorized", "denied", "authentication required", "manifest invalid", "name unknown")
+
+
+class PushError(RuntimeError):
+    pass
+
+
+def is_transient(message: str) -> bool:
+    low = message.lower()
+    return not any(w in low for w in _PERMANENT) and any(w in low for w in _TRANSIENT)
+
+
+@dataclass
+class TagResult:
+    ref: str
+    status: str  # pushed | unchanged | would-push | failed
+    digest: str = ""
+    attempts: int = 0
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return {"ref": self.ref, "status": self.status, "digest": self.digest, "attempts": self.attempts,
+                "error": self.error}
+
+
+@dataclass
+class ImagePushResult:
+    key: str
+    image_id: str
+    tags: list[TagResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.status != "failed" for t in self.tags)
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "image_id": self.image_id, "ok": self.ok, "tags": [t.as_dict() for t in self.tags]}
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    repo, tag = ref.rpartition(":")[::2]
+    if "/" in tag or not repo:
+        return ref, "latest"
+    return repo, tag
+
+
+def local_digests(image_attrs: dict, repo: str) -> list[str]:
+    """The manifest digests the engine remembers for this image in ``repo`` (from pushes or pulls)."""
+    out = []
+    for rd in image_attrs.get("RepoDigests") or []:
+        name, digest = rd.partition("@")[::2]
+        if name == repo:
+            out.append(digest)
+    return out
+
+
+def remote_digest(registry: RegistryClient, ref: str) -> str:
+    """The manifest digest the registry serves for ``ref`` (one HEAD), '' when it has no such tag."""
+    repo, tag = split_ref(ref)
+    desc = registry.head_manifest(registry_path(repo)[1], tag)
+    return desc.digest if desc else ""
+
+
+@dataclass
+class Pusher:
+    """``client_factory``: a new engine client (one per worker); ``registry_for``: the registry client of a
+    registry host (shared by the workers)."""
+
+    client_factory: Callable[[], Any]
+    registry_for: Callable[[str], RegistryClient]
+    retries: int = 3
+    backoff: float = 2.0
+    check_mode: bool = False
+    max_workers: int = 2
+    sleep: Callable[[float], None] = time.sleep
+
+    def _push_tag(self, client: Any, ref: str) -> str:
+        repo, tag = split_ref(ref)
+        digest = ""
+        for line in client.api.push(repo, tag, stream=True, decode=True):
+            if "error" in line or "errorDetail" in line:
+                raise PushError(str(line.get("error") or line.get("errorDetail")))
+            aux = line.get("aux") or {}
+            digest = aux.get("Digest", digest)
+        if not digest:
+            raise PushError("the engine reported no digest for %s" % ref)
+        return digest
+
+    def _with_retries(self, res: TagResult, fn: Callable[[], str]) -> str:
+        while True:
+            res.attempts += 1
+            try:
+                return fn()
+            except Exception as exc:
+                if res.attempts >= self.retries or not is_transient(str(exc)):
+                    raise
+                self.sleep(min(30.0, self.backoff ** res.attempts))
+
+    def push_image(self, key: str, image_id: str, refs: Sequence[str]) -> ImagePushResult:
+        out = ImagePushResult(key, image_id)
+        client = self.client_factory()
+        attrs = client.api.inspect_image(image_id)
+        for ref in refs:
+            res = TagResult(ref, "failed")
+            out.tags.append(res)
+            repo, _tag = split_ref(ref)
+            try:
+                registry = self.registry_for(registry_path(repo)[0])
+                remote = self._with_retries(res, lambda: remote_digest(registry, ref))
+                if remote and remote in local_digests(attrs, repo):
+                    res.status, res.digest = "unchanged", remote
+                elif self.check_mode:
+                    res.status = "would-push"
+                else:
+                    res.attempts = 0
+                    pushed = self._with_retries(res, lambda: self._push_tag(client, ref))
+                    served = self._with_retries(TagResult(ref, "pushed"), lambda: remote_digest(registry, ref))
+                    if served != pushed:
+                        raise PushError(
+                            "the registry accepted the push of %s (%s) but serves %s for it: the engine pushed "
+                            "elsewhere (a mirror, a proxy, another address), or the registry lost what it accepted "
+                            "(storage wiped or replaced while it runs: restart it)" % (ref, pushed, served or "nothing"))
+                    res.status, res.digest = "pushed", pushed
+                    attrs = client.api.inspect_image(image_id)
+            except Exception as exc:
+                res.status, res.error = "failed", "%s: %s" % (type(exc).__name__, exc)
+        return out
+
+    def run(self, images: Sequence[tuple[str, str, Sequence[str]]]) -> list[ImagePushResult]:
+        with ThreadPoolExecutor(max_workers=max(1, self.max_workers)) as pool:
+            return list(pool.map(lambda i: self.push_image(*i), images))

@@ -1,0 +1,314 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An image family: `families/<name>/family.yml`, its versions file (docker-library's versions.json format)
+and its templates, loaded and validated.
+
+Every error names the file, the field and the offending value, so bad input stops before anything is rendered,
+built or pushed. Plain typed Python, importable without Ansible.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+
+try:
+    import yaml
+    YAML_IMPORT_ERROR = None
+except ImportError:  # reported by the modules with missing_required_lib()
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
+
+FAMILY_FILE = "family.yml"
+
+# Builders bashbrew knows; Windows entries always get `classic`.
+BUILDERS = ("buildkit", "classic", "oci-import")
+
+_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_TAG_RE = re.compile(r"^\w[\w.-]{0,127}$")
+# A variant is a directory below the version: `trixie`, `alpine3.24`, `windows/windowsservercore-ltsc2025` ...
+_VARIANT_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*(?:/[a-z0-9][a-z0-9.-]*)?$")
+_VERSION_RE = re.compile(r"^\d+(?:\.\d+)*[0-9A-Za-z.+-]*$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+_KEYS_REQUIRED = ("name", "maintainers", "versions", "templates")
+_KEYS_OPTIONAL = ("git_repo", "aliases", "builder", "exclude_architectures", "architectures", "template_vars")
+_RULE_KEYS = ("arch", "versions", "variants", "unless_versions")
+
+
+class FamilyError(ValueError):
+    """Bad family input. `file`, `field` and `value` say exactly what is wrong and where."""
+
+    def __init__(self, file: str, field: str, value: Any, problem: str, line: int | None = None):
+        self.file = file
+        self.field = field
+        self.value = value
+        self.problem = problem
+        self.line = line
+        where = "%s:%d" % (file, line) if line else file
+        super().__init__("%s: field %s: %s (value: %r)" % (where, field, problem, value))
+
+
+@dataclass(frozen=True)
+class Version:
+    """One key of versions.json: `3.14` -> full version `3.14.6` and its variants, in the file's order."""
+
+    key: str
+    version: str
+    variants: tuple[str, ...]
+    data: Mapping[str, Any]  # the whole versions.json object, handed to templates unchanged
+
+
+@dataclass(frozen=True)
+class ExcludeRule:
+    """Drops `arch` from every entry it matches (all conditions given must hold)."""
+
+    arch: str
+    versions: tuple[str, ...] = ()  # a versions key or a full version
+    variants: tuple[str, ...] = ()  # globs
+    unless_versions: tuple[str, ...] = ()  # the rule does not apply to these (key or full version)
+
+    def matches(self, version: Version, variant: str) -> bool:
+        ids = (version.key, version.version)
+        if self.versions and not any(v in ids for v in self.versions):
+            return False
+        if self.variants and not any(fnmatch.fnmatchcase(variant, g) for g in self.variants):
+            return False
+        if any(v in ids for v in self.unless_versions):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Family:
+    path: str
+    name: str
+    maintainers: tuple[str, ...]
+    versions_file: str
+    versions: tuple[Version, ...]  # in versions-file order
+    templates: tuple[tuple[str, str], ...]  # (variant glob, template path relative to the family folder)
+    git_repo: str = ""
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    builder: str = ""
+    exclude_architectures: tuple[ExcludeRule, ...] = ()
+    # (variant glob, architectures): the list for `FROM scratch` entries, and a restriction for all others
+    architectures: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    template_vars: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def family_file(self) -> str:
+        return os.path.join(self.path, FAMILY_FILE)
+
+    def template_for(self, variant: str) -> str:
+        """The template of a variant: the first glob of `templates` that matches it."""
+        for glob, template in self.templates:
+            if fnmatch.fnmatchcase(variant, glob):
+                return template
+        raise FamilyError(self.family_file, "templates", variant,
+                          "no template glob matches variant (globs: %s)" % ", ".join(g for g, t in self.templates))
+
+    def architectures_for(self, variant: str) -> tuple[str, ...] | None:
+        """The family's own architecture list for a variant, or None when family.yml gives none."""
+        for glob, archs in self.architectures:
+            if fnmatch.fnmatchcase(variant, glob):
+                return archs
+        return None
+
+    def sorted_versions(self) -> list[Version]:
+        """Newest first, as the library file lists them."""
+        return sorted(self.versions, key=lambda v: version_sort_key(v.key), reverse=True)
+
+
+def version_sort_key(key: str) -> tuple:
+    """`3.15` > `3.15-rc` > `3.14` > `3.9`: numeric parts, then a release above its pre-release."""
+    numeric, dash, suffix = key.partition("-")
+    parts = tuple(int(p) if p.isdigit() else -1 for p in numeric.split("."))
+    return parts, 0 if dash else 1, suffix
+
+
+def _str_list(file: str, fld: str, value: Any, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise FamilyError(file, fld, value, "must be a list of strings")
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise FamilyError(file, fld, item, "every item must be a non-empty string (quote numbers such as \"3.10\")")
+    if not value and not allow_empty:
+        raise FamilyError(file, fld, value, "must not be empty")
+    return tuple(value)
+
+
+def _arch_list(file: str, fld: str, value: Any) -> tuple[str, ...]:
+    archs = _str_list(file, fld, value)
+    for a in archs:
+        if not architectures.is_known(a):
+            raise FamilyError(file, fld, a, "unknown architecture (known: %s)" % ", ".join(architectures.ARCHITECTURES))
+    return archs
+
+
+def _load_yaml(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        raise FamilyError(path, "(file)", path, "family file not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise FamilyError(path, "(yaml)", getattr(e, "problem", str(e)), "not valid YAML",
+                          line=mark.line + 1 if mark else None) from None
+
+
+def load_versions(path: str) -> tuple[Version, ...]:
+    """Read and validate a versions.json: {key: {"version": full, "variants": [...], ...}}."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise FamilyError(path, "(file)", path, "versions file not found") from None
+    except json.JSONDecodeError as e:
+        raise FamilyError(path, "(json)", e.msg, "not valid JSON (column %d)" % e.colno, line=e.lineno) from None
+    if not isinstance(data, dict) or not data:
+        raise FamilyError(path, "(top level)", type(data).__name__, "must be a non-empty object of versions")
+    out = []
+    for key, entry in data.items():
+        if not _VERSION_RE.match(key):
+            raise FamilyError(path, key, key, "versions key is not a version (e.g. 3.14 or 3.15-rc)")
+        if not isinstance(entry, dict):
+            raise FamilyError(path, key, entry, "must be an object")
+        full = entry.get("version")
+        if not isinstance(full, str) or not _VERSION_RE.match(full) or not _TAG_RE.match(full):
+            raise FamilyError(path, key + ".version", full, "missing or not a version string")
+        base = key.split("-", 1)[0]
+        if full != base and not full.startswith(base + "."):
+            raise FamilyError(path, key + ".version", full, "does not belong to versions key %r" % key)
+        variants = _str_list(path, key + ".variants", entry.get("variants"))
+        for variant in variants:
+            if not _VARIANT_RE.match(variant):
+                raise FamilyError(path, key + ".variants", variant, "not a valid variant directory name")
+        dups = sorted({v for v in variants if variants.count(v) > 1})
+        if dups:
+            raise FamilyError(path, key + ".variants", dups[0], "variant listed twice")
+        sha = ((entry.get("checksums") or {}).get("source") or {}).get("sha256")
+        if sha is not None and not (isinstance(sha, str) and _SHA256_RE.match(sha)):
+            raise FamilyError(path, key + ".checksums.source.sha256", sha, "not 64 lowercase hex digits")
+        out.append(Version(key=key, version=full, variants=variants, data=entry))
+    return tuple(out)
+
+
+def _templates(file: str, family_dir: str, value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not value:
+        raise FamilyError(file, "templates", value, "must be a non-empty mapping of variant glob -> template file")
+    out = []
+    for glob, template in value.items():
+        if not isinstance(glob, str) or not isinstance(template, str) or not template:
+            raise FamilyError(file, "templates", {glob: template}, "glob and template must be strings")
+        path = os.path.normpath(os.path.join(family_dir, template))
+        if os.path.isabs(template) or not path.startswith(os.path.normpath(family_dir) + os.sep):
+            raise FamilyError(file, "templates." + glob, template, "template must be inside the family folder")
+        if not os.path.isfile(path):
+            raise FamilyError(file, "templates." + glob, template, "template file not found")
+        out.append((glob, template))
+    return tuple(out)
+
+
+def _exclude_rules(file: str, value: Any) -> tuple[ExcludeRule, ...]:
+    if not isinstance(value, list):
+        raise FamilyError(file, "exclude_architectures", value, "must be a list of rules")
+    rules = []
+    for i, raw in enumerate(value):
+        fld = "exclude_architectures[%d]" % i
+        if isinstance(raw, str):  # shorthand: `- mips64le`
+            raw = {"arch": raw}
+        if not isinstance(raw, dict):
+            raise FamilyError(file, fld, raw, "a rule must be a mapping with `arch`")
+        unknown = sorted(set(raw) - set(_RULE_KEYS))
+        if unknown:
+            raise FamilyError(file, fld + "." + unknown[0], raw[unknown[0]],
+                              "unknown rule key (known: %s)" % ", ".join(_RULE_KEYS))
+        arch = raw.get("arch")
+        if not isinstance(arch, str) or not architectures.is_known(arch):
+            raise FamilyError(file, fld + ".arch", arch, "unknown architecture")
+        lists = {k: _str_list(file, "%s.%s" % (fld, k), raw[k]) for k in _RULE_KEYS[1:] if k in raw}
+        rules.append(ExcludeRule(arch=arch, **lists))
+    return tuple(rules)
+
+
+def _architectures(file: str, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if isinstance(value, list):
+        return (("*", _arch_list(file, "architectures", value)),)
+    if isinstance(value, dict) and value:
+        return tuple((str(g), _arch_list(file, "architectures." + str(g), archs)) for g, archs in value.items())
+    raise FamilyError(file, "architectures", value, "must be a list of architectures or a mapping variant glob -> list")
+
+
+def load_family(path: str) -> Family:
+    """Load `<path>/family.yml` and the versions file it names; validate both and the templates mapping."""
+    path = os.path.abspath(path)
+    file = os.path.join(path, FAMILY_FILE)
+    if not os.path.isdir(path):
+        raise FamilyError(path, "(folder)", path, "family folder not found")
+    raw = _load_yaml(file)
+    if not isinstance(raw, dict):
+        raise FamilyError(file, "(top level)", raw, "must be a mapping")
+    unknown = sorted(set(raw) - set(_KEYS_REQUIRED) - set(_KEYS_OPTIONAL))
+    if unknown:
+        raise FamilyError(file, unknown[0], raw[unknown[0]],
+                          "unknown key (known: %s)" % ", ".join(_KEYS_REQUIRED + _KEYS_OPTIONAL))
+    for key in _KEYS_REQUIRED:
+        if key not in raw:
+            raise FamilyError(file, key, None, "required key missing")
+
+    name = raw["name"]
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise FamilyError(file, "name", name, "not a valid repository name (lowercase letters, digits, . _ -)")
+    maintainers = _str_list(file, "maintainers", raw["maintainers"])
+    git_repo = raw.get("git_repo") or ""
+    if not isinstance(git_repo, str) or (git_repo and not re.match(r"^(https?|git|ssh)://\S+$", git_repo)):
+        raise FamilyError(file, "git_repo", git_repo, "must be an https://, git:// or ssh:// URL")
+    builder = raw.get("builder") or ""
+    if builder and builder not in BUILDERS:
+        raise FamilyError(file, "builder", builder, "unknown builder (known: %s)" % ", ".join(BUILDERS))
+
+    if not isinstance(raw["versions"], str) or not raw["versions"]:
+        raise FamilyError(file, "versions", raw["versions"], "must be the versions file name")
+    versions_file = os.path.join(path, raw["versions"])
+    versions = load_versions(versions_file)
+    keys = [v.key for v in versions]
+
+    aliases_raw = raw.get("aliases") or {}
+    if not isinstance(aliases_raw, dict):
+        raise FamilyError(file, "aliases", aliases_raw, "must be a mapping versions key -> list of aliases")
+    aliases = {}
+    for key, names in aliases_raw.items():
+        if not isinstance(key, str) or key not in keys:
+            raise FamilyError(file, "aliases", key, "not a key of %s (keys: %s; quote keys such as \"3.10\")"
+                              % (raw["versions"], ", ".join(keys)))
+        names = _str_list(file, "aliases." + key, names)
+        for alias in names:
+            if not _TAG_RE.match(alias):
+                raise FamilyError(file, "aliases." + key, alias, "not a valid tag")
+        aliases[key] = names
+
+    template_vars = raw.get("template_vars") or {}
+    if not isinstance(template_vars, dict):
+        raise FamilyError(file, "template_vars", template_vars, "must be a mapping")
+
+    return Family(
+        path=path,
+        name=name,
+        maintainers=maintainers,
+        versions_file=versions_file,
+        versions=versions,
+        templates=_templates(file, path, raw["templates"]),
+        git_repo=git_repo,
+        aliases=aliases,
+        builder=builder,
+        exclude_architectures=_exclude_rules(file, raw.get("exclude_architectures") or []),
+        architectures=_architectures(file, raw["architectures"]) if "architectures" in raw else (),
+        template_vars=template_vars,
+    )

@@ -1,0 +1,50 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a registry reference is: digest, media type, and its platforms (list) or os/architecture (image)."""
+from __future__ import annotations
+
+import json
+
+from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+    LIST_TYPES,
+    RegistryClient,
+)
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """`repo:tag` or `repo@sha256:...` -> (repository, tag or digest)."""
+    if "@" in reference:
+        repo, _sep, ref = reference.partition("@")
+    else:
+        slash = reference.rfind("/")
+        colon = reference.rfind(":")
+        if colon <= slash:
+            raise ValueError("reference %r has neither a tag nor a digest" % reference)
+        repo, ref = reference[:colon], reference[colon + 1:]
+    if not repo or not ref:
+        raise ValueError("reference %r is not <repository>:<tag> or <repository>@<digest>" % reference)
+    return repo, ref
+
+
+def _platform_dict(p: Platform) -> dict:
+    return {"platform": str(p), "os": p.os, "architecture": p.architecture, "variant": p.variant,
+            "os_version": p.os_version}
+
+
+def image_info(client: RegistryClient, reference: str) -> dict:
+    repo, ref = split_reference(reference)
+    manifest = client.get_manifest(repo, ref)
+    if manifest is None:
+        return {"reference": reference, "exists": False}
+    out: dict = {"reference": reference, "exists": True, "digest": manifest.digest,
+                 "media_type": manifest.media_type, "size": manifest.size}
+    doc = manifest.json()
+    if manifest.media_type in LIST_TYPES:
+        out["platforms"] = [dict(_platform_dict(Platform.from_oci(m.get("platform") or {})), digest=m["digest"])
+                            for m in doc.get("manifests", [])]
+    else:
+        config = json.loads(client.get_blob(repo, doc["config"]["digest"]))
+        out.update(_platform_dict(Platform.from_oci(config)))
+        del out["platform"]
+    return out

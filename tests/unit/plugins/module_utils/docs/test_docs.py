@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from ansible_collections.buildfarm.images.plugins.module_utils.docs import docs
+from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
+
+REPO = pathlib.Path(__file__).resolve().parents[5]
+SAMPLE = REPO / "tests/unit/fixtures/library/sample"
+BLOB = "https://github.com/example/sample/blob/89abcdef0123456789abcdef0123456789abcdef"
+LEGACY = ("https://github.com/example/sample-legacy/blob/"
+          "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210/Dockerfile")
+
+
+def section(text: str, start: str = "# Supported tags", end: str = "# Quick reference (cont.)") -> str:
+    return text[text.index(start):text.index(end)]
+
+
+@pytest.fixture(scope="module")
+def sample() -> lm.LibraryManifest:
+    return lm.load(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def python_content() -> docs.DocsContent:
+    return docs.load_content(str(REPO / "families/python"))
+
+
+# ---------------------------------------------------------------- golden
+
+
+def test_amd64_readme_matches_spec(golden, shared_dir, python_content):
+    spec = (shared_dir / "spec/amd64-python-README.md").read_text()
+    out = docs.render_readme(lm.load(golden / "2020-12-03/library/python"), "python", "amd64", python_content)
+    # warning, per-architecture note, quick reference, tags (Simple and Shared) and the build badge
+    assert out[:out.index("# Quick reference (cont.)")] == spec[:spec.index("# Quick reference (cont.)")]
+    assert section(out) == section(spec)
+    # the supported-architectures item of "Quick reference (cont.)"
+    arches_line = [line for line in spec.splitlines() if line.startswith("\t[`amd64`]")]
+    assert arches_line and arches_line[0] + "\n" in out
+
+
+def test_generic_readme_matches_golden(golden, python_content):
+    gold = (golden / "2020-12-03/generic-python-README.md").read_text()
+    out = docs.render_readme(lm.load(golden / "2020-12-03/library/python"), "python", None, python_content)
+    assert out[:out.index("# Quick reference (cont.)")] == gold[:gold.index("# Quick reference (cont.)")]
+    assert section(out, "# Quick reference (cont.)", "-\t**Published") == \
+        section(gold, "# Quick reference (cont.)", "-\t**Published")
+    assert "**Note:**" not in out and "build status badge" not in out
+
+
+def test_generic_tags_do_not_depend_on_family_content(golden):
+    m = lm.load(golden / "2020-12-03/library/python")
+    gold = (golden / "2020-12-03/generic-python-README.md").read_text()
+    assert section(docs.render_readme(m, "python")) == section(gold)
+
+
+def test_variant_sections_follow_the_listed_tags(golden, python_content):
+    m = lm.load(golden / "2026-06-24/library/python")
+    generic = docs.render_readme(m, "python", None, python_content)
+    amd64 = docs.render_readme(m, "python", "amd64", python_content)
+    windows = docs.render_readme(m, "python", "windows-amd64", python_content)
+    assert "## `python:<version>-windowsservercore`" in generic
+    assert "-windowsservercore`" not in amd64 and "## `amd64/python:<version>-alpine`" in amd64
+    assert "## `winamd64/python:<version>-windowsservercore`" in windows
+    assert "<version>-alpine`" not in windows and "<version>-slim`" not in windows
+    assert "FROM amd64/python:3\n" in amd64 and "FROM python:3\n" in generic
+    assert "%%" not in amd64 + generic + windows
+
+
+# ---------------------------------------------------------------- per-architecture filtering (own fixture)
+
+
+def test_arch_drops_entries_from_a_shared_group(sample):
+    out = docs.render_readme(sample, "sample", "s390x")
+    assert section(out) == (
+        "# Supported tags and respective `Dockerfile` links\n\n" + docs.FAQ_SHARED + "\n\n"
+        "## Simple Tags\n\n"
+        "-\t[`1.2.3-bookworm`, `1.2-bookworm`, `1-bookworm`, `bookworm`](%s/1.2/bookworm/Dockerfile)\n\n"
+        "## Shared Tags\n\n"
+        "-\t`1.2.3`, `1.2`, `1`, `latest`:\n"
+        "\t-\t[`1.2.3-bookworm`](%s/1.2/bookworm/Dockerfile)\n\n" % (BLOB, BLOB)
+    )
+    assert "**Note:** this is the \"per-architecture\" repository for the `s390x` builds of" in out
+
+
+def test_arch_without_shared_tags_lists_simple_tags_only(sample):
+    out = docs.render_readme(sample, "sample", "arm32v6")
+    # arm32v6 reads the entry's own Directory and File (the amd64-Directory override is amd64's only)
+    assert section(out) == (
+        "# Supported tags and respective `Dockerfile` links\n\n"
+        "-\t[`1.2.3-alpine`, `1.2-alpine`, `1-alpine`, `alpine`](%s/1.2/alpine/Dockerfile.alpine)\n\n" % BLOB
+    )
+
+
+def test_windows_arch_keeps_both_windows_groups(sample):
+    out = docs.render_readme(sample, "sample", "windows-amd64")
+    tags = section(out)
+    assert "-\t`1.2.3`, `1.2`, `1`, `latest`:\n\t-\t[`1.2.3-windowsservercore-ltsc2022`]" in tags
+    assert "-\t`1.2.3-windowsservercore`, `1.2-windowsservercore`:\n" in tags
+    assert "bookworm" not in tags
+    assert "[`windows-amd64`](https://hub.docker.com/r/winamd64/sample/)" in out
+
+
+def test_arch_with_no_entries_gets_the_not_supported_warning(sample, python_content):
+    out = docs.render_readme(sample, "sample", "riscv64", python_content)
+    assert section(out) == (
+        "# Supported tags and respective `Dockerfile` links\n\n"
+        "**WARNING:** THIS IMAGE *IS NOT SUPPORTED* ON THE `riscv64` ARCHITECTURE\n\n"
+    )
+    assert "build status badge" not in out
+
+
+def test_generic_links_amd64_build_or_first_architecture(sample):
+    tags = section(docs.render_readme(sample, "sample"))
+    # amd64's own Directory override
+    assert "`alpine`](%s/1.2/alpine/amd64/Dockerfile.alpine)" % BLOB in tags
+    # windows-only entries link their first (only) architecture
+    assert "`1.2-windowsservercore-ltsc2025`](%s/1.2/windows/windowsservercore-ltsc2025/Dockerfile)" % BLOB in tags
+    # per-entry GitRepo, a 64-digit commit, Directory "."
+    assert "-\t[`0.9-bookworm`](%s)" % LEGACY in tags
+    assert tags.count("\n-\t`") == 2  # two shared groups
+
+
+def test_generic_link_uses_per_arch_commit_override():
+    m = lm.parse(
+        "Maintainers: A <a@x> (@a)\nGitRepo: https://github.com/x/y.git\n\n"
+        "Tags: 1\nArchitectures: arm64v8, amd64\nGitCommit: %s\namd64-GitCommit: %s\namd64-GitRepo: git@github.com:x/z.git\n"
+        % ("a" * 40, "b" * 40))
+    tags = section(docs.render_readme(m, "y"))
+    assert "-\t[`1`](https://github.com/x/z/blob/%s/Dockerfile)" % ("b" * 40) in tags
+    assert "https://github.com/x/y/blob/%s/Dockerfile" % ("a" * 40) in section(docs.render_readme(m, "y", "arm64v8"))
+
+
+def test_entry_without_commit_is_listed_without_link():
+    m = lm.parse("Maintainers: A <a@x> (@a)\n\nTags: 1, one\n")
+    assert "-\t`1`, `one`\n" in docs.render_readme(m, "y")
+
+
+# ---------------------------------------------------------------- content
+
+
+def test_defaults_without_family_content(sample):
+    out = docs.render_readme(sample, "sample", "amd64")
+    assert "-\t**Maintained by**:  \n\t[the sample maintainers](https://github.com/example/sample)\n" in out
+    assert "-\t**Where to file issues**:  \n\t[https://github.com/example/sample/issues]" in out
+    assert out.endswith("within.\n") and "# License\n" in out
+    assert "# Image Variants" not in out
+
+
+def test_busybox_content_loads_and_renders():
+    content = docs.load_content(str(REPO / "families/busybox"))
+    m = lm.parse("Maintainers: A <a@x> (@a)\n\nTags: 1.35.0-glibc, 1.35-glibc\nSharedTags: 1.35.0, 1.35, 1, latest\n"
+                 "Architectures: amd64, arm64v8\n")
+    out = docs.render_readme(m, "busybox", "arm64v8", content)
+    assert "# What is BusyBox?" in out and "## `arm64v8/busybox:<version>-glibc`" in out
+    assert "$ docker run -it --rm arm64v8/busybox\n" in out and "%%" not in out
+
+
+@pytest.mark.parametrize("files,message", [
+    ({"meta.yml": "---\nhomepage: x\n"}, "unknown key(s) homepage"),
+    ({"meta.yml": "---\nvariants: [slim]\n"}, "variant 'slim' is listed but"),
+    ({"meta.yml": "---\nbuild_badge: {image: x}\n"}, "build_badge must be a mapping"),
+    ({"meta.yml": "---\n- a\n"}, "expected a mapping"),
+])
+def test_bad_content_folder(tmp_path, files, message):
+    (tmp_path / "docs").mkdir()
+    for name, text in files.items():
+        (tmp_path / "docs" / name).write_text(text)
+    with pytest.raises(docs.DocsError, match=r"meta\.yml") as exc:
+        docs.load_content(str(tmp_path))
+    assert message in str(exc.value)
+
+
+def test_missing_family_folder_is_an_error(tmp_path):
+    with pytest.raises(docs.DocsError, match="does not exist"):
+        docs.load_content(str(tmp_path / "nope"))
+
+
+def test_unknown_architecture_is_an_error(sample):
+    with pytest.raises(ValueError, match="unknown architecture 'arm65'"):
+        docs.render_readme(sample, "sample", "arm65")
