@@ -1,4 +1,5 @@
-"""playbooks/docs.yml through ansible-playbook, on the 2020-12-03 golden library file."""
+"""playbooks/docs.yml through ansible-playbook, on the golden library files of 2020-12-03 (format 2019) and of
+2026-08-21 (format 2024, the default)."""
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ def tags_section(text: str) -> str:
 def test_docs_playbook_reproduces_tags_sections(shared_dir, tmp_path, arch, expected):
     out = tmp_path / "README.md"
     args = ["buildfarm_library_file=%s" % (shared_dir / "golden/2020-12-03/library/python"),
-            "buildfarm_docs_out=%s" % out]
+            "buildfarm_docs_out=%s" % out, "buildfarm_docs_format=2019"]
     if arch:
         args.append("buildfarm_docs_arch=%s" % arch)
     first = playbook(*args)
@@ -50,6 +51,23 @@ def test_docs_playbook_reproduces_tags_sections(shared_dir, tmp_path, arch, expe
     second = playbook(*args)
     assert second.returncode == 0, second.stdout + second.stderr
     assert recap_changed(second.stdout) == 0
+
+
+def test_docs_playbook_writes_todays_format_by_default(shared_dir, tmp_path):
+    out = tmp_path / "README.md"
+    result = playbook("buildfarm_library_file=%s" % (shared_dir / "golden/2026-08-21/library/hello-world"),
+                      "buildfarm_docs_out=%s" % out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    published = (shared_dir / "golden/2026-08-21/readme/hello-world.md").read_text()
+    assert tags_section(out.read_text()) == tags_section(published)
+
+
+def test_docs_playbook_rejects_an_unknown_format(tmp_path):
+    result = playbook("buildfarm_library_file=%s" % (REPO / "tests/unit/fixtures/library/sample"),
+                      "buildfarm_docs_out=%s" % (tmp_path / "README.md"), "buildfarm_docs_format=2023")
+    assert result.returncode != 0
+    assert "value of format must be one of: 2024, 2019, got: 2023" in result.stdout
+    assert not (tmp_path / "README.md").exists()
 
 
 def test_docs_playbook_needs_its_variables(tmp_path):

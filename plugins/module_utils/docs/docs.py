@@ -6,6 +6,7 @@ Plain typed Python, importable without Ansible.
 
     content = load_content("families/python", name="python")   # families/<name>/docs/, or defaults
     text = render_readme(manifest, "python", arch="amd64", content=content)   # arch=None: the generic README
+    text = render_readme(manifest, "python", fmt="2019")        # the docs template of 2019-09-13 .. 2024-07-05
     tags_markdown(manifest, arch=None)                          # just the "Supported tags" body
 
 A family's own content lives in ``families/<name>/docs/``:
@@ -33,9 +34,11 @@ repository name and ``%%LOGO%%`` the logo line. Without a docs folder the README
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Sequence, Union
+from urllib.parse import urlsplit
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
@@ -59,6 +62,11 @@ DEFAULT_GET_HELP = (
     "(https://dockr.ly/slack), or [Stack Overflow](https://stackoverflow.com/search?tab=newest&q=docker)"
 )
 _STARS = "*" * 80
+# the docs template of 2024-07-05 onwards, and the one of 2019-09-13 .. 2024-07-05 (see tags_markdown)
+FORMATS = ("2024", "2019")
+DEFAULT_FORMAT = "2024"
+NO_SUPPORTED_TAGS = "**No supported tags**"
+DEFAULT_GIT_FETCH = "refs/heads/master"  # bashbrew's, for an entry without GitFetch
 META_KEYS = ("maintained_by", "get_help", "issues", "logo", "build_badge", "variants")
 
 
@@ -135,13 +143,38 @@ def _repo_web_url(git_repo: str) -> str:
     return re.sub(r"^git@([^:]+):", r"https://\1/", url)
 
 
+def clean_path(directory: str) -> str:
+    """A Directory as bashbrew reads it (Go's path.Clean): ``./2.3/x`` -> ``2.3/x``, ``""`` -> ``.``."""
+    cleaned = posixpath.normpath(directory or ".")
+    # POSIX keeps a leading "//"; Go's path.Clean does not
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
 def dockerfile_url(entry: Entry, arch: str) -> str:
-    """Where the entry's Dockerfile for `arch` can be read: <GitRepo>/blob/<GitCommit>/<Directory>/<File>."""
-    repo, commit = entry.arch_value(arch, "GitRepo"), entry.arch_value(arch, "GitCommit")
+    """Where the entry's Dockerfile for `arch` can be read, as the docs template links it ("" for no link).
+
+    The GitRepo, GitCommit, GitFetch, Directory and File are those of `arch` (its overrides first). The template
+    reads ``git://`` as ``https://`` and drops a trailing ``.git``; it links GitHub (``/blob/<commit>/<path>``),
+    GitLab (``/-/blob/<commit>/<path>``) and Launchpad (``/tree/<path>?h=<GitFetch>&id=<commit>``) and lists the
+    tags of any other host without a link.
+    """
+    repo, commit = entry.arch_value(arch, "GitRepo").strip(), entry.arch_value(arch, "GitCommit")
     if not repo or not commit:
         return ""
-    parts = [p for p in entry.arch_value(arch, "Directory").split("/") if p and p != "."]
-    return "%s/blob/%s/%s" % (_repo_web_url(repo), commit, "/".join(parts + [entry.arch_value(arch, "File")]))
+    base = repo.replace("git://", "https://")
+    if base.endswith(".git"):
+        base = base[:-len(".git")]
+    directory, dockerfile = clean_path(entry.arch_value(arch, "Directory")), entry.arch_value(arch, "File")
+    path = dockerfile if directory == "." else "%s/%s" % (directory, dockerfile)
+    host = urlsplit(base).netloc.lower() if base.startswith("https://") else ""
+    if host == "github.com":
+        return "%s/blob/%s/%s" % (base, commit, path)
+    if host == "gitlab.com" or host.startswith("gitlab."):
+        return "%s/-/blob/%s/%s" % (base, commit, path)
+    if host == "git.launchpad.net":
+        fetch = entry.arch_value(arch, "GitFetch") or DEFAULT_GIT_FETCH
+        return "%s/tree/%s?h=%s&id=%s" % (base, path, fetch, commit)
+    return ""
 
 
 def _link_arch(entry: Entry, arch: Union[str, None]) -> str:
@@ -159,24 +192,42 @@ def _linked(tags: Sequence[str], entry: Entry, arch: Union[str, None]) -> str:
     return "[%s](%s)" % (_tags_line(tags), url) if url else _tags_line(tags)
 
 
-def tags_markdown(manifest: LibraryManifest, arch: Union[str, None] = None) -> str:
-    """The body of "Supported tags and respective `Dockerfile` links" ("" when no entry has `arch`)."""
+def check_format(fmt: str) -> str:
+    """`fmt` if it names a README format, else a DocsError naming it."""
+    if fmt not in FORMATS:
+        raise DocsError("format: %r is not a README format (known: %s)" % (fmt, ", ".join(FORMATS)))
+    return fmt
+
+
+def tags_markdown(manifest: LibraryManifest, arch: Union[str, None] = None, fmt: str = DEFAULT_FORMAT) -> str:
+    """The body of "Supported tags and respective `Dockerfile` links" ("" when no entry has `arch`).
+
+    Format ``2024`` (the docs template since 2024-07-05) follows every simple-tag entry and every shared-tag
+    group header and group with a blank line; ``2019`` (2019-09-13 .. 2024-07-05) writes one line after the other.
+    The "Simple Tags" and "Shared Tags" headings depend on the library file as a whole having shared tags, as the
+    template decides, so an architecture none of whose entries has a shared tag still gets both.
+    """
+    check_format(fmt)
     entries = [e for e in manifest.entries if arch is None or e.has_architecture(arch)]
     if not entries:
         return ""
+    all_groups = shared_tag_groups(manifest)
     groups = []
-    for g in shared_tag_groups(manifest):
+    for g in all_groups:
         kept = [e for e in g.entries if arch is None or e.has_architecture(arch)]
         if kept:
             groups.append((g.tags, kept))
-    simple = "\n".join("-\t" + _linked(e.tags, e, arch) for e in entries)
-    if not groups:
+    spaced = fmt == "2024"
+    simple = ("\n\n" if spaced else "\n").join("-\t" + _linked(e.tags, e, arch) for e in entries)
+    if not all_groups:
         return simple
-    shared = "\n".join(
-        "-\t%s:\n%s" % (_tags_line(tags), "\n".join("\t-\t" + _linked(e.tags[:1], e, arch) for e in kept))
+    shared = ("\n\n" if spaced else "\n").join(
+        "-\t%s:\n%s%s" % (_tags_line(tags), "\n" if spaced else "",
+                           "\n".join("\t-\t" + _linked(e.tags[:1], e, arch) for e in kept))
         for tags, kept in groups
     )
-    return "%s\n\n## Simple Tags\n\n%s\n\n## Shared Tags\n\n%s" % (FAQ_SHARED, simple, shared)
+    text = "%s\n\n## Simple Tags\n\n%s\n\n## Shared Tags" % (FAQ_SHARED, simple)
+    return text + "\n\n" + shared if shared else text
 
 
 def _image(name: str, arch: Union[str, None]) -> str:
@@ -201,8 +252,10 @@ def render_readme(
     name: str,
     arch: Union[str, None] = None,
     content: Union[DocsContent, None] = None,
+    fmt: str = DEFAULT_FORMAT,
 ) -> str:
-    """The README of repository `name` (the generic one when `arch` is None)."""
+    """The README of repository `name` (the generic one when `arch` is None) in README format `fmt`."""
+    check_format(fmt)
     if arch is not None:
         _arches.get(arch)  # an unknown architecture is an error, not an empty README
     content = content or DocsContent()
@@ -211,7 +264,8 @@ def render_readme(
     image = _image(name, arch)
     parts = [
         "<!--\n\n%s\n\nWARNING:\n\n    DO NOT EDIT \"%s/README.md\"\n\n    IT IS AUTO-GENERATED\n\n"
-        "    (from the other files in \"%s/\" combined with a set of templates)\n\n%s\n\n-->" % (_STARS, name, name, _STARS)
+        "    (from the other files in \"%s/\" combined with a set of templates)\n\n%s\n\n-->"
+        % (_STARS, name, name, _STARS)
     ]
     if arch:
         parts.append(
@@ -227,15 +281,17 @@ def render_readme(
     parts.append(_item("Maintained by", maintained_by))
     parts.append(_item("Where to get help", content.get_help))
     parts.append("# Supported tags and respective `Dockerfile` links")
-    tags = tags_markdown(manifest, arch)
+    tags = tags_markdown(manifest, arch, fmt)
     if tags:
         parts.append(tags)
         if arch and content.build_badge:
             fmt = {"arch": arch, "name": name, "image": image}
             parts.append("[![%s build status badge](%s)](%s)" % (
                 image, content.build_badge["image"].format(**fmt), content.build_badge["link"].format(**fmt)))
-    else:
+    elif arch:
         parts.append("**WARNING:** THIS IMAGE *IS NOT SUPPORTED* ON THE `%s` ARCHITECTURE" % arch)
+    else:  # a library file without entries (an image no longer maintained)
+        parts.append(NO_SUPPORTED_TAGS)
     parts.append("# Quick reference (cont.)")
     issues = content.issues or ("[%s/issues](%s/issues)" % (web, web) if web else "")
     if issues:

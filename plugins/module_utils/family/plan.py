@@ -13,7 +13,7 @@ The rules are docker-library/python's (generate-stackbrew-library.sh since 2022)
   starting with `alpine`; the default-suite entry gets SharedTags = the bare aliases;
 - `windows/windowsservercore-<release>`: Tags `<alias>-windowsservercore-<release>`, SharedTags
   `<alias>-windowsservercore` then the bare aliases, Constraints `windowsservercore-<release>`, Architectures
-  windows-amd64, Builder classic;
+  windows-amd64, Builder classic (only when family.yml sets a global `builder`);
 - Linux Architectures = the parent's (first FROM, looked up in the parents' library files; `FROM scratch` takes
   family.yml `architectures`), restricted by family.yml `architectures`, minus `exclude_architectures`;
 - GitCommit = last commit touching the entry's Dockerfile, where the rendered tree is committed in git.
@@ -258,7 +258,8 @@ def git_commits(tree: str, paths: Sequence[str]) -> tuple[dict[str, str], list[s
 
 
 def plan_family(family: Family, parents_dir: str | None, rendered: dict[str, str] | None = None,
-                architectures: Sequence[str] | None = None, tree: str | None = None) -> Plan:
+                architectures: Sequence[str] | None = None, tree: str | None = None,
+                parents: ParentLibrary | None = None) -> Plan:
     """Plan a family's release.
 
     `rendered` is the in-memory render (rendered here when not given); `tree` is where the rendered tree lives on
@@ -271,7 +272,8 @@ def plan_family(family: Family, parents_dir: str | None, rendered: dict[str, str
             raise PlanError("release_plan", "architectures", a, "unknown architecture")
     if parents_dir and not os.path.isdir(parents_dir):
         raise PlanError(parents_dir, "parents_library", parents_dir, "parents library folder not found")
-    parents = ParentLibrary(parents_dir)
+    if parents is None:
+        parents = ParentLibrary(parents_dir)
     plan = Plan(name=family.name, maintainers=list(family.maintainers), git_repo=family.git_repo,
                 builder=family.builder, entries=[], source="families/" + os.path.basename(family.path),
                 family_file=family.family_file)
@@ -315,7 +317,8 @@ def _plan_entry(family: Family, parents: ParentLibrary, version: Version, varian
         raise PlanError(where, "FROM", "", "the rendered Dockerfile has no FROM line")
     tags, shared, constraints = tags_for(family, version, variant)
     if variant.startswith(WINDOWS_PREFIX):
-        archs, builder = ["windows-amd64"], WINDOWS_BUILDER
+        # Windows entries name the classic builder only beside a global one (before 2023 upstream had neither)
+        archs, builder = ["windows-amd64"], WINDOWS_BUILDER if family.builder else ""
     else:
         archs = _linux_architectures(family, parents, version, variant, froms, where)
         builder = family.builder

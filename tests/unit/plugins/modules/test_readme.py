@@ -73,7 +73,8 @@ def test_entries_as_data(tmp_path, capsys):
                            "git_commit": "a" * 40, "directory": "1.35/glibc"}])
     assert result["changed"] is True
     text = dest.read_text()
-    assert "-\t[`1.35.0-glibc`, `1.35-glibc`](https://github.com/x/y/blob/%s/1.35/glibc/Dockerfile)" % ("a" * 40) in text
+    blob = "https://github.com/x/y/blob/%s" % ("a" * 40)
+    assert "-\t[`1.35.0-glibc`, `1.35-glibc`](%s/1.35/glibc/Dockerfile)" % blob in text
     assert "# What is BusyBox?" in text
 
 
@@ -130,3 +131,91 @@ def test_library_manifest_module_errors(tmp_path, capsys):
     bad.write_text("Maintainers: A\n  \tx\nnot a field\n")
     syntax = run(library_manifest_module, capsys, path=str(bad))
     assert syntax["failed"] is True and "%s:3: line, value 'not a field'" % bad in syntax["msg"]
+
+
+# ---------------------------------------------------------------- formats and the batch of families
+
+BUSYBOX = [{"tags": ["1.35.0-glibc", "1.35-glibc"], "shared_tags": ["1.35.0", "latest"],
+            "architectures": ["amd64", "arm64v8"], "git_repo": "https://github.com/x/busybox.git",
+            "git_commit": "a" * 40, "directory": "1.35/glibc"},
+           {"tags": ["1.35.0-musl", "1.35-musl"], "architectures": ["amd64"], "git_repo": "https://github.com/x/busybox.git",
+            "git_commit": "a" * 40, "directory": "1.35/musl"}]
+PYTHON = [{"tags": ["3.14.6-trixie", "3.14-trixie"], "architectures": ["amd64", "s390x"],
+           "git_repo": "https://github.com/x/python.git", "git_commit": "b" * 40, "directory": "3.14/trixie"}]
+
+
+def test_format_option(tmp_path, capsys):
+    new, old = tmp_path / "new.md", tmp_path / "old.md"
+    run(readme_module, capsys, library_file=SAMPLE, dest=str(new))
+    run(readme_module, capsys, library_file=SAMPLE, dest=str(old), format="2019")
+    # 2024 (the default) puts a blank line after each simple-tag entry, 2019 does not
+    assert "(%s/1.2/bookworm/Dockerfile)\n\n-\t[`1.2.3-alpine`" % "https://github.com/example/sample/blob/" \
+        "89abcdef0123456789abcdef0123456789abcdef" in new.read_text()
+    assert "/1.2/bookworm/Dockerfile)\n-\t[`1.2.3-alpine`" in old.read_text()
+    result = run(readme_module, capsys, library_file=SAMPLE, dest=str(old), format="2023")
+    assert result["failed"] is True and "format" in result["msg"] and "2023" in result["msg"]
+
+
+def test_families_in_one_call(tmp_path, capsys):
+    families = [
+        {"name": "busybox", "entries": BUSYBOX, "family_dir": str(REPO / "families/busybox"),
+         "dest_dir": str(tmp_path / "busybox")},
+        {"name": "python", "entries": PYTHON, "dest_dir": str(tmp_path / "python")},
+    ]
+    args = dict(families=families, architectures=["amd64", "s390x"])
+    first = run(readme_module, capsys, **args)
+    assert first["changed"] is True and not first.get("failed")
+    assert sorted(os.listdir(tmp_path / "busybox")) == sorted(os.listdir(tmp_path / "python")) == \
+        ["README.amd64.md", "README.md", "README.s390x.md"]
+    assert [(f["name"], f["changed"], len(f["changed_files"])) for f in first["families"]] == \
+        [("busybox", True, 3), ("python", True, 3)]
+    assert [(r["name"], r["arch"]) for r in first["readmes"]] == [
+        ("busybox", None), ("busybox", "amd64"), ("busybox", "s390x"),
+        ("python", None), ("python", "amd64"), ("python", "s390x")]
+    assert len(first["diff"]) == 6 and first["changed_files"] == [d["after_header"] for d in first["diff"]]
+    # each family's own entries and content, the same READMEs as one call per family writes
+    assert "# What is BusyBox?" in (tmp_path / "busybox/README.md").read_text()
+    assert "IS NOT SUPPORTED* ON THE `s390x`" in (tmp_path / "busybox/README.s390x.md").read_text()
+    single = tmp_path / "single.md"
+    run(readme_module, capsys, name="python", entries=PYTHON, generic=False, architectures=["s390x"],
+        dest=str(single))
+    assert single.read_text() == (tmp_path / "python/README.s390x.md").read_text()
+    # unchanged: nothing written; one family changed: only it is
+    assert run(readme_module, capsys, **args)["changed"] is False
+    (tmp_path / "python/README.md").write_text("stale\n")
+    third = run(readme_module, capsys, **args)
+    assert [f["changed"] for f in third["families"]] == [False, True]
+    assert third["changed_files"] == [str(tmp_path / "python/README.md")]
+
+
+def test_families_check_mode_and_diff(tmp_path, capsys):
+    families = [{"name": n, "entries": e, "dest_dir": str(tmp_path / n)} for n, e in
+                (("busybox", BUSYBOX), ("python", PYTHON))]
+    result = run(readme_module, capsys, families=families, _ansible_check_mode=True, _ansible_diff=True)
+    assert result.get("changed") is True, result
+    assert [f["changed"] for f in result["families"]] == [True, True]
+    assert [d["before_header"] for d in result["diff"]] == ["/dev/null", "/dev/null"]
+    assert "`1.35.0-glibc`, `1.35-glibc`" in result["diff"][0]["after"]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (dict(families=[{"name": "a", "entries": [{"tags": ["x"]}], "dest_dir": "a"},
+                    {"name": "b", "entries": [{"tags": ["y"]}, {"tags": ["bad/tag"]}], "dest_dir": "b"}]),
+     "families[1] (b): entries[1]: field Tags, value 'bad/tag'"),
+    (dict(families=[{"name": "a", "entries": [{"tags": ["x"]}], "dest_dir": "d"},
+                    {"name": "b", "entries": [{"tags": ["y"]}], "dest_dir": "d/"}]),
+     "families[1] (b): dest_dir d/ is also families[0]'s"),
+    (dict(families=[{"name": "a", "entries": [], "dest_dir": "a", "dest": "x"}]), "dest"),
+    (dict(families=[{"entries": [], "dest_dir": "a"}]), "name"),
+    (dict(families=[{"name": "a", "entries": [], "dest_dir": "a", "family_dir": "/nonexistent"}]),
+     "family folder /nonexistent does not exist"),
+    (dict(families=[], name="a"), "mutually exclusive"),
+    (dict(families=[], dest_dir="a"), "mutually exclusive"),
+    (dict(library_file=SAMPLE), "one of the following is required: dest, dest_dir"),
+])
+def test_bad_families_fail_before_writing(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = run(readme_module, capsys, **args)
+    assert result["failed"] is True and message in result["msg"], result["msg"]
+    assert os.listdir(tmp_path) == []

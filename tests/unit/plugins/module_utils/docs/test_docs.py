@@ -33,7 +33,8 @@ def python_content() -> docs.DocsContent:
 
 def test_amd64_readme_matches_spec(golden, shared_dir, python_content):
     spec = (shared_dir / "spec/amd64-python-README.md").read_text()
-    out = docs.render_readme(lm.load(golden / "2020-12-03/library/python"), "python", "amd64", python_content)
+    out = docs.render_readme(lm.load(golden / "2020-12-03/library/python"), "python", "amd64", python_content,
+                             fmt="2019")
     # warning, per-architecture note, quick reference, tags (Simple and Shared) and the build badge
     assert out[:out.index("# Quick reference (cont.)")] == spec[:spec.index("# Quick reference (cont.)")]
     assert section(out) == section(spec)
@@ -44,7 +45,8 @@ def test_amd64_readme_matches_spec(golden, shared_dir, python_content):
 
 def test_generic_readme_matches_golden(golden, python_content):
     gold = (golden / "2020-12-03/generic-python-README.md").read_text()
-    out = docs.render_readme(lm.load(golden / "2020-12-03/library/python"), "python", None, python_content)
+    out = docs.render_readme(lm.load(golden / "2020-12-03/library/python"), "python", None, python_content,
+                             fmt="2019")
     assert out[:out.index("# Quick reference (cont.)")] == gold[:gold.index("# Quick reference (cont.)")]
     assert section(out, "# Quick reference (cont.)", "-\t**Published") == \
         section(gold, "# Quick reference (cont.)", "-\t**Published")
@@ -54,7 +56,41 @@ def test_generic_readme_matches_golden(golden, python_content):
 def test_generic_tags_do_not_depend_on_family_content(golden):
     m = lm.load(golden / "2020-12-03/library/python")
     gold = (golden / "2020-12-03/generic-python-README.md").read_text()
-    assert section(docs.render_readme(m, "python")) == section(gold)
+    assert section(docs.render_readme(m, "python", fmt="2019")) == section(gold)
+
+
+CURRENT = ["archlinux", "busybox", "clefos", "eclipse-temurin", "flink", "golang", "hello-world", "python", "redis",
+           "ubuntu"]
+
+
+@pytest.mark.parametrize("image", CURRENT)
+def test_generic_tags_match_todays_published_readmes(golden, image):
+    # the default format is the docs template since 2024-07-05, the one every README on Docker Hub has today
+    published = (golden / ("2026-08-21/readme/%s.md" % image)).read_text()
+    out = docs.render_readme(lm.load(golden / "2026-08-21/library" / image), image)
+    assert section(out) == section(published)
+    assert section(docs.render_readme(lm.load(golden / "2026-08-21/library" / image), image, fmt="2024")) == \
+        section(out)
+
+
+def test_golden_covers_every_link_kind(golden):
+    # what the ten files exercise (so a golden refresh that lost a case is noticed)
+    texts = {i: section((golden / ("2026-08-21/readme/%s.md" % i)).read_text()) for i in CURRENT}
+    assert "/-/blob/" in texts["archlinux"] and "?h=refs/tags/" in texts["ubuntu"]
+    assert "**No supported tags**" in texts["clefos"]
+    assert "Directory: ./" in (golden / "2026-08-21/library/flink").read_text()
+
+
+def test_formats_differ_only_in_blank_lines(golden):
+    m = lm.load(golden / "2026-08-21/library/hello-world")
+    new, old = docs.tags_markdown(m), docs.tags_markdown(m, fmt="2019")
+    assert new != old and new.replace("\n\n", "\n") == old.replace("\n\n", "\n")
+    assert "-\t`latest`:\n\n\t-\t[`linux`]" in new and "-\t`latest`:\n\t-\t[`linux`]" in old
+
+
+def test_unknown_format_is_an_error(sample):
+    with pytest.raises(docs.DocsError, match=r"format: '2023' is not a README format \(known: 2024, 2019\)"):
+        docs.render_readme(sample, "sample", fmt="2023")
 
 
 def test_variant_sections_follow_the_listed_tags(golden, python_content):
@@ -75,7 +111,7 @@ def test_variant_sections_follow_the_listed_tags(golden, python_content):
 
 def test_arch_drops_entries_from_a_shared_group(sample):
     out = docs.render_readme(sample, "sample", "s390x")
-    assert section(out) == (
+    expected = (
         "# Supported tags and respective `Dockerfile` links\n\n" + docs.FAQ_SHARED + "\n\n"
         "## Simple Tags\n\n"
         "-\t[`1.2.3-bookworm`, `1.2-bookworm`, `1-bookworm`, `bookworm`](%s/1.2/bookworm/Dockerfile)\n\n"
@@ -83,23 +119,47 @@ def test_arch_drops_entries_from_a_shared_group(sample):
         "-\t`1.2.3`, `1.2`, `1`, `latest`:\n"
         "\t-\t[`1.2.3-bookworm`](%s/1.2/bookworm/Dockerfile)\n\n" % (BLOB, BLOB)
     )
+    # one simple-tag entry and one group: the formats differ only in the blank line after the group's header
+    assert section(docs.render_readme(sample, "sample", "s390x", fmt="2019")) == expected
+    assert section(out) == expected.replace("`latest`:\n", "`latest`:\n\n")
     assert "**Note:** this is the \"per-architecture\" repository for the `s390x` builds of" in out
 
 
-def test_arch_without_shared_tags_lists_simple_tags_only(sample):
+def test_arch_without_shared_tags_still_gets_both_headings(sample):
     out = docs.render_readme(sample, "sample", "arm32v6")
-    # arm32v6 reads the entry's own Directory and File (the amd64-Directory override is amd64's only)
-    assert section(out) == (
-        "# Supported tags and respective `Dockerfile` links\n\n"
-        "-\t[`1.2.3-alpine`, `1.2-alpine`, `1-alpine`, `alpine`](%s/1.2/alpine/Dockerfile.alpine)\n\n" % BLOB
+    # the headings follow the library file (it has shared tags), not what survives for arm32v6, as upstream's
+    # template decides; arm32v6 reads the entry's own Directory and File (amd64-Directory is amd64's only)
+    assert section(out) == section(docs.render_readme(sample, "sample", "arm32v6", fmt="2019")) == (
+        "# Supported tags and respective `Dockerfile` links\n\n" + docs.FAQ_SHARED + "\n\n"
+        "## Simple Tags\n\n"
+        "-\t[`1.2.3-alpine`, `1.2-alpine`, `1-alpine`, `alpine`](%s/1.2/alpine/Dockerfile.alpine)\n\n"
+        "## Shared Tags\n\n" % BLOB
     )
+
+
+def test_library_without_shared_tags_has_no_headings():
+    m = lm.parse("Maintainers: A <a@x> (@a)\nGitRepo: https://github.com/x/y.git\nGitCommit: %s\n\n"
+                 "Tags: 1, latest\n\nTags: 0\nDirectory: ./old//x/../0\n" % ("a" * 40))
+    blob = "https://github.com/x/y/blob/%s" % ("a" * 40)
+    assert docs.tags_markdown(m) == "-\t[`1`, `latest`](%s/Dockerfile)\n\n-\t[`0`](%s/old/0/Dockerfile)" % (blob, blob)
+    assert docs.tags_markdown(m, fmt="2019") == docs.tags_markdown(m).replace("\n\n", "\n")
+
+
+def test_generic_readme_of_a_library_without_entries():
+    m = lm.parse("Maintainers: A <a@x> (@a)\nGitRepo: https://github.com/x/y.git\n")
+    for fmt in docs.FORMATS:
+        out = docs.render_readme(m, "y", fmt=fmt)
+        assert section(out) == "# Supported tags and respective `Dockerfile` links\n\n**No supported tags**\n\n"
+        assert "None" not in out
 
 
 def test_windows_arch_keeps_both_windows_groups(sample):
     out = docs.render_readme(sample, "sample", "windows-amd64")
     tags = section(out)
-    assert "-\t`1.2.3`, `1.2`, `1`, `latest`:\n\t-\t[`1.2.3-windowsservercore-ltsc2022`]" in tags
-    assert "-\t`1.2.3-windowsservercore`, `1.2-windowsservercore`:\n" in tags
+    assert "-\t`1.2.3`, `1.2`, `1`, `latest`:\n\n\t-\t[`1.2.3-windowsservercore-ltsc2022`]" in tags
+    assert "-\t`1.2.3-windowsservercore`, `1.2-windowsservercore`:\n\n" in tags
+    old = section(docs.render_readme(sample, "sample", "windows-amd64", fmt="2019"))
+    assert "-\t`1.2.3`, `1.2`, `1`, `latest`:\n\t-\t[`1.2.3-windowsservercore-ltsc2022`]" in old
     assert "bookworm" not in tags
     assert "[`windows-amd64`](https://hub.docker.com/r/winamd64/sample/)" in out
 
@@ -124,14 +184,35 @@ def test_generic_links_amd64_build_or_first_architecture(sample):
     assert tags.count("\n-\t`") == 2  # two shared groups
 
 
-def test_generic_link_uses_per_arch_commit_override():
+def test_generic_link_uses_per_arch_overrides():
     m = lm.parse(
         "Maintainers: A <a@x> (@a)\nGitRepo: https://github.com/x/y.git\n\n"
-        "Tags: 1\nArchitectures: arm64v8, amd64\nGitCommit: %s\namd64-GitCommit: %s\namd64-GitRepo: git@github.com:x/z.git\n"
+        "Tags: 1\nArchitectures: arm64v8, amd64\nGitCommit: %s\namd64-GitCommit: %s\namd64-GitRepo: git://github.com/x/z.git\n"
+        "amd64-Directory: ./amd64\namd64-File: Dockerfile.amd64\n"
         % ("a" * 40, "b" * 40))
     tags = section(docs.render_readme(m, "y"))
-    assert "-\t[`1`](https://github.com/x/z/blob/%s/Dockerfile)" % ("b" * 40) in tags
-    assert "https://github.com/x/y/blob/%s/Dockerfile" % ("a" * 40) in section(docs.render_readme(m, "y", "arm64v8"))
+    assert "-\t[`1`](https://github.com/x/z/blob/%s/amd64/Dockerfile.amd64)" % ("b" * 40) in tags
+    assert "https://github.com/x/y/blob/%s/Dockerfile)" % ("a" * 40) in section(docs.render_readme(m, "y", "arm64v8"))
+
+
+@pytest.mark.parametrize("repo,fetch,url", [
+    ("https://gitlab.com/g/r.git", "", "https://gitlab.com/g/r/-/blob/{c}/d/Dockerfile"),
+    ("git://gitlab.example.org/g/r", "", "https://gitlab.example.org/g/r/-/blob/{c}/d/Dockerfile"),
+    ("https://git.launchpad.net/p/r", "refs/tags/v1", "https://git.launchpad.net/p/r/tree/d/Dockerfile?h=refs/tags/v1&id={c}"),
+    # bashbrew's default GitFetch
+    ("https://git.launchpad.net/p/r", "", "https://git.launchpad.net/p/r/tree/d/Dockerfile?h=refs/heads/master&id={c}"),
+    ("https://github.com/o/r", "refs/heads/dist", "https://github.com/o/r/blob/{c}/d/Dockerfile"),
+    # any other host (an scp-like address included, as the template reads it) is listed without a link
+    ("https://git.example.org/o/r.git", "", ""),
+    ("git@github.com:o/r.git", "", ""),
+])
+def test_link_per_host(repo, fetch, url):
+    c = "c" * 40
+    m = lm.parse("Maintainers: A <a@x> (@a)\n\nTags: 1\nGitRepo: %s\nGitCommit: %s\nDirectory: ./d/\n%s"
+                 % (repo, c, "GitFetch: %s\n" % fetch if fetch else ""))
+    assert docs.dockerfile_url(m.entries[0], "amd64") == url.format(c=c)
+    line = docs.tags_markdown(m)
+    assert line == ("-\t[`1`](%s)" % url.format(c=c) if url else "-\t`1`")
 
 
 def test_entry_without_commit_is_listed_without_link():
