@@ -33,17 +33,22 @@ extends_documentation_fragment:
   - buildfarm.images.engine_registries
 options:
   images:
-    description: Items with C(key), C(image_id), C(tags) (full references) and C(status); items whose status is
-      not C(built) or C(unchanged) are ignored, except C(would-build) in check mode (all its tags would be pushed).
+    description:
+      - Items with C(key), C(image_id), C(tags) (full references) and C(status); items whose status is not
+        C(built) or C(unchanged) are ignored, except C(would-build) in check mode (all its tags would be pushed).
+      - Every item needs a C(key); those to push need an C(image_id) the engine knows and a non-empty list of
+        C(tags). A bad item or an unknown image fails the task, naming it, before anything is pushed.
     type: list
     elements: dict
     required: true
   retries:
-    description: Attempts per registry request or push, transient failures only.
+    description: Attempts per registry request or push, transient failures only (C(0) is one attempt, as C(1);
+      a negative value fails the task).
     type: int
     default: 3
   max_workers:
-    description: How many images push at once (tags of one image push one after the other, so its layers go up once).
+    description: How many images push at once (tags of one image push one after the other, so its layers go up
+      once); at least C(1).
     type: int
     default: 2
   fail_on_error:
@@ -100,7 +105,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_reg
     ENGINE_REGISTRY_ARGS,
     registry_clients,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import ImagePushResult, Pusher, TagResult
+from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import (
+    ImagePushResult,
+    PushInputError,
+    Pusher,
+    TagResult,
+    push_items,
+)
 
 
 def main() -> None:
@@ -115,8 +126,16 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    connect = engine_factory(module)
     p = module.params
+    for name, least in (("retries", 0), ("max_workers", 1)):
+        if p[name] < least:
+            module.fail_json(msg="field %s: must be %d or more (value: %d)" % (name, least, p[name]),
+                             field=name, value=p[name])
+    try:
+        todo = push_items(p["images"], module.check_mode)
+    except PushInputError as exc:
+        module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
+    connect = engine_factory(module)
     pusher = Pusher(
         client_factory=connect,
         # retries are the pusher's, per tag, so that they show in the result
@@ -125,13 +144,15 @@ def main() -> None:
         check_mode=module.check_mode,
         max_workers=p["max_workers"],
     )
-    todo = [(i["key"], i["image_id"], list(i.get("tags") or []))
-            for i in p["images"] if i.get("status") in ("built", "unchanged") and i.get("image_id")]
+    would_build = [t for t in todo if not t[1]]  # check mode: images a dry run would build
+    todo = [t for t in todo if t[1]]
+    try:
+        pusher.check_images(todo)
+    except PushInputError as exc:
+        module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
     results = pusher.run(todo)
-    if module.check_mode:
-        # images a dry run would build: every tag would be pushed
-        results += [ImagePushResult(i["key"], "", [TagResult(t, "would-push") for t in i.get("tags") or []])
-                    for i in p["images"] if i.get("status") == "would-build"]
+    # images a dry run would build: every tag would be pushed
+    results += [ImagePushResult(key, "", [TagResult(t, "would-push") for t in tags]) for key, _id, tags in would_build]
     tags = [t for r in results for t in r.tags]
     touched = [t for t in tags if t.status in ("pushed", "would-push")]
     out = dict(

@@ -13,8 +13,11 @@ description:
     unless I(fail_on_errors=false).
   - Checks a global Maintainers, no Tags in the global paragraph, tag syntax C(^\w[\w.-]{0,127}$), no tag used
     twice, known architectures (also in C(<arch>-Field) overrides), GitCommit of 40 or 64 hex digits, GitFetch
-    C(refs/heads/...) or C(refs/tags/...), no unknown fields, and no two entries of one architecture under one
-    shared tag (Windows entries with different Constraints excepted).
+    C(refs/heads/...) or C(refs/tags/...), no unknown fields, C(Directory) and C(File) (and their
+    C(<arch>-Directory), C(<arch>-File) overrides) relative paths that stay inside the repository (no C(..), no
+    absolute path, no backslash), and no two entries of one architecture under one shared tag (Windows entries
+    with different Constraints excepted).
+  - A file that is not UTF-8 text fails naming the line and the bytes at fault.
   - Returns the entries with their effective values and the shared-tag groups.
 author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:

@@ -46,7 +46,9 @@ options:
     type: path
   dest:
     description:
-      - Write the library file here (atomically, mode 0644, only when it changes).
+      - Write the library file here (atomically, only when it changes; a new file gets mode 0644 narrowed by the
+        umask, an existing one keeps its mode).
+      - A folder, or a path below a regular file, fails naming it before anything is written.
     type: path
 """
 
@@ -103,7 +105,10 @@ dest:
 """
 
 from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input, family_module
-from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import (
+    TextFileError,
+    write_text,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import plan_family
 
@@ -129,7 +134,10 @@ def main() -> None:
     dest = p["dest"]
     if dest:
         result["dest"] = dest
-        written = write_text(dest, library, check_mode=module.check_mode)
+        try:
+            written = write_text(dest, library, check_mode=module.check_mode)
+        except (TextFileError, OSError) as e:  # a folder, or a path below a regular file: name it, no traceback
+            fail_bad_input(module, e)
         result["changed"] = written.changed
         if written.changed and module._diff:
             result["diff"] = written.diff()

@@ -27,6 +27,52 @@ class PushError(RuntimeError):
     pass
 
 
+class PushInputError(ValueError):
+    """Bad `images` input, found before anything is pushed: `field` (e.g. images[2].key) and `value` say which."""
+
+    def __init__(self, field: str, value: Any, problem: str) -> None:
+        self.file = "images"  # the option: the modules report every bad input as file, field and value
+        self.field = field
+        self.value = value
+        self.problem = problem
+        super().__init__("field %s: %s (value: %r)" % (field, problem, value))
+
+
+def _not_found(exc: Exception) -> bool:
+    """Whether an engine error means the image does not exist (docker.errors.ImageNotFound / NotFound: 404)."""
+    return getattr(exc, "status_code", None) == 404 or type(exc).__name__ in ("ImageNotFound", "NotFound")
+
+
+def push_items(images: Sequence[Any], check_mode: bool = False) -> list[tuple[str, str, list[str]]]:
+    """The (key, image_id, tags) to push from `images` (the image_build result's items), each item checked: every
+    item is a mapping with a string `key`; those to push (status built or unchanged) name an `image_id` and a list
+    of `tags`. A PushInputError names the first bad item, so a malformed list never half-pushes."""
+    todo: list[tuple[str, str, list[str]]] = []
+    for n, item in enumerate(images):
+        where = "images[%d]" % n
+        if not isinstance(item, dict):
+            raise PushInputError(where, item, "must be a mapping with key, image_id, tags and status")
+        key = item.get("key")
+        if not isinstance(key, str) or not key:
+            raise PushInputError(where + ".key", key, "missing or not a string: every item needs the key of its"
+                                                      " entry (items are the images result of image_build)")
+        status = item.get("status")
+        if status not in ("built", "unchanged") and not (check_mode and status == "would-build"):
+            continue
+        tags = item.get("tags")
+        if (not isinstance(tags, (list, tuple)) or not tags
+                or not all(isinstance(t, str) and t.strip() and not any(c.isspace() for c in t) for t in tags)):
+            raise PushInputError(where + ".tags", tags, "must be a non-empty list of full image references"
+                                                        " (entry %s)" % key)
+        image_id = item.get("image_id")
+        if status != "would-build" and (not isinstance(image_id, str) or not image_id.strip()):
+            raise PushInputError(where + ".image_id", image_id, "missing or not a string (entry %s, status %s)"
+                                 % (key, status))
+        # a dry run's would-build item has no image yet: "" marks it, whatever image_id it carries
+        todo.append((key, "" if status == "would-build" else image_id, list(tags)))
+    return todo
+
+
 def is_transient(message: str) -> bool:
     low = message.lower()
     return not any(w in low for w in _PERMANENT) and any(w in low for w in _TRANSIENT)
@@ -118,10 +164,38 @@ class Pusher:
                     raise
                 self.sleep(min(30.0, self.backoff ** res.attempts))
 
+    def check_images(self, images: Sequence[tuple[str, str, Sequence[str]]]) -> None:
+        """Every image id is known to the engine, or a PushInputError naming each unknown one, before anything is
+        pushed (an engine that cannot be asked is left to push_image, which fails the tags with its error)."""
+        if not images:
+            return
+        try:
+            client = self.client_factory()
+        except Exception:
+            return
+        unknown = []
+        for key, image_id, _refs in images:
+            try:
+                client.api.inspect_image(image_id)
+            except Exception as exc:
+                if not _not_found(exc):
+                    return
+                unknown.append("%s (entry %s)" % (image_id, key))
+        if unknown:
+            raise PushInputError("image_id", ", ".join(unknown), "no such image in the engine: was it built on this"
+                                 " host, or removed since? Nothing was pushed")
+
     def push_image(self, key: str, image_id: str, refs: Sequence[str]) -> ImagePushResult:
         out = ImagePushResult(key, image_id)
-        client = self.client_factory()
-        attrs = client.api.inspect_image(image_id)
+        try:
+            client = self.client_factory()
+            attrs = client.api.inspect_image(image_id)
+        except Exception as exc:  # the engine or the image is gone: every tag fails, saying why; the others go on
+            error = "%s: %s" % (type(exc).__name__, exc)
+            if _not_found(exc):
+                error = "image %s of entry %s is not in the engine (%s)" % (image_id, key, error)
+            out.tags = [TagResult(ref, "failed", error=error) for ref in refs]
+            return out
         for ref in refs:
             res = TagResult(ref, "failed")
             out.tags.append(res)
@@ -141,7 +215,8 @@ class Pusher:
                         raise PushError(
                             "the registry accepted the push of %s (%s) but serves %s for it: the engine pushed "
                             "elsewhere (a mirror, a proxy, another address), or the registry lost what it accepted "
-                            "(storage wiped or replaced while it runs: restart it)" % (ref, pushed, served or "nothing"))
+                            "(storage wiped or replaced while it runs: restart it)"
+                            % (ref, pushed, served or "nothing"))
                     res.status, res.digest = "pushed", pushed
                     attrs = client.api.inspect_image(image_id)
             except Exception as exc:

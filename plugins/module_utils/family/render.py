@@ -3,6 +3,11 @@
 """Rendering a family: Jinja2 (StrictUndefined) writes `<out>/<version>/<variant>/Dockerfile` for every versions key
 and variant.
 
+A family is data, not code: its templates may come from anyone who can open a pull request, so they render in
+Jinja's immutable sandbox (no Python internals, no changing the data handed to them, bounded `*` and `**`) and
+read only files that resolve, symlinks followed, inside the family folder. A template that tries either fails
+with a RenderError naming it; nothing runs and nothing is written.
+
 The tree is first rendered in memory (planning reads the FROM lines from it), then compared with what is on disk;
 only when something differs is it written into a temporary folder beside the destination and swapped in whole, so
 a reader never sees a half-written tree and an unchanged render changes nothing.
@@ -17,11 +22,12 @@ import tempfile
 import traceback
 from dataclasses import dataclass, field
 
-from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import file_diff
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import file_above, file_diff
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import Family, FamilyError, Version
 
 try:
     import jinja2
+    import jinja2.sandbox
     JINJA2_IMPORT_ERROR = None
 except ImportError:  # reported by the modules with missing_required_lib()
     jinja2 = None
@@ -51,9 +57,68 @@ def dockerfile_path(version: Version, variant: str) -> str:
     return "%s/%s/%s" % (version.key, variant, DOCKERFILE)
 
 
+# Largest string, list or number `*` and `**` may make: far above any Dockerfile, far below what exhausts memory.
+MAX_PRODUCT = 1 << 20
+
+
+def _inside_family(root: str, base: str, name: str) -> tuple[str, str]:
+    """(path as named, real path) of template `name` (as family.yml or an include names it) in the family folder
+    `base` whose real path is `root`; a RenderError when it leaves the folder by `..`, an absolute path or a
+    symlink."""
+    path = os.path.join(base, *name.split("/"))
+    real = os.path.realpath(os.path.join(root, *name.split("/")))
+    if os.path.isabs(name) or ".." in name.replace("\\", "/").split("/") or not real.startswith(root + os.sep):
+        where = " (it resolves to %s)" % real if real != os.path.normpath(path) else ""
+        raise RenderError(path, "(template)", name, "template resolves outside the family folder%s;"
+                                                    " a family may only read its own files" % where)
+    return path, real
+
+
+if jinja2 is not None:
+    class _FamilyLoader(jinja2.BaseLoader):
+        """Templates of one family folder; refuses any that resolves outside it (FileSystemLoader follows
+        symlinks wherever they point)."""
+
+        def __init__(self, base: str) -> None:
+            self.base = base
+            self.root = os.path.realpath(base)
+
+        def get_source(self, environment, template):
+            path, real = _inside_family(self.root, self.base, template)
+            if not os.path.isfile(real):
+                raise jinja2.TemplateNotFound(template)
+            try:
+                with open(real, encoding="utf-8") as f:
+                    source = f.read()
+            except UnicodeDecodeError as e:
+                raise RenderError(path, "(template)", template,
+                                  "template is not UTF-8 text (bad byte at offset %d)" % e.start) from None
+            mtime = os.path.getmtime(real)
+            # named as family.yml names it, so that errors and tracebacks (_template_line) point there
+            return source, path, lambda: os.path.isfile(real) and os.path.getmtime(real) == mtime
+
+    class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+        """No attribute of Python internals, no mutation of the context's data (ImmutableSandboxedEnvironment),
+        and `*`/`**` refused when the result would be huge (the sandbox alone lets `"x" * 10**10` exhaust the
+        builder's memory)."""
+
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context, operator, left, right):
+            if operator == "**" and isinstance(left, (int, float)) and isinstance(right, (int, float)):
+                if abs(right) > 64 and abs(left) > 1:
+                    raise jinja2.sandbox.SecurityError("%r ** %r: exponent too large" % (left, right))
+            elif operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_PRODUCT:
+                        raise jinja2.sandbox.SecurityError("repeating a %s %d times: result too large"
+                                                           % (type(seq).__name__, n))
+            return super().call_binop(context, operator, left, right)
+
+
 def _environment(family: Family) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(family.path),
+    return _Sandbox(
+        loader=_FamilyLoader(family.path),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # Dockerfiles, not HTML
@@ -99,14 +164,29 @@ def render_family(family: Family) -> dict[str, str]:
                 except jinja2.TemplateSyntaxError as e:
                     raise RenderError(file, "(template syntax)", e.message, "template does not parse",
                                       line=e.lineno) from None
+                except jinja2.TemplateNotFound as e:
+                    raise RenderError(file, "(template)", e.name, "template file not found") from None
+            fld = "%s/%s" % (version.key, variant)
             try:
                 text = templates[name].render(_context(family, version, variant))
+            except RenderError:
+                raise  # an include that leaves the family folder: already says where
             except jinja2.UndefinedError as e:
-                raise RenderError(file, "%s/%s" % (version.key, variant), e.message,
-                                  "undefined template variable", line=_template_line(file)) from None
+                raise RenderError(file, fld, e.message, "undefined template variable",
+                                  line=_template_line(file)) from None
+            except jinja2.sandbox.SecurityError as e:
+                raise RenderError(file, fld, str(e), "template reaches outside its data (refused by the sandbox:"
+                                                     " a family template may only use its variables)",
+                                  line=_template_line(file)) from None
+            except jinja2.TemplateNotFound as e:
+                raise RenderError(file, fld, e.name, "included template not found",
+                                  line=_template_line(file)) from None
             except jinja2.TemplateError as e:
-                raise RenderError(file, "%s/%s" % (version.key, variant), e.message or str(e),
-                                  "template failed to render", line=_template_line(file)) from None
+                raise RenderError(file, fld, e.message or str(e), "template failed to render",
+                                  line=_template_line(file)) from None
+            except Exception as e:  # e.g. 1/0 or a bad comparison: the template's fault, not a crash of ours
+                raise RenderError(file, fld, "%s: %s" % (type(e).__name__, e), "template raised an error",
+                                  line=_template_line(file)) from None
             out[dockerfile_path(version, variant)] = text
     return out
 
@@ -198,6 +278,9 @@ def sync(family: Family, dest: str, files: dict[str, str] | None = None, check: 
         raise RenderError(family.family_file, "dest", dest, "destination is the family folder itself")
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise RenderError(dest, "dest", dest, "destination exists and is not a folder")
+    blocker = file_above(dest)
+    if blocker:
+        raise RenderError(dest, "dest", dest, "cannot be written: %s is a file, not a folder" % blocker)
     result = compare(dest, files, want_diff)
     if result.changed and not check:
         write_tree(dest, files)

@@ -465,8 +465,17 @@ def _paragraph(block: list[tuple[int, str]], leading: list[str], filename: str) 
 
 
 def load(path) -> LibraryManifest:
-    with open(path, encoding="utf-8") as f:
-        return parse(f.read(), str(path))
+    """Read and parse a library file; a file that is not UTF-8 text is a LibraryManifestError naming the line and
+    the bytes at fault (bashbrew reads UTF-8 only)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise LibraryManifestError(str(path), line, "", repr(data[e.start:e.end]),
+                                   "not UTF-8 text (byte offset %d); library files are UTF-8" % e.start) from None
+    return parse(text, str(path))
 
 
 def shared_tag_groups(manifest: LibraryManifest) -> list[SharedTagGroup]:
@@ -485,6 +494,22 @@ def shared_tag_groups(manifest: LibraryManifest) -> list[SharedTagGroup]:
         else:
             groups[key] = SharedTagGroup([t], ents)
     return list(groups.values())
+
+
+def _path_problem(value: str) -> str:
+    """Why a Directory or File value could leave the Git repository it names a path in ('' when it cannot): the
+    builders join it to their checkout, so `..`, an absolute path or a Windows separator would read elsewhere."""
+    if not value:
+        return "empty"
+    if any(ord(c) < 32 or c == "\x7f" for c in value):
+        return "control character"
+    if "\\" in value:
+        return "backslash (use /)"
+    if value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        return "absolute path"
+    if ".." in value.split("/"):
+        return "'..' leaves the repository"
+    return ""
 
 
 class _Validator:
@@ -531,6 +556,11 @@ class _Validator:
                 self.err(f.line, f.name, f.value, "GitCommit must be a commit id of 40 or 64 hex digits")
             elif base == "GitFetch" and not FETCH_RE.match(f.value):
                 self.err(f.line, f.name, f.value, "GitFetch must be refs/heads/... or refs/tags/...")
+            elif base in ("Directory", "File"):
+                problem = _path_problem(f.value)
+                if problem:
+                    self.err(f.line, f.name, f.value, "%s must be a relative path inside the repository: %s"
+                             % (base, problem))
             elif base == "Architectures":
                 for a in split_list(f.value):
                     if not _arches.is_known(a):

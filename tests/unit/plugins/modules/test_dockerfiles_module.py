@@ -40,5 +40,6 @@ def test_an_unwritable_dest_fails_naming_the_file(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder\n")
     r = run_module("dockerfiles", {"family": str(FIXTURES / "tiny"), "dest": str(blocker / "render")})
-    assert r["failed"] is True and r["file"] == str(blocker) and "File exists" in r["msg"]
+    assert r["failed"] is True and r["file"] == str(blocker / "render") and r["field"] == "dest"
+    assert "%s is a file, not a folder" % blocker in r["msg"]
     assert blocker.read_text() == "not a folder\n"

@@ -48,3 +48,20 @@ def test_bad_input_fails_with_file_field_value(tmp_path):
     assert r["failed"] and r["field"] == "parents_library" and r["value"] == str(tmp_path / "nowhere")
     assert "parents library folder not found" in r["msg"]
     assert not dest.parent.exists()
+
+
+def test_dest_below_a_regular_file_fails_naming_it(tmp_path):
+    (tmp_path / "library").write_text("a file, not a folder\n")
+    dest = tmp_path / "library" / "tiny"
+    for check in (True, False):
+        r = run_module("release_plan", dict(ARGS, dest=str(dest)), check=check)
+        assert r["failed"] is True and r["field"] == "dest" and r["file"] == str(dest), r
+        assert "%s is a file, not a folder" % (tmp_path / "library") in r["msg"]
+        assert "Traceback" not in r["msg"] and "exception" not in r
+    assert (tmp_path / "library").read_text() == "a file, not a folder\n"
+
+
+def test_dest_that_is_a_folder_fails_naming_it(tmp_path):
+    r = run_module("release_plan", dict(ARGS, dest=str(tmp_path)))
+    assert r["failed"] is True and r["field"] == "dest" and "is a folder, not a file" in r["msg"]
+    assert os.listdir(tmp_path) == []

@@ -97,3 +97,50 @@ def test_version_must_belong_to_key(tiny):
     (tiny / "versions.json").write_text(json.dumps(data))
     with pytest.raises(FamilyError, match=r"field 2\.0\.version: does not belong to versions key '2\.0'"):
         load_family(str(tiny))
+
+
+# Every file a family reads resolves, symlinks followed, inside its folder: family.yml, versions, templates, tests.
+def _outside(tmp_path: pathlib.Path, name: str, text: str) -> pathlib.Path:
+    target = tmp_path / name
+    target.write_text(text)
+    return target
+
+
+def test_versions_file_outside_the_family_is_refused(tiny, tmp_path):
+    _outside(tmp_path, "versions.json", (tiny / "versions.json").read_text())
+    _edit_yaml(tiny / "family.yml", versions="../versions.json")
+    with pytest.raises(FamilyError) as e:
+        load_family(str(tiny))
+    assert e.value.field == "versions" and e.value.value == "../versions.json"
+    assert "versions file must be inside the family folder" in str(e.value)
+
+
+def test_absolute_versions_path_is_refused(tiny):
+    _edit_yaml(tiny / "family.yml", versions=str(tiny / "versions.json"))
+    with pytest.raises(FamilyError, match="versions file must be inside the family folder"):
+        load_family(str(tiny))
+
+
+@pytest.mark.parametrize("name,field", [("versions.json", "versions"), ("linux.j2", "templates.*"),
+                                        ("family.yml", "(file)"), ("tests.yml", "build.tests")])
+def test_symlink_out_of_the_family_is_refused(tiny, tmp_path, name, field):
+    target = _outside(tmp_path, "elsewhere-" + name, (FIXTURES / "tiny" / "family.yml").read_text()
+                      if name == "family.yml" else (tiny / name).read_text() if (tiny / name).exists() else "[]\n")
+    (tiny / name).unlink(missing_ok=True)
+    (tiny / name).symlink_to(target)
+    with pytest.raises(FamilyError) as e:
+        load_family(str(tiny))
+    assert e.value.field == field and e.value.value == name
+    assert "must be inside the family folder (it resolves to %s)" % target in str(e.value)
+
+
+def test_symlinks_inside_the_family_are_fine(tiny):
+    (tiny / "data").mkdir()
+    (tiny / "versions.json").rename(tiny / "data" / "versions.json")
+    (tiny / "versions.json").symlink_to(tiny / "data" / "versions.json")
+    assert [v.key for v in load_family(str(tiny)).versions] == ["1.9", "1.10", "2.0", "2.1-rc"]
+
+
+def test_family_folder_reached_through_a_symlink_is_fine(tiny, tmp_path):
+    (tmp_path / "link").symlink_to(tiny)
+    assert load_family(str(tmp_path / "link")).name == "tiny"

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import RenderError, render_family, sync
 from ansible_collections.buildfarm.images.tests.support.dockerfile_facts import facts
 
@@ -132,3 +132,86 @@ def test_failed_swap_restores_previous_tree_and_hidden_entries(tiny, tmp_path, m
     assert _tree(dest) == before
     assert (dest / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
     assert sorted(os.listdir(tmp_path)) == ["render", "tiny"]
+
+
+# A family is data, not code: templates render in Jinja's immutable sandbox and read only the family's own files.
+ESCAPES = [
+    ("python-internals", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "refused by the sandbox"),
+    ("cycler-globals", "{{ cycler.__init__.__globals__.os.popen('id').read() }}", "refused by the sandbox"),
+    ("self-module", "{{ self._TemplateReference__context }}", "refused by the sandbox"),
+    ("mutate-data", "{{ data.update({'version': 'x'}) }}", "refused by the sandbox"),
+    ("huge-string", "{{ 'x' * 100000000 }}", "result too large"),
+    ("huge-power", "{{ 10 ** 100000000 }}", "exponent too large"),
+    ("python-error", "{{ 1 // 0 }}", "template raised an error"),
+    ("include-parent", "{% include '../escape.txt' %}", "template resolves outside the family folder"),
+    ("include-absolute", "{% include '/etc/passwd' %}", "template resolves outside the family folder"),
+    ("include-missing", "{% include 'nowhere.j2' %}", "included template not found"),
+]
+
+
+@pytest.mark.parametrize("source,problem", [c[1:] for c in ESCAPES], ids=[c[0] for c in ESCAPES])
+def test_template_cannot_escape_its_data(tiny, tmp_path, source, problem):
+    marker = tmp_path / "escape.txt"
+    marker.write_text("outside\n")
+    (tiny / "linux.j2").write_text("FROM scratch\n" + source + "\n")
+    dest = tmp_path / "render"
+    with pytest.raises(RenderError) as e:
+        sync(load_family(str(tiny)), str(dest))
+    assert problem in str(e.value)
+    assert str(tiny / "linux.j2") in str(e.value) or "(template)" in str(e.value)
+    assert not dest.exists()
+
+
+def test_sandbox_error_names_template_line_and_entry(tiny):
+    (tiny / "linux.j2").write_text("FROM scratch\nRUN {{ ''.__class__ }}\n")
+    with pytest.raises(RenderError) as e:
+        render_family(load_family(str(tiny)))
+    assert e.value.file == str(tiny / "linux.j2") and e.value.line == 2
+    assert e.value.field == "1.9/bookworm" and "__class__" in str(e.value.value)
+
+
+def test_symlinked_template_outside_the_family_is_refused(tiny, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("root:x:0:0\n")
+    (tiny / "linux.j2").unlink()
+    (tiny / "linux.j2").symlink_to(secret)
+    with pytest.raises(FamilyError) as e:  # family.yml names it: loading refuses it already
+        render_family(load_family(str(tiny)))
+    assert e.value.value == "linux.j2" and "inside the family folder" in str(e.value)
+    assert "root:x" not in str(e.value)
+
+
+def test_include_through_a_symlink_outside_is_refused(tiny, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("root:x:0:0\n")
+    (tiny / "parts").mkdir()
+    (tiny / "parts" / "common.j2").symlink_to(secret)
+    (tiny / "linux.j2").write_text("FROM scratch\n{% include 'parts/common.j2' %}\n")
+    with pytest.raises(RenderError) as e:
+        render_family(load_family(str(tiny)))
+    assert e.value.value == "parts/common.j2" and e.value.file == str(tiny / "parts" / "common.j2")
+    assert "resolves outside the family folder (it resolves to %s)" % secret in str(e.value)
+
+
+def test_include_and_symlink_inside_the_family_still_work(tiny):
+    (tiny / "parts").mkdir()
+    (tiny / "parts" / "real.j2").write_text("LABEL part={{ key }}\n")
+    (tiny / "parts" / "alias.j2").symlink_to(tiny / "parts" / "real.j2")
+    (tiny / "linux.j2").write_text("FROM scratch\n{% include 'parts/alias.j2' %}{{ vars.get('greeting') }}\n")
+    files = render_family(load_family(str(tiny)))
+    assert files["1.9/bookworm/Dockerfile"] == "FROM scratch\nLABEL part=1.9\nhello\n"
+
+
+def test_template_that_is_not_utf8_is_named(tiny):
+    (tiny / "linux.j2").write_bytes(b"FROM scratch\nLABEL x=\xff\n")
+    with pytest.raises(RenderError, match="template is not UTF-8 text") as e:
+        render_family(load_family(str(tiny)))
+    assert e.value.file == str(tiny / "linux.j2")
+
+
+def test_dest_below_a_regular_file_is_named(tmp_path):
+    (tmp_path / "blocker").write_text("a file\n")
+    dest = tmp_path / "blocker" / "render"
+    with pytest.raises(RenderError) as e:
+        sync(load_family(str(FIXTURES / "tiny")), str(dest), check=True)
+    assert e.value.field == "dest" and "%s is a file, not a folder" % (tmp_path / "blocker") in str(e.value)

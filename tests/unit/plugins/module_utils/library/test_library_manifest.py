@@ -189,6 +189,27 @@ BAD = [
     ("shared-arch-clash", HEAD + _entry("a", "SharedTags: s\nArchitectures: amd64, s390x\n")
      + _entry("b", "SharedTags: s\nArchitectures: i386, s390x\n"), 11, "SharedTags", "s",
      "share architecture s390x under one shared tag"),
+    # Directory and File are joined to the builder's checkout: they must not leave it
+    ("directory-traversal", HEAD + _entry("a", "Directory: ../../../../etc\n"), 6, "Directory",
+     "../../../../etc", "'..' leaves the repository"),
+    ("directory-inner-traversal", HEAD + _entry("a", "Directory: 3.14/../../x\n"), 6, "Directory",
+     "3.14/../../x", "'..' leaves the repository"),
+    ("directory-absolute", HEAD + _entry("a", "Directory: /etc\n"), 6, "Directory", "/etc", "absolute path"),
+    ("directory-drive", HEAD + _entry("a", "Directory: C:/Windows\n"), 6, "Directory", "C:/Windows",
+     "absolute path"),
+    ("directory-backslash", HEAD + _entry("a", "Directory: 3.14\\..\\..\n"), 6, "Directory", "3.14\\..\\..",
+     "backslash"),
+    ("file-traversal", HEAD + _entry("a", "File: ../../etc/passwd\n"), 6, "File", "../../etc/passwd",
+     "'..' leaves the repository"),
+    ("file-absolute", HEAD + _entry("a", "File: /etc/passwd\n"), 6, "File", "/etc/passwd", "absolute path"),
+    ("global-directory-traversal", HEAD + "Directory: ..\n" + _entry("a"), 3, "Directory", "..",
+     "'..' leaves the repository"),
+    ("arch-directory-traversal", HEAD + _entry("a", "arm64v8-Directory: ../x\n"), 6, "arm64v8-Directory", "../x",
+     "'..' leaves the repository"),
+    ("arch-file-absolute", HEAD + "s390x-File: /x/Dockerfile\n" + _entry("a"), 3, "s390x-File", "/x/Dockerfile",
+     "absolute path"),
+    ("directory-control-char", HEAD + _entry("a", "Directory: a\tb\n"), 6, "Directory", "a\tb",
+     "control character"),
 ]
 
 
@@ -232,3 +253,18 @@ def test_syntax_errors(text, line, message):
     with pytest.raises(lm.LibraryManifestError) as exc:
         lm.parse(text, "library/x")
     assert exc.value.line == line and message in str(exc.value) and "library/x:%d" % line in str(exc.value)
+
+
+@pytest.mark.parametrize("directory", [".", "3.14/trixie", "./3.14", "a..b/c", "3.14/windows/servercore"])
+def test_directories_inside_the_repository_are_fine(directory):
+    assert lm.parse(HEAD + _entry("a", "Directory: %s\nFile: Dockerfile.x\n" % directory)).errors() == []
+
+
+def test_non_utf8_file_names_the_line_and_bytes(tmp_path):
+    path = tmp_path / "python"
+    path.write_bytes(HEAD.encode() + b"\nTags: a\nGitCommit: caf\xe9\n")
+    with pytest.raises(lm.LibraryManifestError) as exc:
+        lm.load(path)
+    err = exc.value
+    assert (err.file, err.line, err.value) == (str(path), 5, "b'\\xe9'")
+    assert "not UTF-8 text" in str(err) and str(path) + ":5" in str(err)
