@@ -93,11 +93,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
     PackageError,
-    PackageFetcher,
-    codename,
-    debian_sources,
-    extract,
-    upstream_version,
+    fetch_package_files,
 )
 
 
@@ -124,18 +120,13 @@ def main() -> None:
         def run(argv, cwd):
             return module.run_command(list(argv), cwd=cwd)
 
-        fetcher = PackageFetcher(p["cache_dir"], debian_arch, debian_sources(p["suite"] or codename()), run,
-                                 p["max_list_age"])
-        fetcher.update()
-        version = fetcher.candidate(p["package"])
-        if p["expect_version"] and upstream_version(version) != p["expect_version"]:
-            module.fail_json(msg="%s:%s on the mirror is %s, the family expects upstream version %s"
-                             % (p["package"], debian_arch, version, p["expect_version"]))
-        deb = fetcher.download(p["package"], version)
-        res = extract(run, deb, {str(k): str(v) for k, v in p["files"].items()}, p["dest"], version, module.check_mode)
+        fetched = fetch_package_files(run, p["cache_dir"], debian_arch, p["package"],
+                                      {str(k): str(v) for k, v in p["files"].items()}, p["dest"], p["suite"] or "",
+                                      p["expect_version"] or "", module.check_mode, p["max_list_age"])
+        version, res = fetched.version, fetched.result
     except (PackageError, architectures.UnknownArchitecture, OSError) as exc:
         module.fail_json(msg=str(exc))
-    for warning in fetcher.warnings:
+    for warning in fetched.warnings:
         module.warn("package lists of %s partly refreshed: %s" % (debian_arch, warning))
     module.exit_json(changed=res.changed, package_version=version, debian_arch=debian_arch, sha256=res.files,
                      diff=dict(before="", after="%s %s\n" % (p["package"], version)) if res.changed else {})

@@ -36,6 +36,24 @@ extends_documentation_fragment:
   - buildfarm.images.docker_engine
   - buildfarm.images.engine_registries
 options:
+  release:
+    description:
+      - The release bundle on this builder (C(release.tar), made by M(buildfarm.images.release_prepare) and copied
+        here): every family of the release with its rendered tree, entries, context sources and labels. It is
+        unpacked once per content under I(work_dir). This builder builds every entry listing I(arch) (its share
+        when its architecture group has several hosts), all families in one call, a family after the families it is
+        built FROM. Per-architecture context sources (a family's C(build.context.debian_package)) are fetched here
+        for I(arch) into I(work_dir), cached in I(cache_dir).
+      - Exactly one of I(release) and I(families) is given.
+    type: path
+  work_dir:
+    description:
+      - This builder's folder for the unpacked bundle and the context files. Required with I(release).
+    type: path
+  cache_dir:
+    description:
+      - Cache of the context sources (Debian package lists and packages). Default C(<work_dir>/cache).
+    type: path
   families:
     description:
       - "The release's families, each with C(repo) (repository name, for example C(busybox)), C(context_root)
@@ -108,6 +126,14 @@ options:
 """
 
 EXAMPLES = r"""
+- name: Build this builder's share of the whole release (every family, one call)
+  buildfarm.images.image_build:
+    release: /var/cache/buildfarm/release.tar
+    work_dir: /var/cache/buildfarm
+    arch: amd64
+    registry: 127.0.0.1:5000
+  register: buildfarm_built
+
 - name: Build this builder's share of the busybox release
   buildfarm.images.image_build:
     arch: arm64v8
@@ -176,6 +202,10 @@ platform:
   sample: linux/arm64/v8
 """
 
+import hashlib
+import json
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
@@ -186,12 +216,28 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_reg
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
+from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
+from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
+    PackageError,
+    fetch_package_files,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
     BuildSettings,
     EntrySpec,
     FamilyShare,
     ReleaseBuilder,
 )
+
+
+def _share(entries: list, arch: str, group_hosts: list, host: str) -> list:
+    """The entries (dicts, each with its `repo`) this host builds: all of them on a one-host architecture group, its
+    deterministic share otherwise (a FROM chain, across families too, stays on one host)."""
+    mine = [e for e in entries if arch in (e.get("architectures") or [])]
+    if len(group_hosts) <= 1:
+        return mine
+    if host not in group_hosts:
+        raise BuildInputError("host %r is not one of group_hosts %s" % (host, ", ".join(group_hosts)))
+    return scheduling.assign(mine, group_hosts, arch).shares[host]
 
 
 def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[FamilyShare]:
@@ -201,11 +247,7 @@ def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[Family
         for k in ("repo", "context_root"):
             if not f.get(k):
                 raise BuildInputError("%s: field %s is missing" % (where, k))
-        planned = list(f.get("entries") or [])
-        if len(group_hosts) > 1:
-            if host not in group_hosts:
-                raise BuildInputError("host %r is not one of group_hosts %s" % (host, ", ".join(group_hosts)))
-            planned = scheduling.assign(planned, group_hosts, arch, repo=f["repo"]).shares[host]
+        planned = _share([dict(e, repo=f["repo"]) for e in f.get("entries") or []], arch, group_hosts, host)
         entries = [EntrySpec.from_plan(f["repo"], e, "%s (%s)" % (where, f["repo"])) for e in planned]
         out.append(FamilyShare(repo=f["repo"], context_root=f["context_root"], entries=entries,
                                extra_context=f.get("extra_context") or "", source=f.get("source") or "",
@@ -213,10 +255,69 @@ def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[Family
     return out
 
 
+def _context(module: AnsibleModule, spec: dict, arch: str, versions: set, work_dir: str, cache_dir: str,
+             fetched: dict) -> str:
+    """The folder of a family's per-architecture context files (fetched once per source in this call)."""
+    key = json.dumps(spec, sort_keys=True)
+    if key not in fetched:
+        debian_arch = architectures.get(arch).debian_arch
+        if not debian_arch:
+            raise PackageError("architecture %s has no Debian architecture" % arch)
+        if spec.get("match_version", True) and len(versions) > 1:
+            raise PackageError("entries of versions %s share one Debian package: set match_version: false"
+                               % ", ".join(sorted(versions)))
+        dest = os.path.join(work_dir, "context", hashlib.sha256(key.encode()).hexdigest()[:16], arch)
+
+        def run(argv, cwd):
+            return module.run_command(list(argv), cwd=cwd)
+
+        # scratch space: fetched in check mode too, the digest of what would be built needs the files
+        got = fetch_package_files(run, os.path.join(cache_dir, "apt"), debian_arch, spec["package"], spec["files"],
+                                  dest, spec.get("suite") or "",
+                                  next(iter(versions)) if spec.get("match_version", True) and versions else "")
+        for warning in got.warnings:
+            module.warn("package lists of %s partly refreshed: %s" % (debian_arch, warning))
+        fetched[key] = dest
+    return fetched[key]
+
+
+def _release_families(module: AnsibleModule, arch: str) -> list[FamilyShare]:
+    p = module.params
+    if not p["work_dir"]:
+        raise BuildInputError("work_dir is required with release")
+    bundle = open_bundle(p["release"], p["work_dir"])
+    cache_dir = p["cache_dir"] or os.path.join(p["work_dir"], "cache")
+    flat = [dict(e, repo=f["name"]) for f in bundle.families for e in f.get("entries") or []]
+    share = _share(flat, arch, p["group_hosts"], p["host"])
+    fetched: dict = {}
+    out = []
+    for f in bundle.families:
+        mine = [e for e in share if e["repo"] == f["name"]]
+        if not mine:
+            continue
+        extra, error = "", ""
+        spec = (f.get("context") or {}).get("debian_package")
+        if spec:
+            try:
+                extra = _context(module, spec, arch, {str(e.get("version") or "") for e in mine}, p["work_dir"],
+                                 cache_dir, fetched)
+            except (PackageError, OSError) as exc:
+                error = "%s: build.context.debian_package %s: %s" % (f["name"], spec.get("package"), exc)
+        out.append(FamilyShare(
+            repo=f["name"], context_root=bundle.render_dir(f["name"]),
+            entries=[EntrySpec.from_plan(f["name"], e, "%s (release %s)" % (f["name"], p["release"])) for e in mine],
+            extra_context=extra, source=f.get("source") or "", created=f.get("created") or "",
+            revision=f.get("revision") or "", error=error))
+    return out
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            families=dict(type="list", elements="dict", required=True),
+            families=dict(type="list", elements="dict"),
+            release=dict(type="path"),
+            work_dir=dict(type="path"),
+            cache_dir=dict(type="path"),
             arch=dict(type="str", required=True),
             registry=dict(type="str", default=""),
             namespace=dict(type="str"),
@@ -231,6 +332,8 @@ def main() -> None:
             **ENGINE_ARGS,
             **ENGINE_REGISTRY_ARGS
         ),
+        required_one_of=[("families", "release")],
+        mutually_exclusive=[("families", "release")],
         supports_check_mode=True,
     )
     connect = engine_factory(module)
@@ -248,9 +351,12 @@ def main() -> None:
             max_workers=p["max_workers"],
             check_mode=module.check_mode,
         )
-        families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
+        if p["release"]:
+            families = _release_families(module, arch.name)
+        else:
+            families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
         builder = ReleaseBuilder(families, settings, connect, registry_clients(p, retries=2))
-    except (BuildInputError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
+    except (BuildInputError, BundleError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
         module.fail_json(msg=str(exc))
     results = [r.as_dict() for r in builder.run()]
     failed = [r["key"] for r in results if r["status"] in ("failed", "skipped")]

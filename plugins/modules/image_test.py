@@ -32,6 +32,14 @@ options:
     type: list
     elements: dict
     required: true
+  release:
+    description:
+      - The release bundle on this builder (as given to M(buildfarm.images.image_build)): every family's tests
+        come from it. Mutually exclusive with I(tests).
+    type: path
+  work_dir:
+    description: This builder's folder the bundle is unpacked in (as given to M(buildfarm.images.image_build)).
+    type: path
   tests:
     description:
       - Repository name -> its tests, either the path of a test file on the builder or the test data itself (the
@@ -106,27 +114,19 @@ failed_entries:
   elements: str
 """
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import OCI
 from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import (
-    ImageSmokeResult,
-    SmokeResult,
+    TESTABLE,
     SmokeTestError,
     load,
     parse,
-    pass_marker,
-    run_test,
-    substitutions,
+    run_suites,
 )
-
-
-_TESTABLE = ("built", "unchanged")
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
 
 def main() -> None:
@@ -134,56 +134,31 @@ def main() -> None:
         argument_spec=dict(
             images=dict(type="list", elements="dict", required=True),
             tests=dict(type="dict", default={}),
+            release=dict(type="path"),
+            work_dir=dict(type="path"),
             arch=dict(type="str", required=True),
             cache_dir=dict(type="path"),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
             **ENGINE_ARGS
         ),
+        mutually_exclusive=[("tests", "release")],
+        required_by={"release": "work_dir"},
         supports_check_mode=True,
     )
     connect = engine_factory(module)
     p = module.params
     try:
         arch = architectures.get(p["arch"])
-        suites = {repo: load(t) if isinstance(t, str) else parse(t, "tests[%s]" % repo)
-                  for repo, t in p["tests"].items()}
-    except (SmokeTestError, architectures.UnknownArchitecture) as exc:
+        raw = open_bundle(p["release"], p["work_dir"]).tests() if p["release"] else p["tests"]
+        suites = {repo: load(t) if isinstance(t, str) else parse(t, "tests[%s]" % repo) for repo, t in raw.items()}
+    except (SmokeTestError, BundleError, architectures.UnknownArchitecture) as exc:
         module.fail_json(msg=str(exc))
-    images = [i for i in p["images"] if i.get("status") in _TESTABLE]
     if module.check_mode:
         module.exit_json(changed=False, results=[], passed=[], failed_entries=[],
-                         would_test=[i["key"] for i in images])
-    platform, os_name = str(arch.platform), arch.platform.os
-    if p["cache_dir"]:
-        os.makedirs(p["cache_dir"], exist_ok=True)
-
-    def test_image(img: dict) -> ImageSmokeResult:
-        res = ImageSmokeResult(img["key"], img["image_id"], True)
-        suite = suites.get(img["repo"])
-        if suite is None:
-            return res
-        marker = pass_marker(p["cache_dir"], img["image_id"], suite) if p["cache_dir"] else ""
-        if marker and os.path.exists(marker):
-            res.cached = True
-            return res
-        client = connect()
-        labels = client.images.get(img["image_id"]).labels or {}
-        subs = substitutions(arch.name, labels.get(OCI + "version", ""))
-        prefix = "buildfarm-test-%s-%s-%d" % (arch.name, img["image_id"].replace("sha256:", "")[:12], os.getpid())
-        for t in suite.for_os(os_name):
-            try:
-                res.tests.append(run_test(client, img["image_id"], t, os_name, subs, prefix))
-            except Exception as exc:  # an engine error is this image's failure, not the share's
-                res.tests.append(SmokeResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
-        res.passed = all(t.passed for t in res.tests)
-        if res.passed and marker:
-            with open(marker, "w", encoding="utf-8") as fh:
-                fh.write(img["key"] + "\n")
-        return res
-
-    with ThreadPoolExecutor(max_workers=max(1, p["max_workers"])) as pool:
-        results = list(pool.map(test_image, images))
+                         would_test=[i["key"] for i in p["images"] if i.get("status") in TESTABLE])
+    results = run_suites(connect, p["images"], suites, arch.name, p["cache_dir"] or "", p["max_workers"],
+                         OCI + "version")
     out = dict(
         changed=False,
         results=[r.as_dict() for r in results],
@@ -191,7 +166,7 @@ def main() -> None:
         failed_entries=[r.key for r in results if not r.passed],
     )
     if out["failed_entries"] and p["fail_on_error"]:
-        module.fail_json(msg="%s: smoke tests failed: %s" % (platform, "; ".join(
+        module.fail_json(msg="%s: smoke tests failed: %s" % (arch.platform, "; ".join(
             "%s (%s)" % (r.key, ", ".join("%s: %s" % (t.name, t.reason) for t in r.tests if not t.passed))
             for r in results if not r.passed)),
             **out)

@@ -253,3 +253,27 @@ def extract(run: Runner, deb: str, files: Mapping[str, str], dest: str, package_
     with open(stamp_path, "w", encoding="utf-8") as fh:
         json.dump(dict(want, sha256=sums), fh, indent=1, sort_keys=True)
     return ExtractResult(True, package_version, sums)
+
+
+@dataclass
+class PackageFiles:
+    """What fetch_package_files placed: the package's Debian version and the files' digests."""
+
+    version: str
+    result: ExtractResult
+    warnings: list[str] = field(default_factory=list)
+
+
+def fetch_package_files(run: Runner, cache_dir: str, debian_arch: str, package: str, files: Mapping[str, str],
+                        dest: str, suite: str = "", expect_version: str = "", check: bool = False,
+                        max_list_age: int = 21600) -> PackageFiles:
+    """Files of the mirror's candidate of ``package`` for ``debian_arch`` placed in ``dest`` (package lists and
+    .debs cached in ``cache_dir``); ``expect_version``: the upstream version the package must have."""
+    fetcher = PackageFetcher(cache_dir, debian_arch, debian_sources(suite or codename()), run, max_list_age)
+    fetcher.update()
+    version = fetcher.candidate(package)
+    if expect_version and upstream_version(version) != expect_version:
+        raise PackageError("%s:%s on the mirror is %s, the family expects upstream version %s"
+                           % (package, debian_arch, version, expect_version))
+    deb = fetcher.download(package, version)
+    return PackageFiles(version, extract(run, deb, files, dest, version, check), list(fetcher.warnings))

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
+from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI, image_labels
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
     BuildInputError,
@@ -35,7 +36,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
     RegistryError,
 )
 
-OCI = "org.opencontainers.image."
 _VERSION_RE = re.compile(r"^\d[\w.+~]*")
 
 
@@ -93,6 +93,7 @@ class FamilyShare:
     source: str = ""
     created: str = ""  # overrides BuildSettings.created for this family
     revision: str = ""  # overrides BuildSettings.revision for this family's entries without git_commit
+    error: str = ""  # the family cannot be built here (e.g. its context source failed): its entries fail with it
 
 
 @dataclass
@@ -198,15 +199,9 @@ class ReleaseBuilder:
         return img.id
 
     def _labels(self, f: FamilyShare, e: EntrySpec, base: str, digest: str) -> dict[str, str]:
-        labels = {
-            OCI + "source": f.source,
-            OCI + "revision": e.revision or f.revision or self.settings.revision,
-            OCI + "version": e.version,
-            OCI + "created": f.created or self.settings.created,
-            OCI + "base.name": base,
-            INPUT_DIGEST_LABEL: digest,
-        }
-        return {k: v for k, v in labels.items() if v}
+        return image_labels(source=f.source, revision=e.revision or f.revision or self.settings.revision,
+                            version=e.version, created=f.created or self.settings.created, base=base,
+                            input_digest=digest)
 
     def _build_one(self, key: str) -> BuildResult:
         f, e = self.by_key[key]
@@ -215,7 +210,11 @@ class ReleaseBuilder:
         try:
             failed_parents = [p for p in self.parent_keys[key] if self.results[p].status in ("failed", "skipped")]
             if failed_parents:
-                res.status, res.error = "skipped", "parent entry failed: %s" % ", ".join(failed_parents)
+                # not attempted: the report shows `skipped: parent failed`
+                res.status, res.error = "skipped", "parent failed: %s" % ", ".join(failed_parents)
+                return res
+            if f.error:
+                res.status, res.error = "failed", f.error
                 return res
             text = self.dockerfiles[key]
             pins: dict[str, str] = {}

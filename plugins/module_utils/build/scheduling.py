@@ -12,8 +12,9 @@ API
     when present). ``tags``/``architectures``/``constraints``/``from`` may be lists or comma-separated strings.
     Only entries listing ``arch`` take part; the others are neither assigned nor unroutable.
     ``hosts`` are the inventory hostnames of the architecture's group (order does not matter).
-    ``repo`` is the repository the plan publishes (``python`` or ``library/python``): an entry whose FROM names
-    that repository (with any registry or namespace prefix) and one of another entry's tags depends on it.
+    ``repo`` is the repository the plan publishes (``python`` or ``library/python``), unless an entry names its
+    own in a ``repo`` field (a release of several families): an entry whose FROM names an entry's repository (with
+    any registry or namespace prefix) and one of its tags depends on it, across families too.
     ``releases`` maps each host to its ``buildfarm_windows_release``; it is required for Windows architectures.
 
     The result's ``shares`` maps every host to the entries it builds, in plan order except that an entry
@@ -179,16 +180,18 @@ def _from_ref(ref: str) -> tuple[str, str]:
 
 
 def _dependencies(entries: list[dict], repo: str) -> list[set[int]]:
-    """For each entry, the indexes of the entries of ``entries`` it is built FROM."""
-    by_tag: dict[str, int] = {}
+    """For each entry, the indexes of the entries of ``entries`` it is built FROM. An entry's repository is its
+    own ``repo`` field (a release of several families) or ``repo``."""
+    by_tag: dict[tuple[str, str], int] = {}
     for i, e in enumerate(entries):
+        # "library/python" and "python" name the same repository
+        name = str(e.get("repo") or repo).rsplit("/", 1)[-1]
         for t in _as_list(e.get("tags")) + _as_list(e.get("shared_tags")):
-            by_tag.setdefault(t, i)
-    repo_name = repo.rsplit("/", 1)[-1]  # "library/python" and "python" name the same repository
+            by_tag.setdefault((name, t), i)
     deps: list[set[int]] = []
     for i, e in enumerate(entries):
         refs = (_from_ref(ref) for ref in _as_list(e.get("from")))
-        deps.append({by_tag[tag] for name, tag in refs if name == repo_name and tag in by_tag} - {i})
+        deps.append({by_tag[ref] for ref in refs if ref in by_tag} - {i})
     return deps
 
 
@@ -240,7 +243,7 @@ def assign(
     hosts: Sequence[str],
     arch: str,
     *,
-    repo: str,
+    repo: str = "",
     releases: Mapping[str, str] | None = None,
 ) -> Assignment:
     is_windows = architectures.get(arch).is_windows

@@ -186,3 +186,48 @@ def run_test(client: Any, image_id: str, test: SmokeTest, os_name: str,
 def pass_marker(cache_dir: str, image_id: str, suite: SmokeSuite) -> str:
     """A file recording that this exact image passed this exact test file (tests are not rerun then)."""
     return os.path.join(cache_dir, "%s-%s.passed" % (image_id.replace("sha256:", "")[:32], suite.sha256[:32]))
+
+
+TESTABLE = ("built", "unchanged")
+
+
+def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[str, SmokeSuite], arch: str,
+               cache_dir: str = "", max_workers: int = 2, version_label: str = "org.opencontainers.image.version"
+               ) -> list[ImageSmokeResult]:
+    """Test every built or unchanged image of ``images`` (image_build's results) with its repository's suite, at
+    most ``max_workers`` at once. An image that passed this exact suite before (a pass marker in ``cache_dir``) is
+    not tested again; an engine error is that image's failure, not the share's. ``connect`` makes a Docker client."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = architectures.get(arch)
+    os_name = a.platform.os
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)
+
+    def test_image(img: Mapping[str, Any]) -> ImageSmokeResult:
+        res = ImageSmokeResult(img["key"], img["image_id"], True)
+        suite = suites.get(img["repo"])
+        if suite is None:
+            return res
+        marker = pass_marker(cache_dir, img["image_id"], suite) if cache_dir else ""
+        if marker and os.path.exists(marker):
+            res.cached = True
+            return res
+        client = connect()
+        labels = client.images.get(img["image_id"]).labels or {}
+        subs = substitutions(a.name, labels.get(version_label, ""))
+        prefix = "buildfarm-test-%s-%s-%d" % (a.name, img["image_id"].replace("sha256:", "")[:12], os.getpid())
+        for t in suite.for_os(os_name):
+            try:
+                res.tests.append(run_test(client, img["image_id"], t, os_name, subs, prefix))
+            except Exception as exc:  # noqa: BLE001 - reported as this test's failure
+                res.tests.append(SmokeResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
+        res.passed = all(t.passed for t in res.tests)
+        if res.passed and marker:
+            with open(marker, "w", encoding="utf-8") as fh:
+                fh.write(img["key"] + "\n")
+        return res
+
+    testable = [i for i in images if i.get("status") in TESTABLE]
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        return list(pool.map(test_image, testable))

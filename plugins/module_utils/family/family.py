@@ -38,7 +38,10 @@ _VERSION_RE = re.compile(r"^\d+(?:\.\d+)*[0-9A-Za-z.+-]*$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _KEYS_REQUIRED = ("name", "maintainers", "versions", "templates")
-_KEYS_OPTIONAL = ("git_repo", "aliases", "builder", "exclude_architectures", "architectures", "template_vars")
+_KEYS_OPTIONAL = ("git_repo", "aliases", "builder", "exclude_architectures", "architectures", "template_vars", "build")
+_BUILD_KEYS = ("context", "tests")
+_CONTEXT_SOURCES = ("debian_package",)
+TESTS_FILE = "tests.yml"
 _RULE_KEYS = ("arch", "versions", "variants", "unless_versions")
 
 
@@ -86,6 +89,22 @@ class ExcludeRule:
 
 
 @dataclass(frozen=True)
+class BuildRecipe:
+    """How a family's images are built beyond the rendered Dockerfiles: `build:` of family.yml.
+
+    `context` names per-architecture files the builder adds to every entry's build context, e.g.
+    `{"debian_package": {"package": "busybox-static", "files": {"bin/busybox": "busybox"}}}` (the files of that
+    Debian package for the builder's architecture, checked against the entry's version); `tests_file` is the smoke
+    tests file (default `tests.yml` of the family when present)."""
+
+    context: Mapping[str, Any] = field(default_factory=dict)
+    tests_file: str = ""
+
+    def as_dict(self) -> dict:
+        return {"context": dict(self.context), "tests_file": self.tests_file}
+
+
+@dataclass(frozen=True)
 class Family:
     path: str
     name: str
@@ -100,6 +119,7 @@ class Family:
     # (variant glob, architectures): the list for `FROM scratch` entries, and a restriction for all others
     architectures: tuple[tuple[str, tuple[str, ...]], ...] = ()
     template_vars: Mapping[str, Any] = field(default_factory=dict)
+    build: BuildRecipe = field(default_factory=BuildRecipe)
 
     @property
     def family_file(self) -> str:
@@ -207,9 +227,7 @@ def _templates(file: str, family_dir: str, value: Any) -> tuple[tuple[str, str],
     for glob, template in value.items():
         if not isinstance(glob, str) or not isinstance(template, str) or not template:
             raise FamilyError(file, "templates", {glob: template}, "glob and template must be strings")
-        path = os.path.normpath(os.path.join(family_dir, template))
-        if os.path.isabs(template) or not path.startswith(os.path.normpath(family_dir) + os.sep):
-            raise FamilyError(file, "templates." + glob, template, "template must be inside the family folder")
+        path = _inside(file, family_dir, "templates." + glob, template, "template")
         if not os.path.isfile(path):
             raise FamilyError(file, "templates." + glob, template, "template file not found")
         out.append((glob, template))
@@ -246,12 +264,90 @@ def _architectures(file: str, value: Any) -> tuple[tuple[str, tuple[str, ...]], 
     raise FamilyError(file, "architectures", value, "must be a list of architectures or a mapping variant glob -> list")
 
 
-def load_family(path: str) -> Family:
-    """Load `<path>/family.yml` and the versions file it names; validate both and the templates mapping."""
+def _debian_package(file: str, fld: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise FamilyError(file, fld, value, "must be a mapping with package and files")
+    unknown = sorted(set(value) - {"package", "files", "suite", "match_version"})
+    if unknown:
+        raise FamilyError(file, fld + "." + unknown[0], value[unknown[0]],
+                          "unknown key (known: files, match_version, package, suite)")
+    package = value.get("package")
+    if not isinstance(package, str) or not re.match(r"^[a-z0-9][a-z0-9+.-]+$", package):
+        raise FamilyError(file, fld + ".package", package, "not a Debian package name")
+    files = value.get("files")
+    if not isinstance(files, dict) or not files:
+        raise FamilyError(file, fld + ".files", files, "must be a mapping path in the package -> path in the context")
+    for src, dest in files.items():
+        for what, p in (("package path", src), ("context path", dest)):
+            if (not isinstance(p, str) or not p or p.startswith("/") or ".." in p.split("/")
+                    or not re.match(r"^[\w./+-]+$", p)):
+                raise FamilyError(file, fld + ".files", p, "not a relative %s inside the package/context" % what)
+    suite = value.get("suite", "")
+    if not isinstance(suite, str):
+        raise FamilyError(file, fld + ".suite", suite, "must be a suite name such as bookworm")
+    match = value.get("match_version", True)
+    if not isinstance(match, bool):
+        raise FamilyError(file, fld + ".match_version", match, "must be true or false")
+    return {"package": package, "files": {str(k): str(v) for k, v in files.items()}, "suite": suite,
+            "match_version": match}
+
+
+def _build_recipe(file: str, family_dir: str, value: Any) -> BuildRecipe:
+    """`build:` of family.yml; every file it names stays inside the family folder."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise FamilyError(file, "build", value, "must be a mapping (keys: %s)" % ", ".join(_BUILD_KEYS))
+    unknown = sorted(set(value) - set(_BUILD_KEYS))
+    if unknown:
+        raise FamilyError(file, "build." + unknown[0], value[unknown[0]],
+                          "unknown key (known: %s)" % ", ".join(_BUILD_KEYS))
+    context_raw = value.get("context") or {}
+    if not isinstance(context_raw, dict):
+        raise FamilyError(file, "build.context", context_raw,
+                          "must be a mapping of context sources (known: %s)" % ", ".join(_CONTEXT_SOURCES))
+    context: dict[str, Any] = {}
+    for kind, spec in context_raw.items():
+        if kind not in _CONTEXT_SOURCES:
+            raise FamilyError(file, "build.context." + str(kind), spec,
+                              "unknown context source (known: %s)" % ", ".join(_CONTEXT_SOURCES))
+        context[kind] = _debian_package(file, "build.context." + kind, spec)
+    tests = value.get("tests")
+    if tests is None:
+        tests_file = ""
+        if os.path.isfile(os.path.join(family_dir, TESTS_FILE)):
+            tests_file = _inside(file, family_dir, "build.tests", TESTS_FILE, "tests file")
+    else:
+        if not isinstance(tests, str) or not tests:
+            raise FamilyError(file, "build.tests", tests, "must be the tests file name")
+        tests_file = _inside(file, family_dir, "build.tests", tests)
+        if not os.path.isfile(tests_file):
+            raise FamilyError(file, "build.tests", tests, "tests file not found")
+    return BuildRecipe(context=context, tests_file=tests_file)
+
+
+def _inside(file: str, family_dir: str, fld: str, rel: str, what: str = "file") -> str:
+    """`rel` resolved (symlinks too) inside the family folder, or a FamilyError naming it: a family is data anyone
+    may propose, so neither `../`, an absolute path nor a symlink may make it read the controller's files."""
+    root = os.path.realpath(family_dir)
+    path = os.path.realpath(os.path.join(root, rel))
+    if os.path.isabs(rel) or not path.startswith(root + os.sep):
+        link = "" if os.path.isabs(rel) or ".." in rel.split("/") else " (it resolves to %s)" % path
+        raise FamilyError(file, fld, rel, "%s must be inside the family folder%s" % (what, link))
+    return path
+
+
+def load_family(path: str, name: str | None = None) -> Family:
+    """Load `<path>/family.yml` and the versions file it names; validate both and the templates mapping.
+
+    `name` (a release passes the folder's name) is the repository the family is released as, whatever family.yml
+    says: a copy of a family folder under another name is another image, with no other file changed."""
     path = os.path.abspath(path)
     file = os.path.join(path, FAMILY_FILE)
     if not os.path.isdir(path):
         raise FamilyError(path, "(folder)", path, "family folder not found")
+    if os.path.lexists(file):
+        _inside(file, path, "(file)", FAMILY_FILE, FAMILY_FILE)
     raw = _load_yaml(file)
     if not isinstance(raw, dict):
         raise FamilyError(file, "(top level)", raw, "must be a mapping")
@@ -263,7 +359,8 @@ def load_family(path: str) -> Family:
         if key not in raw:
             raise FamilyError(file, key, None, "required key missing")
 
-    name = raw["name"]
+    if name is None:
+        name = raw["name"]
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise FamilyError(file, "name", name, "not a valid repository name (lowercase letters, digits, . _ -)")
     maintainers = _str_list(file, "maintainers", raw["maintainers"])
@@ -277,6 +374,7 @@ def load_family(path: str) -> Family:
     if not isinstance(raw["versions"], str) or not raw["versions"]:
         raise FamilyError(file, "versions", raw["versions"], "must be the versions file name")
     versions_file = os.path.join(path, raw["versions"])
+    _inside(file, path, "versions", raw["versions"], "versions file")
     versions = load_versions(versions_file)
     keys = [v.key for v in versions]
 
@@ -311,4 +409,5 @@ def load_family(path: str) -> Family:
         exclude_architectures=_exclude_rules(file, raw.get("exclude_architectures") or []),
         architectures=_architectures(file, raw["architectures"]) if "architectures" in raw else (),
         template_vars=template_vars,
+        build=_build_recipe(file, path, raw.get("build")),
     )

@@ -88,6 +88,8 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
             failed_hosts.setdefault(host, "entries failed: " + ", ".join(sorted(failed)))
         for img in res.get("images") or []:
             status = "failed" if img["key"] in failed and img["status"] in ("built", "unchanged") else img["status"]
+            if status == "skipped" and str(img.get("error") or "").startswith("parent failed"):
+                status = "skipped: parent failed"  # not attempted: an image it is built FROM failed here
             digest = next((digests[t] for t in img.get("tags") or [] if t in digests), "")
             cells[(img["repo"], img["key"], arch)] = Cell(status, digest, host)
         for pushed in res.get("pushed") or []:

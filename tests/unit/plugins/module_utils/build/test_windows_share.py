@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.buildfarm.images.plugins.action.windows_share import windows_share
+from ansible_collections.buildfarm.images.plugins.module_utils.build.windows_share import windows_share
 from ansible_collections.buildfarm.images.plugins.module_utils.build.scheduling import SchedulingError
 
 HOSTS = {"win2022": "ltsc2022", "win2025": "ltsc2025"}

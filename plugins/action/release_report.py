@@ -1,0 +1,38 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of buildfarm.images.release_report (documented in plugins/modules): with I(builders) given as
+a list of hosts, each builder's architecture (C(buildfarm_arch)) and registered result (C(buildfarm_build_result))
+are read from the hostvars here, in Python, instead of being assembled by a template in the playbook; then the
+module writes the report. A relative I(dest_dir) resolves against the directory ansible-playbook runs in."""
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        hostvars = (task_vars or {}).get("hostvars", {})
+        builders = args.get("builders")
+        if isinstance(builders, list):
+            args["builders"] = {h: str(hostvars[h].get("buildfarm_arch", "")) for h in builders if h in hostvars}
+            if "results" not in args:
+                results = {}
+                for h in builders:
+                    res = hostvars[h].get("buildfarm_build_result") if h in hostvars else None
+                    if res is not None:
+                        results[h] = res
+                args["results"] = results
+        for name in ("dest_dir", "dest"):  # dest is dest_dir's old name, an alias
+            if args.get(name):
+                args[name] = os.path.abspath(os.path.expanduser(str(args[name])))
+        result.update(self._execute_module(module_name="buildfarm.images.release_report", module_args=args,
+                                           task_vars=task_vars))
+        return result

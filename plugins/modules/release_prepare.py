@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: release_prepare
+short_description: Plan and render a whole release in one call - every family, in dependency order
+version_added: 0.2.0
+description:
+  - Loads every family of the release from I(families_dir), renders each once, and plans them together: a family
+    whose FROM names an image of another family of the release takes its architectures from that family's plan (no
+    parents' library file needed for it) and comes after it, so builders build it FROM the image they just built.
+  - Each family is its own folder (family.yml with its C(build) recipe, versions, templates, smoke tests, docs):
+    nothing outside the folder names it, and the folder's name is the repository, so a family folder copied under
+    a new name is a new image with no other file changed.
+  - Writes the library files (C(<artifacts_dir>/library/<family>)), the rendered trees
+    (C(<work_dir>/render/<family>)) and the release bundle (C(<work_dir>/release.tar): release.json and every
+    rendered tree, deterministic) that M(buildfarm.images.image_build) and M(buildfarm.images.image_test) take on
+    each builder. Each file is replaced whole and only when it changed.
+  - Commits and created times (labels C(org.opencontainers.image.revision) and C(.created)) come from git, per
+    family folder; I(source_date_epoch) overrides the created time.
+  - Bad input (a family, a versions file, a template, a tests file, an unknown family, a FROM cycle between families)
+    fails before anything is written, naming the file, the field and the value.
+  - Relative paths resolve against the directory C(ansible-playbook) runs in (the action plugin makes them absolute),
+    never against the playbook's or the collection's folder.
+author: buildfarm.images contributors (@buildfarm)
+attributes:
+  check_mode:
+    support: full
+    description: Writes the scratch files (rendered trees, bundle) a dry run of the builders needs, not the library
+      files; reports what would change.
+  diff_mode:
+    support: full
+    description: The library files' changes.
+  action:
+    support: full
+    description: The action plugin resolves relative paths on the controller.
+options:
+  families_dir:
+    description: The folder of the release's families (C(buildfarm_families_dir)).
+    type: path
+    required: true
+  families:
+    description: The families to release, by folder name (C(buildfarm_families)). Default every folder of
+      I(families_dir) with a C(family.yml).
+    type: list
+    elements: str
+  architectures:
+    description: The architectures the farm has builders for; entries left with none are dropped (and returned).
+      Default every architecture the families name.
+    type: list
+    elements: str
+  parents_library:
+    description: Folder of the official-images library files of parent images outside the release (C(debian),
+      C(alpine) ...). Not needed for families that are C(FROM scratch) or FROM another family of the release.
+    type: path
+  work_dir:
+    description: Controller scratch folder of the release (rendered trees and the bundle).
+    type: path
+    required: true
+  artifacts_dir:
+    description: Folder of the release's artifacts; the library files go to its C(library/).
+    type: path
+    required: true
+  source_date_epoch:
+    description: Seconds since the epoch; when given, the C(created) label of every image (as C(SOURCE_DATE_EPOCH)).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Plan and render the release
+  buildfarm.images.release_prepare:
+    families_dir: families
+    families: [busybox]
+    architectures: [amd64, arm64v8, s390x]
+    work_dir: .buildfarm
+    artifacts_dir: artifacts
+  register: buildfarm_release
+"""
+
+RETURN = r"""
+families:
+  description: The release's families in dependency order (a family after the families it is built FROM).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Family and repository name (the folder's name).
+      type: str
+    repository:
+      description: The repository of its lists, C(library/<name>).
+      type: str
+    entries:
+      description: The plan's entries (C(tags), C(shared_tags), C(architectures), C(directory), C(file),
+        C(git_commit), C(constraints), C(builder), C(from), C(version), C(variant)).
+      type: list
+      elements: dict
+    dropped:
+      description: Entries left out because no builder has any of their architectures.
+      type: list
+      elements: dict
+    depends_on:
+      description: The families of the release it is built FROM.
+      type: list
+      elements: str
+    scratch:
+      description: Whether every entry is C(FROM scratch) (known from the render).
+      type: bool
+    render_dir:
+      description: The family's rendered tree on the controller.
+      type: str
+    tests:
+      description: The family's smoke tests (the tests file's data), null without one.
+      type: dict
+    source:
+      description: The C(org.opencontainers.image.source) label (family.yml C(git_repo)).
+      type: str
+    revision:
+      description: The last commit of the family's folder (C(org.opencontainers.image.revision)).
+      type: str
+    created:
+      description: Its commit time, or I(source_date_epoch) (C(org.opencontainers.image.created)).
+      type: str
+bundle:
+  description: The release bundle to copy to every builder.
+  returned: always
+  type: str
+publish:
+  description: What M(buildfarm.images.manifest_list) publishes, one item per family (C(repository), C(entries)).
+  returned: always
+  type: list
+  elements: dict
+docs:
+  description: What M(buildfarm.images.readme) writes, one item per family (C(name), C(entries), C(family_dir),
+    C(dest_dir)).
+  returned: always
+  type: list
+  elements: dict
+library_files:
+  description: Family name -> its library file.
+  returned: always
+  type: dict
+work_dir:
+  description: The work folder, absolute.
+  returned: always
+  type: str
+artifacts_dir:
+  description: The artifacts folder, absolute.
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import YAML_IMPORT_ERROR, FamilyError
+from ansible_collections.buildfarm.images.plugins.module_utils.family.render import JINJA2_IMPORT_ERROR
+from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input
+from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            families_dir=dict(type="path", required=True),
+            families=dict(type="list", elements="str"),
+            architectures=dict(type="list", elements="str"),
+            parents_library=dict(type="path"),
+            work_dir=dict(type="path", required=True),
+            artifacts_dir=dict(type="path", required=True),
+            source_date_epoch=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
+        if error:
+            module.fail_json(msg=missing_required_lib(lib), exception=error)
+    p = module.params
+    if p["source_date_epoch"] and not p["source_date_epoch"].isdigit():
+        module.fail_json(msg="source_date_epoch: not a number of seconds (value: %r)" % p["source_date_epoch"])
+    try:
+        release = batch.prepare(p["families_dir"], p["families"], p["architectures"], p["parents_library"],
+                                p["source_date_epoch"])
+        written = batch.write(release, p["work_dir"], p["artifacts_dir"], check=module.check_mode,
+                              want_diff=module._diff)
+    except FamilyError as exc:
+        fail_bad_input(module, exc)
+    except OSError as exc:
+        module.fail_json(msg="%s: %s" % (exc.filename or "release", exc.strerror), file=exc.filename)
+    for warning in release.warnings:
+        module.warn(warning)
+    families = [f.as_dict() for f in release.families]
+    docs_dir = os.path.join(os.path.abspath(p["artifacts_dir"]), "docs")
+    result = dict(
+        changed=written.changed,
+        families=[dict({k: f[k] for k in ("name", "repository", "entries", "dropped", "depends_on", "scratch",
+                                          "tests", "source", "revision", "created")},
+                       render_dir=os.path.join(os.path.abspath(p["work_dir"]), "render", f["name"]))
+                  for f in families],
+        bundle=written.bundle,
+        publish=[{"repository": f["name"], "entries": f["entries"]} for f in families],
+        docs=[{"name": f.name, "entries": [e.to_dict() for e in f.plan.entries], "family_dir": f.family.path,
+               "dest_dir": os.path.join(docs_dir, f.name)} for f in release.families],
+        library_files=written.library_files,
+        work_dir=os.path.abspath(p["work_dir"]),
+        artifacts_dir=os.path.abspath(p["artifacts_dir"]),
+    )
+    if written.diff:
+        result["diff"] = written.diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
