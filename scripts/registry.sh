@@ -3,12 +3,16 @@
 # The embedded registry of the farm (127.0.0.1:5000) is the `registry` role's; never use port 5000 here.
 #   scripts/registry.sh start DIR PORT [HTPASSWD_FILE [CERT KEY]]   -> prints the pid, waits until /v2/ answers
 #   scripts/registry.sh stop DIR
+# Each one is its folder (config, data, pid file, log), so any number run side by side, like the registry role's
+# named registries. BUILDFARM_REGISTRY_HOST (default 127.0.0.1) is the address it listens on, e.g. a docker
+# bridge's gateway for containers to reach it.
 set -euo pipefail
 cmd=${1:?usage: registry.sh start DIR PORT [HTPASSWD [CERT KEY]] | stop DIR}
 dir=${2:?registry folder}
 case "$cmd" in
   start)
     port=${3:?port}
+    host=${BUILDFARM_REGISTRY_HOST:-127.0.0.1}
     htpasswd=${4:-}
     cert=${5:-}
     key=${6:-}
@@ -23,7 +27,7 @@ case "$cmd" in
       echo "  filesystem: {rootdirectory: $dir/data}"
       echo "  delete: {enabled: true}"
       echo "http:"
-      echo "  addr: 127.0.0.1:$port"
+      echo "  addr: $host:$port"
       if [ -n "$cert" ]; then echo "  tls: {certificate: $cert, key: $key}"; fi
       if [ -n "$htpasswd" ]; then
         echo "auth:"
@@ -36,7 +40,7 @@ case "$cmd" in
     echo $! >"$dir/registry.pid"
     scheme=http; [ -z "$cert" ] || scheme=https
     for _ in $(seq 1 100); do
-      code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
+      code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://$host:$port/v2/" || true)
       case "$code" in 200|401) cat "$dir/registry.pid"; exit 0 ;; esac
       kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null || break
       sleep 0.1

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
 BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
 
 
-class ArchitectureMismatch(ValueError):
+class ArchitectureMismatch(BuildfarmError, ValueError):
     pass
 
 
@@ -44,9 +45,15 @@ def binfmt_handler(arch: str, binfmt_dir: str = BINFMT_DIR) -> str:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError:
+        if not os.path.exists(os.path.join(binfmt_dir, "status")):
+            # Not the handler but the file system is missing: hosts without systemd never mount it by themselves.
+            raise ArchitectureMismatch(
+                "%s is emulated but binfmt_misc is not mounted on %s: mount it (mount -t binfmt_misc binfmt_misc %s; "
+                "role builder does with buildfarm_builder_setup_binfmt) or, in a container, mount the host's "
+                "there" % (arch, binfmt_dir, binfmt_dir)) from None
         raise ArchitectureMismatch(
-            "%s is emulated but no binfmt handler %s is registered (install qemu-user-static and binfmt-support, "
-            "and mount binfmt_misc)" % (arch, path)) from None
+            "%s is emulated but no binfmt handler %s is registered: install qemu-user-static and binfmt-support "
+            "and run update-binfmts --enable qemu-%s (role builder does both)" % (arch, path, a.qemu)) from None
     lines = text.splitlines()
     if not lines or lines[0].strip() != "enabled":
         raise ArchitectureMismatch("binfmt handler %s is registered but disabled" % path)

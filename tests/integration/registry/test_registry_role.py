@@ -4,6 +4,7 @@ TLS (a dry run first, the real run with -vvv: no password in the output), then t
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 
 import pytest
@@ -32,6 +33,7 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         "buildfarm_registry_log": str(tmp_path / "registry.log"),
         "buildfarm_registry_pidfile": str(tmp_path / "registry.pid"),
         "buildfarm_registry_docker_certs_dir": str(tmp_path / "certs.d"),
+        "buildfarm_registry_ca_export": str(tmp_path / "work" / "registry-ca.crt"),
         "buildfarm_registry_tls": True,
         "buildfarm_registry_users": [{"username": "farm", "password": password}],
     }
@@ -49,6 +51,8 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         assert "module_args" in out and password not in out
         ca = tmp_path / "certs.d" / ("127.0.0.1:%d" % port) / "ca.crt"
         assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        # the copy on the controller, for the builders and the modules
+        assert (tmp_path / "work" / "registry-ca.crt").read_text() == ca.read_text()
 
         htpasswd = (tmp_path / "etc" / "htpasswd").read_text()
         assert htpasswd.startswith("farm:$2y$")  # bcrypt
@@ -61,7 +65,7 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         client = RegistryClient(address, creds, ca_cert=str(ca))
         assert client.scheme == "https" and client.ping()
         push_image(client, "amd64/web", "1", content=b"web")
-        with pytest.raises(RegistryError, match="certificate verify failed"):
+        with pytest.raises(RegistryError, match="not trusted|certificate verify failed"):
             RegistryClient("https://" + address, creds, retries=0).ping()
         publish = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
             "registry": address, "repository": "web", "username": "farm", "password": password,
@@ -72,7 +76,7 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
         stop = dict(role, vars=dict(role_vars, buildfarm_registry_state="stopped"))
         rc, out = run_playbook([stop])[:2]
         assert rc == 0, out
-        with pytest.raises(RegistryError, match="Connection refused"):
+        with pytest.raises(RegistryError, match="refused"):
             RegistryClient(address, creds, ca_cert=str(ca), retries=0).ping()
     finally:
         pidfile = tmp_path / "registry.pid"
@@ -80,3 +84,63 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
             subprocess.run(["kill", pidfile.read_text().strip()], check=False)
         for key in env_extra:
             del os.environ[key]
+
+
+def test_two_registries_on_one_host_each_have_their_own_name(tmp_path, run_playbook):
+    """Two projects' registries side by side (issue 14): each port gets its own name, so its own pid file and log;
+    the second is started although the first runs, and stopping one leaves the other."""
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("systemd runs here: the role would install units; this test covers the supervised path")
+    ports = [_free_port()]
+    ports.append(_second_port(ports[0]))
+    roles = []
+    for port in ports:
+        role_vars = {
+            "buildfarm_registry_install": False,
+            "buildfarm_registry_port": port,
+            "buildfarm_registry_root": str(tmp_path / str(port) / "data"),
+            "buildfarm_registry_config_dir": str(tmp_path / str(port) / "etc"),
+        }
+        roles.append({"name": "Registry %d" % port, "ansible.builtin.include_role": {"name": "registry"},
+                      "vars": role_vars})
+    env_extra = {"ANSIBLE_ROLES_PATH": str(REPO / "roles")}
+    os.environ.update(env_extra)
+    pidfiles = [pathlib.Path("/run/buildfarm-registry-%d.pid" % p) for p in ports]
+    logs = [pathlib.Path("/var/log/buildfarm-registry-%d.log" % p) for p in ports]
+    try:
+        for role in roles:
+            rc, out = run_playbook([role])[:2]
+            assert rc == 0, out
+        for port, pidfile in zip(ports, pidfiles):
+            assert RegistryClient("127.0.0.1:%d" % port, retries=0).ping()
+            assert pidfile.read_text().strip().isdigit()
+        assert pidfiles[0].read_text() != pidfiles[1].read_text()
+        stop = dict(roles[0], vars=dict(roles[0]["vars"], buildfarm_registry_state="stopped"))
+        rc, out = run_playbook([stop])[:2]
+        assert rc == 0, out
+        assert not pidfiles[0].exists()
+        with pytest.raises(RegistryError, match="refused"):
+            RegistryClient("127.0.0.1:%d" % ports[0], retries=0).ping()
+        assert RegistryClient("127.0.0.1:%d" % ports[1], retries=0).ping()
+    finally:
+        for pidfile in pidfiles:
+            if pidfile.exists():
+                subprocess.run(["kill", pidfile.read_text().strip()], check=False)
+                pidfile.unlink(missing_ok=True)
+        for log in logs:
+            log.unlink(missing_ok=True)
+        for key in env_extra:
+            del os.environ[key]
+
+
+def _second_port(taken: int) -> int:
+    import socket
+
+    for port in range(taken + 1, 5200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no second free port")

@@ -10,6 +10,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.builder_arc
 
 
 def _binfmt(tmp_path, name, text):
+    (tmp_path / "status").write_text("enabled\n")  # a mounted binfmt_misc has it
     (tmp_path / name).write_text(text)
     return str(tmp_path)
 
@@ -20,7 +21,8 @@ def test_native_builder_matches():
 
 
 def test_mismatch_without_emulation_says_what_to_do():
-    with pytest.raises(ArchitectureMismatch, match="buildfarm_arch is s390x but this host is amd64.*buildfarm_emulated"):
+    with pytest.raises(ArchitectureMismatch,
+                       match="buildfarm_arch is s390x but this host is amd64.*buildfarm_emulated"):
         check("s390x", False, "x86_64", "x86_64")
 
 
@@ -39,6 +41,16 @@ def test_emulated_needs_an_enabled_fix_binary_handler(tmp_path):
         check("s390x", True, "x86_64", "x86_64", d)
     _binfmt(tmp_path, "qemu-s390x", "disabled\nflags: PF\n")
     with pytest.raises(ArchitectureMismatch, match="disabled"):
+        check("s390x", True, "x86_64", "x86_64", d)
+
+
+def test_unmounted_binfmt_misc_is_named_with_the_fix(tmp_path):
+    # a host without systemd: the folder exists (procfs) but nothing mounted binfmt_misc on it
+    with pytest.raises(ArchitectureMismatch, match="binfmt_misc is not mounted on %s: mount it" % tmp_path):
+        check("s390x", True, "x86_64", "x86_64", str(tmp_path))
+    d = _binfmt(tmp_path, "qemu-aarch64", "enabled\nflags: PF\n")
+    with pytest.raises(ArchitectureMismatch,
+                       match="no binfmt handler .*qemu-s390x.*update-binfmts --enable qemu-s390x"):
         check("s390x", True, "x86_64", "x86_64", d)
 
 
