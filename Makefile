@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 INVENTORY ?= inventories/local
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap system venv services release release-check test unit functional integration \
+.PHONY: help bootstrap system venv services source-mirror release release-check test unit functional integration \
         sanity lint molecule bench build clean
 
 help:
@@ -30,8 +30,14 @@ venv:
 services: system
 	@scripts/dockerd.sh
 
-release: bootstrap services
+release: bootstrap services source-mirror
 	ansible-playbook -i $(INVENTORY) playbooks/release.yml $(ARGS)
+
+# python's release tarball, signature and release manager's key from Debian's source packages, for the local
+# default's builds (inventories/local: buildfarm_build_args, buildfarm_source_mirror_port)
+source-mirror: services
+	@if [ "$(INVENTORY)" = inventories/local ]; then scripts/source-mirror.sh start .cache/source-mirror 8791 \
+		inventories/local/files/python-versions.json; fi
 
 release-check: bootstrap services
 	ansible-playbook -i $(INVENTORY) playbooks/release.yml --check --diff $(ARGS)
@@ -47,6 +53,9 @@ integration: services
 
 lint:
 	ansible-lint --profile production --offline
+	ruff check plugins tests benchmarks
+	@# the core is typed: mypy over module_utils, imported as the collection it is
+	cd .collections && mypy --config-file $(CURDIR)/pyproject.toml -p ansible_collections.buildfarm.images.plugins.module_utils
 
 sanity:
 	scripts/sanity.sh

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Creates .venv (Python >= 3.12 for ansible-core 2.21) and the collections path used by ansible.cfg.
+# Creates .venv (Python >= 3.12 for ansible-core 2.21) with requirements-dev.txt (the runtime requirements.txt
+# plus the test tools) and the collections path used by ansible.cfg.
 # Galaxy is unreachable here, so community.docker & co. come from the PyPI `ansible` wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 venv=.venv
-stamp=$venv/.bootstrap-$(sha256sum requirements.txt scripts/bootstrap-python.sh | sha256sum | cut -c1-16)
+stamp=$venv/.bootstrap-$(sha256sum requirements.txt requirements-dev.txt scripts/bootstrap-python.sh | sha256sum | cut -c1-16)
 
 find_python() {
   for c in python3.13 python3.12 "$HOME/.pyenv/versions/"3.1[23]*/bin/python3; do
@@ -21,7 +22,7 @@ if [ ! -f "$stamp" ]; then
   rm -rf "$venv"
   "$py" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r requirements.txt
+  "$venv/bin/pip" install -q -r requirements-dev.txt
   touch "$stamp"
 fi
 
@@ -29,19 +30,22 @@ fi
 colls=$top/.collections/ansible_collections
 mkdir -p "$colls/buildfarm"
 ln -sfn "$top" "$colls/buildfarm/images"
-deps_stamp=$colls/.deps-$(grep -E '^ANSIBLE_WHEEL=' scripts/bootstrap-python.sh | sha256sum | cut -c1-16)
+# community.docker and its own dependency (what galaxy.yml declares); ansible.windows and community.windows (the
+# optional Windows builders, tested here); ansible.posix (the tests' json callback).
 ANSIBLE_WHEEL='ansible>=14,<15'
+KEEP='community/docker community/library_inventory_filtering_v1 ansible/windows community/windows ansible/posix'
+deps_stamp=$colls/.deps-$(grep -E '^(ANSIBLE_WHEEL|KEEP)=' scripts/bootstrap-python.sh | sha256sum | cut -c1-16)
 if [ ! -f "$deps_stamp" ]; then
   tmp=$(mktemp -d)
   "$venv/bin/pip" download -q --no-deps -d "$tmp" "$ANSIBLE_WHEEL"
   whl=$(ls "$tmp"/ansible-*.whl)
-  for c in community/docker ansible/posix ansible/windows community/windows community/general; do
+  for c in $KEEP community/general; do
     rm -rf "${colls:?}/$c"
   done
-  (cd "$tmp" && "$top/$venv/bin/python" - "$whl" "$colls" <<'PY'
+  (cd "$tmp" && "$top/$venv/bin/python" - "$whl" "$colls" $KEEP <<'PY'
 import sys, zipfile, os
 whl, dest = sys.argv[1], sys.argv[2]
-keep = ("community/docker/", "ansible/posix/", "ansible/windows/", "community/windows/")
+keep = tuple(c + "/" for c in sys.argv[3:])
 with zipfile.ZipFile(whl) as z:
     for n in z.namelist():
         rel = n.split("ansible_collections/", 1)[-1] if "ansible_collections/" in n else None

@@ -2,7 +2,7 @@
 # Installs the Debian packages the farm needs on the local default (idempotent, quiet when done).
 set -euo pipefail
 need=()
-pkgs=(docker.io docker-registry qemu-user-static binfmt-support debootstrap apache2-utils openssl git make curl jq shellcheck)
+pkgs=(docker.io docker-registry qemu-user-static binfmt-support debootstrap mmdebstrap arch-test apache2-utils openssl git make curl jq shellcheck)
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done

@@ -23,6 +23,12 @@ class ActionModule(ActionBase):
         for key in _PATH_OPTIONS:
             if args.get(key):
                 args[key] = os.path.abspath(os.path.expanduser(str(args[key])))
+        overrides = args.get("overrides")
+        if isinstance(overrides, dict):  # the module checks the rest of it
+            args["overrides"] = {
+                name: dict(o, versions_file=os.path.abspath(os.path.expanduser(str(o["versions_file"]))))
+                if isinstance(o, dict) and isinstance(o.get("versions_file"), str) and o["versions_file"] else o
+                for name, o in overrides.items()}
         result.update(self._execute_module(module_name="buildfarm.images.release_prepare", module_args=args,
                                            task_vars=task_vars))
         return result

@@ -23,6 +23,9 @@ class ActionModule(ActionBase):
         builders = args.get("builders")
         if isinstance(builders, list):
             args["builders"] = {h: str(hostvars[h].get("buildfarm_arch", "")) for h in builders if h in hostvars}
+            # why a builder failed before it recorded a result (the release playbook's rescue sets it)
+            args.setdefault("errors", {h: str(hostvars[h]["buildfarm_build_error"]) for h in builders
+                                       if h in hostvars and hostvars[h].get("buildfarm_build_error")})
             if "results" not in args:
                 results = {}
                 for h in builders:

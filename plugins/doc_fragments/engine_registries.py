@@ -21,16 +21,29 @@ options:
       - A Docker C(config.json) whose C(auths) entries give the credentials (credential helpers are not run).
       - Default C(~/.docker/config.json) when it exists, where M(community.docker.docker_login) writes.
     type: path
-  insecure:
+  plain_http:
     description:
-      - The registries are explicitly insecure (plain HTTP, or HTTPS without verification).
-      - When not set, TLS is verified and loopback registries default to plain HTTP, as Docker does.
+      - The registries speak plain HTTP (C(true)) or HTTPS even on loopback (C(false)). When not set,
+        loopback registries get plain HTTP and all others HTTPS, as Docker does.
     type: bool
-  ca_cert:
+    aliases: [insecure]
+  validate_certs:
+    description:
+      - Verify the registries' TLS certificates.
+    type: bool
+    default: true
+    aliases: [tls_verify]
+  ca_path:
     description:
       - CA certificate (PEM) of the registries. Default the engine's own trust of each registry,
         C(/etc/docker/certs.d/<registry>/ca.crt), when that file exists.
     type: path
+    aliases: [ca_cert, tls_ca_cert, cacert_path]
+  plain_http_credentials:
+    description:
+      - Allow credentials to travel over plain HTTP to a registry host other than loopback.
+    type: bool
+    default: false
   timeout:
     description:
       - Timeout in seconds of every registry request.

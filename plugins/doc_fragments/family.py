@@ -8,11 +8,12 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  family:
+  family_dir:
     description:
       - The family folder, holding C(family.yml).
     type: path
     required: true
+    aliases: [family]
 requirements:
   - PyYAML
   - Jinja2

@@ -9,9 +9,10 @@ class ModuleDocFragment:
 options:
   registry:
     description:
-      - The registry, as C(host[:port]), optionally with an C(http://) or C(https://) scheme.
-      - Without a scheme, HTTPS is used, except plain HTTP for an I(insecure) registry or, when I(insecure)
-        is not set, for a loopback host (C(127.0.0.1), C(localhost)), as Docker does.
+      - The registry, as C(host[:port]), optionally with an C(http://) or C(https://) scheme; no path and no
+        C(user:password@) (refused without repeating them; use I(username) and I(password)).
+      - Without a scheme, HTTPS is used, except plain HTTP with I(plain_http) or, when I(plain_http) is not
+        set, for a loopback host (C(127.0.0.1), C(localhost)), as Docker does.
     type: str
     required: true
   username:
@@ -27,25 +28,51 @@ options:
       - Path of a Docker C(config.json) whose C(auths) entry for I(registry) gives the credentials
         (C(auth) base64 or C(username)/C(password); credential helpers are not run).
     type: path
-  insecure:
+  plain_http:
     description:
-      - Mark the registry explicitly insecure. Plain HTTP without a scheme; with C(https://), TLS
-        certificates are not verified.
-      - When not set, TLS is verified, and loopback registries default to plain HTTP.
+      - Speak plain HTTP to a registry given without a scheme (C(true)), or HTTPS even to a loopback one
+        (C(false)). When not set, loopback registries get plain HTTP and all others HTTPS.
+      - For HTTPS without certificate verification, use I(validate_certs=false) instead.
     type: bool
-  ca_cert:
+    aliases: [insecure]
+  validate_certs:
     description:
-      - CA certificate (PEM file) that signed the registry's certificate; implies HTTPS.
+      - Verify the registry's TLS certificate (and its token service's). C(false) warns on every run.
+    type: bool
+    default: true
+    aliases: [tls_verify]
+  ca_path:
+    description:
+      - CA certificate (PEM file) that signed the registry's certificate; implies HTTPS. A path that does
+        not exist is an error naming it.
     type: path
+    aliases: [ca_cert, tls_ca_cert, cacert_path]
+  plain_http_credentials:
+    description:
+      - Allow credentials to travel over plain HTTP to a host other than loopback (the registry or its token
+        service). Without it such a registry with credentials is refused before any request; with it, a
+        warning says so. A token service of an HTTPS registry must be HTTPS in any case.
+    type: bool
+    default: false
   timeout:
     description:
-      - Timeout in seconds of every connection and request.
+      - Timeout in seconds of every connection and request (shortened to what is left of I(deadline)).
     type: float
     default: 30
   retries:
     description:
       - Retries of a request after a connection error, HTTP 429 or 5xx (never after other 4xx), with capped
-        exponential backoff.
+        exponential backoff; a C(Retry-After) of a 429 or 503 is honoured up to 60 seconds. A request that a
+        dropped keep-alive connection made the client send again counts as a retry.
+      - TLS, name resolution, refused connections and requests that cannot be encoded are not retried; they
+        fail at once, saying what to fix.
     type: int
     default: 4
+  deadline:
+    description:
+      - Overall deadline in seconds of the module call's registry work, waits and timeouts included. Past
+        it, what is under way fails with a message saying so, and every tag is either its old or its new
+        state.
+    type: float
+    default: 1800
 """

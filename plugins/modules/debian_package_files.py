@@ -35,13 +35,14 @@ options:
     type: str
     required: true
   files:
-    description: Path inside the package -> path under I(dest).
+    description: Path inside the package -> path under I(dest_dir).
     type: dict
     required: true
-  dest:
+  dest_dir:
     description: Folder that receives the files.
     type: path
     required: true
+    aliases: [dest]
   cache_dir:
     description: Private apt state, package lists and downloaded packages, one folder per Debian architecture.
     type: path
@@ -66,7 +67,7 @@ EXAMPLES = r"""
     package: busybox-static
     arch: s390x
     files: {bin/busybox: busybox}
-    dest: /var/cache/buildfarm/context/busybox/s390x
+    dest_dir: /var/cache/buildfarm/context/busybox/s390x
     cache_dir: /var/cache/buildfarm/apt
     expect_version: 1.35.0
 """
@@ -103,7 +104,7 @@ def main() -> None:
             package=dict(type="str", required=True),
             arch=dict(type="str", required=True),
             files=dict(type="dict", required=True),
-            dest=dict(type="path", required=True),
+            dest_dir=dict(type="path", required=True, aliases=["dest"]),
             cache_dir=dict(type="path", required=True),
             suite=dict(type="str"),
             expect_version=dict(type="str"),
@@ -121,7 +122,7 @@ def main() -> None:
             return module.run_command(list(argv), cwd=cwd)
 
         fetched = fetch_package_files(run, p["cache_dir"], debian_arch, p["package"],
-                                      {str(k): str(v) for k, v in p["files"].items()}, p["dest"], p["suite"] or "",
+                                      {str(k): str(v) for k, v in p["files"].items()}, p["dest_dir"], p["suite"] or "",
                                       p["expect_version"] or "", module.check_mode, p["max_list_age"])
         version, res = fetched.version, fetched.result
     except (PackageError, architectures.UnknownArchitecture, OSError) as exc:

@@ -9,12 +9,13 @@ short_description: Render an image family's Dockerfiles
 version_added: 0.1.0
 description:
   - Loads and validates an image family (C(families/<name>/family.yml), its versions file and templates) and renders
-    C(<dest>/<version>/<variant>/Dockerfile) for every versions key and variant with Jinja2 (undefined variables are
+    C(<dest_dir>/<version>/<variant>/Dockerfile) for every versions key and variant with Jinja2 (undefined variables are
     errors).
-  - The new tree is written into a temporary folder beside I(dest) and swapped in whole, so nothing is ever
-    half-written; files of an older render that are no longer rendered go away. Hidden top-level entries of I(dest)
+  - The new tree is written into a temporary folder beside I(dest_dir) and swapped in whole, so nothing is ever
+    half-written; files of an older render that are no longer rendered go away. Hidden top-level entries of
+    I(dest_dir)
     (such as C(.git)) are kept.
-  - When the render equals what is in I(dest), nothing is written and the task reports no change.
+  - When the render equals what is in I(dest_dir), nothing is written and the task reports no change.
 author: buildfarm.images contributors (@buildfarm-images)
 extends_documentation_fragment:
   - buildfarm.images.family
@@ -26,36 +27,37 @@ attributes:
     support: full
     description: Shows every Dockerfile that changes, before and after.
 options:
-  dest:
+  dest_dir:
     description:
       - The folder to render into. It is replaced as a whole, so it must hold only a rendered tree (version folders
         and hidden entries); anything else makes the module fail rather than remove it.
     type: path
     required: true
+    aliases: [dest]
 """
 
 EXAMPLES = r"""
 - name: Render the python family
   buildfarm.images.dockerfiles:
-    family: families/python
-    dest: artifacts/render/python
+    family_dir: families/python
+    dest_dir: artifacts/render/python
   register: buildfarm_python_render
 
 - name: What a new versions.json would change
   buildfarm.images.dockerfiles:
-    family: families/python
-    dest: artifacts/render/python
+    family_dir: families/python
+    dest_dir: artifacts/render/python
   check_mode: true
   diff: true
 """
 
 RETURN = r"""
 dest:
-  description: The rendered tree.
+  description: The rendered tree (I(dest_dir)).
   returned: always
   type: str
 files:
-  description: Every rendered Dockerfile, relative to I(dest) (C(<version>/<variant>/Dockerfile)).
+  description: Every rendered Dockerfile, relative to I(dest_dir) (C(<version>/<variant>/Dockerfile)).
   returned: always
   type: list
   elements: str
@@ -76,21 +78,28 @@ removed:
   elements: str
 """
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input, family_module
+from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import (
+    fail_bad_input,
+    family_module,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync
 
 
 def main() -> None:
-    module = family_module(dict(dest=dict(type="path", required=True)))
+    module = family_module(dict(dest_dir=dict(type="path", required=True, aliases=["dest"])))
     p = module.params
     try:
-        family = load_family(p["family"])
+        family = load_family(p["family_dir"])
         files = render_family(family)
-        result = sync(family, p["dest"], files=files, check=module.check_mode, want_diff=module._diff)
-    except (FamilyError, OSError) as e:
+        result = sync(family, p["dest_dir"], files=files, check=module.check_mode, want_diff=module._diff)
+    except FamilyError as e:
+        if e.field == "dest":  # the render core's name for what this module's option calls dest_dir
+            e = FamilyError(e.file, "dest_dir", e.value, e.problem, e.line)
         fail_bad_input(module, e)
-    out = dict(changed=result.changed, dest=p["dest"], files=list(files), added=result.added,
+    except OSError as e:
+        fail_bad_input(module, e)
+    out = dict(changed=result.changed, dest=p["dest_dir"], files=list(files), added=result.added,
                modified=result.modified, removed=result.removed)
     if module._diff and result.diff:
         out["diff"] = result.diff

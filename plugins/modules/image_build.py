@@ -39,11 +39,12 @@ options:
   release:
     description:
       - The release bundle on this builder (C(release.tar), made by M(buildfarm.images.release_prepare) and copied
-        here): every family of the release with its rendered tree, entries, context sources and labels. It is
+        here), holding every family of the release with its rendered tree, entries, context sources and labels. It is
         unpacked once per content under I(work_dir). This builder builds every entry listing I(arch) (its share
         when its architecture group has several hosts), all families in one call, a family after the families it is
         built FROM. Per-architecture context sources (a family's C(build.context.debian_package)) are fetched here
-        for I(arch) into I(work_dir), cached in I(cache_dir).
+        for I(arch) into I(work_dir), cached in I(cache_dir); root filesystems (C(build.context.debian_rootfs))
+        are made here with mmdebstrap from the planned Release files, cached in I(cache_dir) by their checksums.
       - Exactly one of I(release) and I(families) is given.
     type: path
   work_dir:
@@ -52,20 +53,22 @@ options:
     type: path
   cache_dir:
     description:
-      - Cache of the context sources (Debian package lists and packages). Default C(<work_dir>/cache).
+      - Cache of the context sources (Debian package lists and packages, root filesystems). Default
+        C(<work_dir>/cache).
     type: path
   families:
     description:
-      - "The release's families, each with C(repo) (repository name, for example C(busybox)), C(context_root)
+      - "The release's families, each with C(name) (repository name, for example C(busybox); C(repo), its old
+        name, is accepted too), C(context_root)
         (the rendered tree the entries' C(directory) is relative to), C(entries) (the release plan's
         C(plan.entries) - C(tags), C(shared_tags), C(architectures), C(directory), C(file), optional
         C(version) and C(git_commit)), optional C(extra_context) (a folder of files prepared on this builder
         for this architecture, overlaid on every entry's context), optional C(source) (the
         C(org.opencontainers.image.source) label), C(created) and C(revision) (per-family values of the
         options of those names)."
+      - Exactly one of I(release) and I(families) is given.
     type: list
     elements: dict
-    required: true
   arch:
     description:
       - The bashbrew architecture this builder builds (the inventory's C(buildfarm_arch)).
@@ -123,6 +126,13 @@ options:
       - This builder's inventory hostname, one of I(group_hosts).
     type: str
     default: ""
+  status_file:
+    description:
+      - A JSON file rewritten at least every 10 seconds while the module works (run it with C(async) and poll):
+        C(stage), every entry's C(state) (C(waiting), C(building), then its result status) with C(started) and
+        C(seconds), C(finished), and a one-line C(summary) naming the host, what is building and for how long.
+        The build role prints the summary while it polls.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -140,7 +150,7 @@ EXAMPLES = r"""
     registry: 127.0.0.1:5000
     created: "2026-06-24T00:00:00Z"
     families:
-      - repo: busybox
+      - name: busybox
         context_root: /var/cache/buildfarm/render/busybox
         extra_context: /var/cache/buildfarm/busybox/arm64v8
         entries: "{{ buildfarm_busybox_plan.plan.entries }}"
@@ -186,6 +196,9 @@ images:
     error:
       description: Why the entry failed or was skipped.
       type: str
+    seconds:
+      description: How long the entry took on this builder (its build, or finding it unchanged), in seconds.
+      type: float
     log_tail:
       description: Last lines of the build output.
       type: list
@@ -195,6 +208,13 @@ failed_entries:
   returned: always
   type: list
   elements: str
+context_sources:
+  description: The root filesystems made or reused for this architecture (C(build.context.debian_rootfs)), each
+    with C(family), C(kind), C(arch), C(changed), C(seconds) (time spent making them) and C(files) (context path to
+    SHA-256).
+  returned: always
+  type: list
+  elements: dict
 platform:
   description: The platform built for.
   returned: always
@@ -221,12 +241,31 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_pack
     PackageError,
     fetch_package_files,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_rootfs import RootfsError, make_rootfs
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
+    BuildResult,
     BuildSettings,
     EntrySpec,
     FamilyShare,
     ReleaseBuilder,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
+
+
+class _TimedBuilder(ReleaseBuilder):
+    """ReleaseBuilder that records each entry's state and build time in a Progress (the status file the build
+    role prints while this module runs in the background)."""
+
+    def __init__(self, *args, progress: Progress, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+
+    def _build_one(self, key: str) -> BuildResult:
+        self.progress.start(key)
+        res = super()._build_one(key)
+        self.seconds[key] = self.progress.finish(key, res.status)
+        return res
 
 
 def _share(entries: list, arch: str, group_hosts: list, host: str) -> list:
@@ -244,12 +283,18 @@ def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[Family
     out = []
     for i, f in enumerate(raw):
         where = "families[%d]" % i
-        for k in ("repo", "context_root"):
-            if not f.get(k):
-                raise BuildInputError("%s: field %s is missing" % (where, k))
-        planned = _share([dict(e, repo=f["repo"]) for e in f.get("entries") or []], arch, group_hosts, host)
-        entries = [EntrySpec.from_plan(f["repo"], e, "%s (%s)" % (where, f["repo"])) for e in planned]
-        out.append(FamilyShare(repo=f["repo"], context_root=f["context_root"], entries=entries,
+        # `name` is the repository name everywhere else (release plan, bundle, readme); `repo` was its name here
+        if f.get("name") and f.get("repo") and f["name"] != f["repo"]:
+            raise BuildInputError("%s: fields name %r and repo %r differ (repo is the old name of name: give one)"
+                                  % (where, f["name"], f["repo"]))
+        name = f.get("name") or f.get("repo")
+        if not name:
+            raise BuildInputError("%s: field name is missing" % where)
+        if not f.get("context_root"):
+            raise BuildInputError("%s: field context_root is missing" % where)
+        planned = _share([dict(e, repo=name) for e in f.get("entries") or []], arch, group_hosts, host)
+        entries = [EntrySpec.from_plan(name, e, "%s (%s)" % (where, name)) for e in planned]
+        out.append(FamilyShare(repo=name, context_root=f["context_root"], entries=entries,
                                extra_context=f.get("extra_context") or "", source=f.get("source") or "",
                                created=f.get("created") or "", revision=f.get("revision") or ""))
     return out
@@ -281,7 +326,28 @@ def _context(module: AnsibleModule, spec: dict, arch: str, versions: set, work_d
     return fetched[key]
 
 
-def _release_families(module: AnsibleModule, arch: str) -> list[FamilyShare]:
+def _rootfs_context(module: AnsibleModule, spec: dict, arch: str, variants: list, cache_dir: str,
+                    made: list) -> str:
+    """The folder of a family's root filesystems (`<variant>/rootfs.tar`) for this architecture, made with
+    mmdebstrap unless the stamp beside it says they are those of the planned Release files. They live in the cache
+    folder (shared by releases on this builder: minutes of qemu each), keyed by the spec and its Release files."""
+    debian_arch = architectures.get(arch).debian_arch
+    if not debian_arch:
+        raise RootfsError("architecture %s has no Debian architecture" % arch)
+    key = json.dumps(spec, sort_keys=True)
+    dest = os.path.join(cache_dir, "rootfs", hashlib.sha256(key.encode()).hexdigest()[:16], arch)
+
+    def run(argv, cwd):
+        return module.run_command(list(argv), cwd=cwd)
+
+    # scratch space: made in check mode too, the digest of what would be built needs the files
+    got = make_rootfs(run, spec, sorted(set(variants)), debian_arch, dest)
+    made.append({"kind": "debian_rootfs", "arch": arch, "changed": got.changed, "seconds": round(got.seconds, 1),
+                 "files": got.files})
+    return dest
+
+
+def _release_families(module: AnsibleModule, arch: str, made: list, progress: Progress) -> list[FamilyShare]:
     p = module.params
     if not p["work_dir"]:
         raise BuildInputError("work_dir is required with release")
@@ -297,7 +363,16 @@ def _release_families(module: AnsibleModule, arch: str) -> list[FamilyShare]:
             continue
         extra, error = "", ""
         spec = (f.get("context") or {}).get("debian_package")
-        if spec:
+        rootfs = (f.get("context") or {}).get("debian_rootfs")
+        if rootfs is not None:
+            progress.set_stage("making the root filesystems of %s" % f["name"])
+            try:
+                extra = _rootfs_context(module, rootfs, arch, [str(e.get("variant") or "") for e in mine],
+                                        cache_dir, made)
+                made[-1]["family"] = f["name"]
+            except (RootfsError, PackageError, OSError) as exc:
+                error = "%s: build.context.debian_rootfs: %s" % (f["name"], exc)
+        elif spec:
             try:
                 extra = _context(module, spec, arch, {str(e.get("version") or "") for e in mine}, p["work_dir"],
                                  cache_dir, fetched)
@@ -329,6 +404,7 @@ def main() -> None:
             fail_on_error=dict(type="bool", default=True),
             group_hosts=dict(type="list", elements="str", default=[]),
             host=dict(type="str", default=""),
+            status_file=dict(type="path"),
             **ENGINE_ARGS,
             **ENGINE_REGISTRY_ARGS
         ),
@@ -351,21 +427,34 @@ def main() -> None:
             max_workers=p["max_workers"],
             check_mode=module.check_mode,
         )
+        made: list = []
+        progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name)
+        progress.tick()
+        progress.set_stage("preparing the contexts")
         if p["release"]:
-            families = _release_families(module, arch.name)
+            families = _release_families(module, arch.name, made, progress)
         else:
             families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
-        builder = ReleaseBuilder(families, settings, connect, registry_clients(p, retries=2))
+        builder = _TimedBuilder(families, settings, connect, registry_clients(p, retries=2), progress=progress)
     except (BuildInputError, BundleError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
         module.fail_json(msg=str(exc))
-    results = [r.as_dict() for r in builder.run()]
+    progress.waiting([e.key for _f, e in builder.jobs])
+    progress.set_stage("building")
+    try:
+        results = [dict(r.as_dict(), seconds=builder.seconds.get(r.key, 0.0)) for r in builder.run()]
+    finally:
+        progress.done()
     failed = [r["key"] for r in results if r["status"] in ("failed", "skipped")]
     touched = [r for r in results if r["status"] in ("built", "would-build") or r["retagged"] or r["pulled"]]
+    for r in results:  # the play's log says what took the time
+        if r["status"] == "built":
+            module.log("%s built in %.0f s" % (r["key"], r["seconds"]))
     out = dict(
         changed=bool(touched),
         images=results,
         failed_entries=failed,
         platform=settings.platform,
+        context_sources=made,
         diff=dict(before="", after="".join("%s: %s%s %s\n" % (
             r["key"], r["status"], " (pulled %s)" % r["pulled"] if r["pulled"] else "", " ".join(r["retagged"]))
             for r in touched)),

@@ -34,7 +34,7 @@ options:
     required: true
   release:
     description:
-      - The release bundle on this builder (as given to M(buildfarm.images.image_build)): every family's tests
+      - The release bundle on this builder (as given to M(buildfarm.images.image_build)); every family's tests
         come from it. Mutually exclusive with I(tests).
     type: path
   work_dir:
@@ -59,7 +59,9 @@ options:
     type: int
     default: 2
   fail_on_error:
-    description: Fail the task when an image failed a test. The build role sets it to false, pushes what passed, then fails.
+    description:
+      - Fail the task when an image failed a test. The build role sets it to false, pushes what passed, then
+        fails.
     type: bool
     default: true
 """

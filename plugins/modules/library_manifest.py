@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Parses a bashbrew library file (the official-images C(library/<repo>) format) and checks it. Every problem
     is reported with the file, line, field and value it concerns; the task fails listing them all
-    unless I(fail_on_errors=false).
+    unless I(fail_on_error=false).
   - Checks a global Maintainers, no Tags in the global paragraph, tag syntax C(^\w[\w.-]{0,127}$), no tag used
     twice, known architectures (also in C(<arch>-Field) overrides), GitCommit of 40 or 64 hex digits, GitFetch
     C(refs/heads/...) or C(refs/tags/...), no unknown fields, C(Directory) and C(File) (and their
@@ -23,23 +23,25 @@ author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.attributes.info_module
 options:
-  path:
+  library_file:
     description:
       - The library file, for example C(library/python).
     type: path
     required: true
-  fail_on_errors:
+    aliases: [path]
+  fail_on_error:
     description:
       - Fail the task when the file has validation errors. With C(false) the errors are returned in I(errors).
       - Syntax errors (a line that is no field, a field given twice in a paragraph) always fail.
     type: bool
     default: true
+    aliases: [fail_on_errors]
 """
 
 EXAMPLES = r"""
 - name: Check the generated library file before anything is built from it
   buildfarm.images.library_manifest:
-    path: "{{ buildfarm_library_out }}"
+    library_file: "{{ buildfarm_library_out }}"
   register: buildfarm_library
 
 - name: Every architecture the release builds
@@ -48,8 +50,8 @@ EXAMPLES = r"""
 
 - name: Collect the problems of a hand-edited file instead of failing
   buildfarm.images.library_manifest:
-    path: library/python
-    fail_on_errors: false
+    library_file: library/python
+    fail_on_error: false
   register: buildfarm_library_check
 """
 
@@ -194,12 +196,12 @@ from ansible_collections.buildfarm.images.plugins.module_utils.library.library_m
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            path={"type": "path", "required": True},
-            fail_on_errors={"type": "bool", "default": True},
+            library_file={"type": "path", "required": True, "aliases": ["path"]},
+            fail_on_error={"type": "bool", "default": True, "aliases": ["fail_on_errors"]},
         ),
         supports_check_mode=True,
     )
-    path = module.params["path"]
+    path = module.params["library_file"]
     try:
         manifest = load(path)
     except LibraryManifestError as exc:
@@ -221,7 +223,7 @@ def main() -> None:
         errors=errors,
         valid=not errors,
     )
-    if errors and module.params["fail_on_errors"]:
+    if errors and module.params["fail_on_error"]:
         module.fail_json(msg="; ".join(e["msg"] for e in errors), **result)
     module.exit_json(**result)
 

@@ -18,17 +18,30 @@ description:
   - Idempotent; the published list is compared by digest with the exact bytes that would be PUT, and
     unchanged lists are not written. Each tag is one PUT, so after a failure every tag is either its old or
     its new list.
-  - One call publishes a whole release, with bounded concurrency inside.
+  - One call publishes a whole release, with bounded concurrency inside; with I(repositories), every family
+    of a release at once (concurrency across repositories too).
+  - "A published list never silently loses an architecture: under I(missing_architectures=fail) a tag whose
+    new list would have fewer platforms than the published one is not written, whatever the reason (missing
+    images, an entry's architectures shrunk, a builder group removed); I(drop_architectures) names the ones to
+    drop on purpose."
+  - Before a list is written, each member's image config is checked against its platform (os, architecture,
+    variant), and each member is made present in the target repository. For a list that is unchanged, each
+    member is HEADed in the target repository; one that is gone is copied back (C(repaired)) or reported.
+  - Tags, repositories and namespaces are checked against the distribution grammar before any request.
+  - A second publisher of the same repository (on this controller) waits up to I(lock_timeout) seconds for the
+    first, then stops naming it; nothing is published by the one that stopped.
 author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.registry
 attributes:
   check_mode:
     support: full
-    description: Reports which tags would be created or updated, with their member diff.
+    description: Reports which tags would be created, updated or repaired, with their member diff; takes no lock.
   diff_mode:
     support: full
-    description: The index annotations and the members (platform, os.version, digest, annotations) before and after, per changed tag.
+    description: >-
+      The index annotations and the members (platform, os.version, digest, annotations) before and after,
+      per changed tag.
 options:
   namespace:
     description:
@@ -38,20 +51,44 @@ options:
   repository:
     description:
       - Repository name without namespace, for example C(python).
+      - Exactly one of I(repository) and I(repositories) is required.
     type: str
-    required: true
   entries:
     description:
       - The entries of the release, for example the C(plan.entries) of the release plan. Each has C(tags),
         C(shared_tags) and C(architectures) (bashbrew names; C(Tags)/C(SharedTags)/C(Architectures) and
         comma-separated strings are accepted too). Other keys are ignored.
-      - Exactly one of I(entries) and I(library_file) is required.
+      - Two entries of one architecture under one shared tag are refused (a list has one member per platform).
+      - With I(repository), exactly one of I(entries) and I(library_file) is required.
     type: list
     elements: dict
   library_file:
     description:
       - A bashbrew library file (parsed with the collection's library manifest parser) whose entries to publish.
     type: path
+  repositories:
+    description:
+      - The batch form, publishing several repositories in one call (a release's families) with the shared
+        options (registry, credentials, policy, annotations ...). Each item has C(repository) and one of
+        C(entries) and C(library_file), as the single-repository options. Every item is checked before any
+        request.
+      - The result has one item per repository under RV(repositories), and the flat RV(lists) and
+        RV(published) of all of them (tags prefixed with C(<repository>:) in RV(published)).
+    type: list
+    elements: dict
+  drop_architectures:
+    description:
+      - Architectures (bashbrew names) the published lists may lose on purpose. A list that loses any other
+        architecture follows I(missing_architectures).
+    type: list
+    elements: str
+    default: []
+  lock_timeout:
+    description:
+      - Seconds a publish waits for another publish of the same repository, from the same controller, to
+        finish; C(0) stops at once. Past it, the module fails naming the other one, having published nothing.
+    type: float
+    default: 600
   arch_namespaces:
     description:
       - "Overrides of where an architecture's images live, for example C({arm64v8: arm64}).
@@ -60,11 +97,12 @@ options:
     default: {}
   missing_architectures:
     description:
-      - What to do with a tag when member images are missing.
-      - C(fail) publishes nothing for that tag and fails naming the missing images.
-      - C(skip) publishes without them and warns.
-      - C(keep-previous) carries forward the member already published for a missing architecture (and warns
-        when there is none).
+      - What to do with a tag when member images are missing, or when its new list would have fewer
+        architectures than the one published (not counting I(drop_architectures)).
+      - C(fail) publishes nothing for that tag and fails naming the missing images or the lost architectures.
+      - C(skip) publishes without them, warns, and says so in RV(lists[].dropped_architectures).
+      - C(keep-previous) carries forward the member already published for a missing or lost architecture
+        (RV(lists[].carried_forward); warns when there is none).
     type: str
     choices: [fail, skip, keep-previous]
     default: fail
@@ -93,22 +131,28 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Publish the lists of the python release
+- name: Plan the busybox family for the farm's architectures
+  buildfarm.images.release_plan:
+    family: families/busybox
+    architectures: [amd64, arm64v8, s390x]
+  register: buildfarm_plan
+
+- name: Publish its lists from the pushed amd64/busybox:1.35.0-glibc, arm64v8/busybox:1.35.0-glibc, ...
   buildfarm.images.manifest_list:
     registry: 127.0.0.1:5000
-    repository: python
-    entries: "{{ buildfarm_plan.entries }}"
+    repository: busybox
+    entries: "{{ buildfarm_plan.plan.entries }}"
     missing_architectures: "{{ buildfarm_missing_architectures | default('fail') }}"
 
 - name: Publish annotated OCI indexes
   buildfarm.images.manifest_list:
     registry: 127.0.0.1:5000
-    repository: python
-    entries: "{{ buildfarm_plan.entries }}"
+    repository: busybox
+    entries: "{{ buildfarm_plan.plan.entries }}"
     member_annotations: true
     annotations:
-      org.opencontainers.image.source: https://github.com/example/python-images
-      org.opencontainers.image.url: https://registry.example.org/library/python
+      org.opencontainers.image.source: https://github.com/example/busybox-images
+      org.opencontainers.image.url: https://registry.example.org/library/busybox
 
 - name: Publish from a library file to a TLS registry with credentials
   buildfarm.images.manifest_list:
@@ -134,7 +178,8 @@ lists:
       type: str
     action:
       description: >-
-        C(created), C(updated), C(unchanged) or C(failed); in check mode C(would_create)/C(would_update).
+        C(created), C(updated), C(unchanged), C(repaired) (an unchanged list whose members were copied back) or
+        C(failed); in check mode C(would_create)/C(would_update)/C(would_repair).
       type: str
     changed:
       description: Whether a PUT happened for this tag.
@@ -169,6 +214,18 @@ lists:
       description: Architectures whose previously published member was kept (C(keep-previous)).
       type: list
       elements: str
+    dropped_architectures:
+      description: Architectures the published list had and the new one has not (C(skip), I(drop_architectures)).
+      type: list
+      elements: str
+    lost_architectures:
+      description: Architectures the new list would have lost; the tag failed (C(fail)).
+      type: list
+      elements: str
+    repaired_members:
+      description: Member digests that were gone from the repository and were copied back.
+      type: list
+      elements: str
     message:
       description: Why the tag failed, if it did.
       type: str
@@ -190,12 +247,32 @@ lists:
       annotations: {}
       missing_architectures: []
       carried_forward: []
+      dropped_architectures: []
+      lost_architectures: []
+      repaired_members: []
       message: ""
 published:
-  description: Tags that were written (would be written in check mode).
+  description: Tags that were written or repaired (would be, in check mode); C(<repository>:<tag>) in the batch form.
   returned: always
   type: list
   elements: str
+repositories:
+  description: The batch form's result, one item per item of I(repositories).
+  returned: when I(repositories) is given
+  type: list
+  elements: dict
+  contains:
+    repository:
+      description: The published repository, C(<namespace>/<repository>).
+      type: str
+    lists:
+      description: As RV(lists), for this repository.
+      type: list
+      elements: dict
+    published:
+      description: As RV(published), for this repository.
+      type: list
+      elements: str
 retries:
   description: Requests retried after transient failures (connection errors, 429, 5xx).
   returned: always
@@ -208,7 +285,11 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import REGISTRY_ARGS, client_from_params
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
+    REGISTRY_ARGS,
+    client_from_params,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
     POLICIES,
     Publisher,
@@ -217,8 +298,37 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest
     load_entries,
     load_library_file,
     plan_lists,
+    publish_many,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryError
+
+
+def _jobs(p: dict) -> list[tuple[str, list]]:
+    """(repository, specs) per repository to publish; every item checked before any request."""
+    if p["repository"]:
+        items = [{"repository": p["repository"], "entries": p["entries"], "library_file": p["library_file"]}]
+        where = ""
+    else:
+        items = p["repositories"]
+        where = "repositories"
+    out = []
+    for i, item in enumerate(items):
+        at = "%s[%d]" % (where, i) if where else ""
+        if not isinstance(item, dict) or not isinstance(item.get("repository"), str) or not item["repository"]:
+            raise PublishError("%s: field repository is missing or not a string" % at)
+        unknown = sorted(set(item) - {"repository", "entries", "library_file"})
+        if unknown:
+            raise PublishError("%s: unknown fields %s (repository, entries, library_file)" % (at, ", ".join(unknown)))
+        if bool(item.get("entries")) == bool(item.get("library_file")):
+            raise PublishError("%s%sexactly one of entries and library_file is required (repository %s)"
+                               % (at, ": " if at else "", item["repository"]))
+        if item.get("library_file"):
+            entries, groups = load_library_file(str(item["library_file"]))
+        else:
+            if not isinstance(item["entries"], list):
+                raise PublishError("%s: field entries must be a list" % (at or "entries"))
+            entries, groups = load_entries(item["entries"], "%s.entries" % at if at else "entries"), None
+        out.append((item["repository"], plan_lists(entries, item["repository"], p["arch_namespaces"], groups)))
+    return out
 
 
 def main() -> None:
@@ -226,49 +336,67 @@ def main() -> None:
         argument_spec=dict(
             REGISTRY_ARGS,
             namespace={"type": "str", "default": "library"},
-            repository={"type": "str", "required": True},
+            repository={"type": "str"},
             entries={"type": "list", "elements": "dict"},
             library_file={"type": "path"},
+            repositories={"type": "list", "elements": "dict"},
             arch_namespaces={"type": "dict", "default": {}},
             missing_architectures={"type": "str", "choices": list(POLICIES), "default": "fail"},
+            drop_architectures={"type": "list", "elements": "str", "default": []},
+            lock_timeout={"type": "float", "default": 600},
             concurrency={"type": "int", "default": 8},
             annotations={"type": "dict", "default": {}},
             member_annotations={"type": "bool", "default": False},
         ),
-        mutually_exclusive=[("entries", "library_file")],
-        required_one_of=[("entries", "library_file")],
+        mutually_exclusive=[("entries", "library_file"), ("repository", "repositories"),
+                            ("repositories", "entries"), ("repositories", "library_file")],
+        required_one_of=[("repository", "repositories")],
         supports_check_mode=True,
     )
     p = module.params
+    if p["repository"] and not (p["entries"] or p["library_file"]):
+        module.fail_json(msg="repository %s: one of entries and library_file is required" % p["repository"])
+    client = None
     try:
-        if p["library_file"]:
-            entries, groups = load_library_file(p["library_file"])
-        else:
-            entries, groups = load_entries(p["entries"]), None
-        specs = plan_lists(entries, p["repository"], p["arch_namespaces"], groups)
+        jobs = _jobs(p)
         client = client_from_params(p)
-        publisher = Publisher(client, p["namespace"], p["repository"], p["missing_architectures"],
-                              max(1, p["concurrency"]), module.check_mode, p["annotations"], p["member_annotations"])
-        results = publisher.publish(specs)
-    except (PublishError, RegistryError, OSError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in publisher.warnings:
+        publishers = [(Publisher(client, p["namespace"], repo, p["missing_architectures"], max(1, p["concurrency"]),
+                                 module.check_mode, p["annotations"], p["member_annotations"],
+                                 drop_architectures=p["drop_architectures"], lock_timeout=p["lock_timeout"]), specs)
+                      for repo, specs in jobs]
+        all_results = publish_many(publishers, max(1, p["concurrency"]))
+    except (BuildfarmError, OSError, ValueError) as exc:
+        module.fail_json(msg=str(exc), **({"retries": client.retry_count, "requests": client.request_count}
+                                          if client else {}))
+    for warning in client.warnings + [w for pub, _specs in publishers for w in pub.warnings]:
         module.warn(warning)
+
+    def written(r) -> bool:
+        return r.changed or r.action.startswith("would_")
+
+    batch = not p["repository"]
+    per_repo = [{"repository": pub.target, "lists": [r.to_dict() for r in results],
+                 "published": [r.tag for r in results if written(r)]}
+                for (pub, _specs), results in zip(publishers, all_results)]
+    flat = [(pub, r) for (pub, _specs), results in zip(publishers, all_results) for r in results]
     out = {
-        "changed": any(r.changed for r in results) or (module.check_mode and any(
-            r.action.startswith("would_") for r in results)),
-        "lists": [r.to_dict() for r in results],
-        "published": [r.tag for r in results if r.changed or r.action.startswith("would_")],
+        "changed": any(written(r) for _pub, r in flat) if module.check_mode else any(r.changed for _pub, r in flat),
+        "lists": [r.to_dict() for _pub, r in flat],
+        "published": [("%s:%s" % (pub.repository, r.tag)) if batch else r.tag for pub, r in flat if written(r)],
         "retries": client.retry_count,
         "requests": client.request_count,
     }
+    if batch:
+        out["repositories"] = per_repo
     if module._diff:
-        out["diff"] = [diff_text(r) for r in results if r.changed or r.action.startswith("would_")]
-    failed = [r for r in results if r.action == "failed"]
+        out["diff"] = [diff_text(r) for _pub, r in flat if written(r)]
+    failed = [(pub, r) for pub, r in flat if r.action == "failed"]
     if failed:
-        module.fail_json(msg="%d of %d tags of %s not published: %s" % (
-            len(failed), len(results), publisher.target,
-            "; ".join("%s: %s" % (r.tag, r.message) for r in failed)), **out)
+        where = "" if batch else " of %s" % publishers[0][0].target
+        module.fail_json(msg="%d of %d tags%s not published: %s" % (
+            len(failed), len(flat), where, "; ".join(
+                ("%s:%s: %s" % (pub.target, r.tag, r.message)) if batch else "%s: %s" % (r.tag, r.message)
+                for pub, r in failed)), **out)
     module.exit_json(**out)
 
 

@@ -81,6 +81,8 @@ options:
       - The family folder whose C(docs/) sub-folder holds the README content (C(meta.yml), C(content.md),
         C(variant*.md), C(license.md), C(quick-reference.md)). Without it, or without that sub-folder, the
         README gets default content.
+      - C(docs/) and every file read from it must resolve, symlinks followed, inside the family folder; a symlink
+        out of it fails naming it (a family is data anyone may propose).
     type: path
   generic:
     description:
@@ -98,6 +100,8 @@ options:
   dest:
     description:
       - The file to write when exactly one README is requested. Mutually exclusive with I(dest_dir).
+      - A I(dest) (or I(dest_dir)) below a regular file, or a README path that is a folder, fails naming it before
+        any README is written.
       - One of I(dest) and I(dest_dir) is required unless I(families) is given.
     type: path
   dest_dir:
@@ -108,6 +112,7 @@ options:
     description:
       - Permissions of the written files, as an octal string such as C("0644") (an integer is taken as the mode
         itself, which is what YAML makes of an unquoted C(0644)).
+      - At most C("0777"); setuid, setgid and sticky bits fail naming the value before anything is written.
     type: raw
     default: "0644"
 """
@@ -223,11 +228,17 @@ changed_files:
 """
 
 import os
+from typing import NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as arches
-from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import (
+    TextFileError,
+    check_target,
+    parse_mode,
+    write_text,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.docs.docs import (
     DEFAULT_FORMAT,
     FORMATS,
@@ -266,12 +277,17 @@ def _manifest_of_entries(entries: list) -> LibraryManifest:
 class _Repository:
     """One repository of the batch: where its READMEs go and what they say."""
 
-    def __init__(self, name: str, manifest: LibraryManifest, family_dir, dest, dest_dir) -> None:
+    def __init__(self, name: str, manifest: LibraryManifest, family_dir, dest, dest_dir, where: str = "") -> None:
         self.name, self.manifest, self.family_dir = name, manifest, family_dir
         self.dest, self.dest_dir = dest, dest_dir
+        self.where = where  # "families[n]." in the batch form, for the errors naming an option
 
     def path(self, arch) -> str:
         return self.dest or os.path.join(self.dest_dir, readme_filename(arch))
+
+    @property
+    def dest_field(self) -> str:
+        return self.where + ("dest" if self.dest else "dest_dir")
 
 
 def _repositories(p: dict) -> list:
@@ -294,8 +310,15 @@ def _repositories(p: dict) -> list:
             manifest = _manifest_of_entries(family["entries"])
         except InvalidLibraryManifest as exc:
             raise DocsError("%s: %s" % (where, exc)) from exc
-        repositories.append(_Repository(family["name"], manifest, family["family_dir"], None, family["dest_dir"]))
+        repositories.append(_Repository(family["name"], manifest, family["family_dir"], None, family["dest_dir"],
+                                        "families[%d]." % n))
     return repositories
+
+
+def _fail(module: AnsibleModule, exc: Exception) -> NoReturn:
+    """Fail the task with the file, field and value the error names (no traceback)."""
+    module.fail_json(msg=str(exc), file=getattr(exc, "file", "") or None, field=getattr(exc, "field", "") or None,
+                     value=str(getattr(exc, "value", "")))
 
 
 def main() -> None:
@@ -338,29 +361,39 @@ def main() -> None:
     if p["dest"] and len(wanted) != 1:
         module.fail_json(msg="dest is one file but %d READMEs are requested; use dest_dir" % len(wanted))
     try:
-        # YAML reads an unquoted 0644 as the int 420: only strings are octal text
-        mode = p["mode"] if isinstance(p["mode"], int) else int(str(p["mode"]), 8)
-    except ValueError:
-        module.fail_json(msg="mode: %r is not an octal file mode" % p["mode"])
+        # YAML reads an unquoted 0644 as the int 420 (taken as is); setuid/setgid/sticky bits are refused
+        mode = parse_mode(p["mode"], p["dest"] or p["dest_dir"] or "families", "mode")
+    except TextFileError as exc:
+        _fail(module, exc)
 
     try:
-        # every README of every repository is rendered before the first one is written
+        # every README of every repository is rendered, and every target checked, before the first one is written
         rendered = []
         for repo in _repositories(p):
             content = load_content(repo.family_dir)
             rendered.append((repo, [(arch, render_readme(repo.manifest, repo.name, arch, content, p["format"]))
                                     for arch in wanted]))
-    except (LibraryManifestError, InvalidLibraryManifest, DocsError) as exc:
+            for arch in wanted:
+                check_target(repo.path(arch), repo.dest_field)
+    except (LibraryManifestError, InvalidLibraryManifest) as exc:
         module.fail_json(msg=str(exc))
+    except (DocsError, TextFileError) as exc:
+        _fail(module, exc)
     except OSError as exc:
-        module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror))
+        module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror), file=exc.filename)
 
     readmes, changed_files, diffs, families = [], [], [], []
     for repo, texts in rendered:
         family = {"name": repo.name, "changed": False, "changed_files": [], "readmes": []}
         for arch, text in texts:
             path = repo.path(arch)
-            written = write_text(path, text, mode, check_mode=module.check_mode)
+            try:
+                written = write_text(path, text, mode, check_mode=module.check_mode, field=repo.dest_field)
+            except TextFileError as exc:  # the target changed since it was checked
+                _fail(module, exc)
+            except OSError as exc:
+                module.fail_json(msg="%s: field %s: cannot be written: %s" % (path, repo.dest_field, exc.strerror),
+                                 file=path, field=repo.dest_field, value=path)
             if written.changed:
                 family["changed_files"].append(path)
             if written.content_changed:

@@ -105,9 +105,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import REGISTRY_ARGS, client_from_params
-from ansible_collections.buildfarm.images.plugins.module_utils.registry._image_info import image_info
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._image_info import image_info, split_reference
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
+    REGISTRY_ARGS,
+    client_from_params,
+)
 
 
 def main() -> None:
@@ -119,13 +122,21 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    client = client_from_params(module.params)
     refs = module.params["references"]
+    client = None
     try:
+        for i, ref in enumerate(refs):  # every reference checked before any request
+            try:
+                split_reference(ref)
+            except BuildfarmError as exc:
+                raise BuildfarmError(exc.problem, field="references[%d]" % i, value=ref) from None
+        client = client_from_params(module.params)
+        for warning in client.warnings:
+            module.warn(warning)
         with ThreadPoolExecutor(max_workers=max(1, min(module.params["concurrency"], len(refs) or 1))) as pool:
             images = list(pool.map(lambda r: image_info(client, r), refs))
-    except (RegistryError, ValueError) as exc:
-        module.fail_json(msg=str(exc), retries=client.retry_count)
+    except (BuildfarmError, ValueError) as exc:
+        module.fail_json(msg=str(exc), retries=client.retry_count if client else 0)
     module.exit_json(changed=False, images=images, retries=client.retry_count)
 
 

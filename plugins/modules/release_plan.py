@@ -55,14 +55,14 @@ options:
 EXAMPLES = r"""
 - name: Plan the python family against the parents' library files
   buildfarm.images.release_plan:
-    family: families/python
+    family_dir: families/python
     parents_library: /srv/official-images/library
     dest: artifacts/library/python
   register: buildfarm_python_plan
 
 - name: Plan only what the farm's builders can build
   buildfarm.images.release_plan:
-    family: families/busybox
+    family_dir: families/busybox
     architectures: [amd64, arm64v8, s390x]
   register: buildfarm_busybox_plan
 
@@ -104,7 +104,10 @@ dest:
   type: str
 """
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input, family_module
+from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import (
+    fail_bad_input,
+    family_module,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import (
     TextFileError,
     write_text,
@@ -122,7 +125,7 @@ def main() -> None:
     ))
     p = module.params
     try:
-        family = load_family(p["family"])
+        family = load_family(p["family_dir"])
         plan = plan_family(family, p["parents_library"], architectures=p["architectures"], tree=p["rendered"])
         library = plan.library_text()
     except FamilyError as e:

@@ -66,6 +66,22 @@ options:
   source_date_epoch:
     description: Seconds since the epoch; when given, the C(created) label of every image (as C(SOURCE_DATE_EPOCH)).
     type: str
+  overrides:
+    description:
+      - Per-family changes for this release, without editing the family (family name -> mapping); names of
+        families not in the release are ignored. Each may have C(versions_file) (another versions file, for
+        example one an inventory pins; relative paths resolve against the directory C(ansible-playbook) runs in),
+        C(architectures) (the family is restricted to these, as its C(family.yml) C(architectures) would) and
+        C(variants) (only these variants are rendered, planned and built; their tags stay those of the whole
+        versions file, so C(3.13-slim) is still the slim entry of the default suite).
+      - Bad overrides fail before anything is written, naming C(overrides.<family>), the field and the value.
+    type: dict
+    default: {}
+  debian_mirror:
+    description: The Debian archive whose C(Release) files resolve C(versions_source: debian_release). Default the
+      archive of the controller's apt sources (read at run time).
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -76,6 +92,20 @@ EXAMPLES = r"""
     architectures: [amd64, arm64v8, s390x]
     work_dir: .buildfarm
     artifacts_dir: artifacts
+  register: buildfarm_release
+
+- name: Release debian and python, python pinned to this farm's versions file, amd64 and slim-trixie only
+  buildfarm.images.release_prepare:
+    families_dir: families
+    families: [debian, python]
+    architectures: [amd64, arm64v8, s390x]
+    work_dir: .buildfarm
+    artifacts_dir: artifacts
+    overrides:
+      python:
+        versions_file: inventories/local/files/python-versions.json
+        architectures: [amd64]
+        variants: [slim-trixie]
   register: buildfarm_release
 """
 
@@ -172,6 +202,8 @@ def main() -> None:
             work_dir=dict(type="path", required=True),
             artifacts_dir=dict(type="path", required=True),
             source_date_epoch=dict(type="str"),
+            overrides=dict(type="dict", default={}),
+            debian_mirror=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
@@ -183,7 +215,7 @@ def main() -> None:
         module.fail_json(msg="source_date_epoch: not a number of seconds (value: %r)" % p["source_date_epoch"])
     try:
         release = batch.prepare(p["families_dir"], p["families"], p["architectures"], p["parents_library"],
-                                p["source_date_epoch"])
+                                p["source_date_epoch"], debian_mirror=p["debian_mirror"], overrides=p["overrides"])
         written = batch.write(release, p["work_dir"], p["artifacts_dir"], check=module.check_mode,
                               want_diff=module._diff)
     except FamilyError as exc:

@@ -9,7 +9,8 @@ short_description: Write the release report (Markdown and JSON) of a release run
 version_added: 0.1.0
 description:
   - One row per tag (the entries' tags and shared tags), one column per architecture with the builder's status
-    (C(built), C(unchanged), C(failed), C(skipped), C(unreachable), C(unroutable), C(not-built)) and the pushed digest, and a
+    (C(built), C(unchanged), C(failed), C(skipped), C(unreachable), C(unroutable), C(not-built)) and the pushed
+    digest, and a
     column with what was published (the manifest list's action and digest).
   - Lists the builders that failed or never reported, with their failed entries.
   - Lists the entries no builder can build (a Windows builder's result names them under C(unroutable), with the
@@ -41,6 +42,11 @@ options:
     required: true
   results:
     description: Host -> the build role's C(buildfarm_build_result); hosts missing here never reported.
+    type: dict
+    default: {}
+  errors:
+    description: Host -> why it failed before recording a result (the release playbook's rescue); the action plugin
+      reads C(buildfarm_build_error) from the hostvars.
     type: dict
     default: {}
   published:
@@ -123,6 +129,7 @@ def main() -> None:
             release=dict(type="list", elements="dict", required=True),
             builders=dict(type="raw", required=True),
             results=dict(type="dict", default={}),
+            errors=dict(type="dict", default={}),
             published=dict(type="raw", default={}),
             dest_dir=dict(type="path", required=True, aliases=["dest"]),
         ),
@@ -137,7 +144,7 @@ def main() -> None:
                              "through the action plugin) and published a mapping or a list (value types: %s, %s)"
                          % (type(p["builders"]).__name__, type(published).__name__))
     try:
-        report = build_report(p["release"], p["builders"], p["results"], published)
+        report = build_report(p["release"], p["builders"], p["results"], published, p["errors"])
     except (KeyError, TypeError, ValueError) as exc:
         module.fail_json(msg="release_report: malformed input: %s: %s" % (type(exc).__name__, exc))
     files = []

@@ -93,7 +93,9 @@ jobs:
   type: list
   elements: dict
 unroutable:
-  description: Entries no Windows builder can build, each with C(repo), C(key), C(arch), C(directory), C(tags), C(reason).
+  description:
+    - Entries no Windows builder can build, each with C(repo), C(key), C(arch), C(directory), C(tags),
+      C(reason).
   returned: success
   type: list
   elements: dict

@@ -74,6 +74,13 @@ def _symlink_out(name: str, content: str = SECRET) -> Callable[[pathlib.Path], N
     return plant
 
 
+def _docs_folder_out(root: pathlib.Path) -> None:
+    """`tiny/docs` becomes a symlink to a folder outside the family whose content.md holds the secret."""
+    (root / "outside-docs").mkdir()
+    (root / "outside-docs" / "content.md").write_text(SECRET)
+    (root / "tiny" / "docs").symlink_to(root / "outside-docs")
+
+
 def _both(*plants: Callable[[pathlib.Path], None]) -> Callable[[pathlib.Path], None]:
     def plant(root: pathlib.Path) -> None:
         for p in plants:
@@ -105,6 +112,11 @@ def _nothing(root: pathlib.Path) -> None:
 
 def _push(images: list, **options) -> Callable[[pathlib.Path], dict]:
     return lambda root: dict({"images": images}, **options)
+
+
+def _readme(root: pathlib.Path, **options) -> dict:
+    """The readme module's arguments: one entry as data, and the hostile `options`."""
+    return dict({"name": "tiny", "entries": [{"tags": ["1.0"], "architectures": ["amd64"]}]}, **options)
 
 
 def _item(**fields) -> dict:
@@ -214,25 +226,42 @@ CASES = [
     # where the outputs go: a path below a regular file, or a folder where a file belongs
     Hostile("plan-dest-below-a-file", _regular_file("blocker"), "release_plan", "dest", "blocker/library/tiny",
             "blocker is a file, not a folder", "blocker/library/tiny",
-            args=lambda root: {"family": str(root / "tiny"), "parents_library": str(root / "parents"),
+            args=lambda root: {"family_dir": str(root / "tiny"), "parents_library": str(root / "parents"),
                                "dest": str(root / "blocker" / "library" / "tiny")}),
     Hostile("plan-dest-a-folder", _nothing, "release_plan", "dest", "parents", "is a folder, not a file", "parents",
-            args=lambda root: {"family": str(root / "tiny"), "parents_library": str(root / "parents"),
+            args=lambda root: {"family_dir": str(root / "tiny"), "parents_library": str(root / "parents"),
                                "dest": str(root / "parents")}),
-    Hostile("render-dest-below-a-file", _regular_file("blocker"), "dockerfiles", "dest", "blocker/render",
+    Hostile("render-dest-below-a-file", _regular_file("blocker"), "dockerfiles", "dest_dir", "blocker/render",
             "blocker is a file, not a folder", "blocker/render",
-            args=lambda root: {"family": str(root / "tiny"), "dest": str(root / "blocker" / "render")}),
+            args=lambda root: {"family_dir": str(root / "tiny"), "dest_dir": str(root / "blocker" / "render")}),
+    Hostile("readme-dest-below-a-file", _regular_file("blocker"), "readme", "dest", "blocker/README.md",
+            "blocker is a file, not a folder", "blocker/README.md",
+            args=lambda root: _readme(root, dest=str(root / "blocker" / "README.md"))),
+    Hostile("readme-dest-dir-below-a-file", _regular_file("blocker"), "readme", "dest_dir", "blocker/docs",
+            "blocker is a file, not a folder", "blocker/docs/README.md",
+            args=lambda root: _readme(root, dest_dir=str(root / "blocker" / "docs"))),
+    Hostile("readme-mode-setuid", _nothing, "readme", "mode", "'6777'", "setuid, setgid and sticky bits are refused",
+            "out/README.md", args=lambda root: _readme(root, dest=str(root / "out" / "README.md"), mode="6777")),
+    Hostile("readme-docs-symlink-out", _symlink_out("docs/content.md"), "readme", "family_dir", "docs/content.md",
+            "README content must be inside the family folder (it resolves to", "tiny/docs/content.md",
+            args=lambda root: _readme(root, family_dir=str(root / "tiny"), dest=str(root / "out" / "README.md"))),
+    Hostile("readme-docs-folder-symlink-out", _docs_folder_out, "readme", "family_dir", "'docs'",
+            "README content must be inside the family folder (it resolves to", "tiny/docs",
+            args=lambda root: _readme(root, family_dir=str(root / "tiny"), dest=str(root / "out" / "README.md"))),
+    Hostile("report-dest-below-a-file", _regular_file("blocker"), "release_report", "dest_dir", "blocker/report",
+            "blocker is a file, not a folder", "blocker/report/release-report.",
+            args=lambda root: {"release": [], "builders": {}, "dest_dir": str(root / "blocker" / "report")}),
 ]
 
 
 def _results(case: Hostile, root: pathlib.Path) -> list[dict]:
     out = root / "out"
     if case.runs == "family":
-        return [run_module("dockerfiles", {"family": str(root / "tiny"), "dest": str(out / "render")}),
-                run_module("release_plan", {"family": str(root / "tiny"), "parents_library": str(root / "parents"),
+        return [run_module("dockerfiles", {"family_dir": str(root / "tiny"), "dest_dir": str(out / "render")}),
+                run_module("release_plan", {"family_dir": str(root / "tiny"), "parents_library": str(root / "parents"),
                                             "dest": str(out / "library" / "tiny")})]
     if case.runs == "library":
-        return [run_module("library_manifest", {"path": str(root / "library" / "tiny")})]
+        return [run_module("library_manifest", {"library_file": str(root / "library" / "tiny")})]
     return [run_module(case.runs, case.args(root))]
 
 

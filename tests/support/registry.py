@@ -8,7 +8,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import Credentials, RegistryClient
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+    Credentials,
+    RegistryClient,
+)
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "registry.sh"
 

@@ -12,28 +12,27 @@ import os
 import threading
 from typing import Any, Callable, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
     REGISTRY_ARGS,
+    client_kwargs,
     credentials_from_params,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import DOCKER_HUB, RegistryClient
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 
-# The registry modules' options, less `registry` (each image names its own) and `retries` (retried per tag).
+# The registry modules' options, less `registry` (each image names its own), `retries` (retried per tag) and
+# `deadline` (a build runs for hours between two registry questions; each question has its timeout).
 ENGINE_REGISTRY_ARGS: dict[str, dict[str, Any]] = {
-    name: spec for name, spec in REGISTRY_ARGS.items() if name not in ("registry", "retries")}
+    name: spec for name, spec in REGISTRY_ARGS.items() if name not in ("registry", "retries", "deadline")}
 
 _DOCKER_CONFIG = "~/.docker/config.json"
 _DOCKER_CERTS = "/etc/docker/certs.d"
 
 
 def registry_path(repo: str) -> tuple[str, str]:
-    """(registry host, repository path in it) of an engine repository name, as the engine resolves it."""
-    first, sep, rest = repo.partition("/")
-    if sep and first in ("docker.io", "index.docker.io"):
-        repo = rest
-    elif sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return DOCKER_HUB, repo if "/" in repo else "library/" + repo
+    """(registry API host, repository path in it) of an engine repository name, as the engine resolves it."""
+    ref = ImageRef.parse(repo, field="repository")
+    return ref.api_host, ref.path
 
 
 def registry_clients(params: Mapping[str, Any], retries: int = 0) -> Callable[[str], RegistryClient]:
@@ -52,8 +51,8 @@ def registry_clients(params: Mapping[str, Any], retries: int = 0) -> Callable[[s
             if host not in clients:
                 creds = credentials_from_params(params, host, config)
                 engine_ca = os.path.join(_DOCKER_CERTS, host, "ca.crt")
-                ca = params.get("ca_cert") or (engine_ca if os.path.exists(engine_ca) else None)
-                clients[host] = RegistryClient(host, creds, insecure=params.get("insecure"), ca_cert=ca,
-                                               timeout=params.get("timeout") or 30, retries=retries)
+                kwargs = client_kwargs(params)
+                kwargs["ca_path"] = kwargs["ca_path"] or (engine_ca if os.path.exists(engine_ca) else None)
+                clients[host] = RegistryClient(host, creds, retries=retries, **kwargs)
             return clients[host]
     return get

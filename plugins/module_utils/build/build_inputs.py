@@ -19,6 +19,8 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 INPUT_DIGEST_LABEL = "io.buildfarm.input-digest"
 SCHEME = "buildfarm-inputs/1"
 
@@ -26,30 +28,8 @@ _FROM_RE = re.compile(r"^(?P<lead>\s*FROM\s+(?:--platform=\S+\s+)?)(?P<ref>\S+)(
 _STAGE_RE = re.compile(r"\s+AS\s+(?P<name>\S+)", re.IGNORECASE)
 
 
-class BuildInputError(ValueError):
+class BuildInputError(BuildfarmError, ValueError):
     """A plan entry or its rendered context cannot be built; the message names the file/field/value."""
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """A FROM reference split into repository (without the docker.io/library prefixes) and tag."""
-
-    repo: str
-    tag: str
-
-    @classmethod
-    def parse(cls, ref: str) -> "ImageRef":
-        name, digest = ref.partition("@")[::2]
-        tag = "latest"
-        last = name.rsplit("/", 1)[-1]
-        if ":" in last:
-            name, tag = name.rsplit(":", 1)
-        for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-            if name.startswith(prefix):
-                name = name[len(prefix):]
-        if name.startswith("library/"):
-            name = name[len("library/"):]
-        return cls(name, tag + ("@" + digest if digest else ""))
 
 
 @dataclass(frozen=True)

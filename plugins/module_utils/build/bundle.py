@@ -18,11 +18,13 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 RELEASE_JSON = "release.json"
 BUNDLE_FORMAT = "buildfarm-release/1"
 
 
-class BundleError(ValueError):
+class BundleError(BuildfarmError, ValueError):
     """The bundle cannot be read: names the file and what is wrong."""
 
 

@@ -20,13 +20,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 SOURCES_DIR = "/etc/apt/sources.list.d"
 # Runs a command: (argv, cwd) -> (rc, stdout, stderr); the module passes AnsibleModule.run_command.
 Runner = Callable[[Sequence[str], Optional[str]], Tuple[int, str, str]]
 STAMP_SUFFIX = ".package.json"  # next to dest, so it is not part of a build context
 
 
-class PackageError(RuntimeError):
+class PackageError(BuildfarmError, RuntimeError):
     pass
 
 
@@ -54,7 +56,9 @@ def codename(os_release: str = "/etc/os-release") -> str:
 
 
 def _parse_deb822(text: str) -> list[dict[str, str]]:
-    stanzas, cur, last = [], {}, ""
+    stanzas: list[dict[str, str]] = []
+    cur: dict[str, str] = {}
+    last = ""
     for line in text.splitlines():
         if not line.strip():
             if cur:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -20,11 +21,11 @@ from typing import Any, Callable, Mapping, Sequence
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI, image_labels
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
     BuildInputError,
     BuildInputs,
-    ImageRef,
     build_order,
     from_lines,
     pin_from,
@@ -134,6 +135,15 @@ class BuildResult:
         }
 
 
+def _provided_key(ref: str, where: str) -> tuple[str, str]:
+    """(repository, tag) of a FROM reference as the release's entries provide them (`busybox`, `1.35.0-glibc`)."""
+    try:
+        image = ImageRef.parse(ref, default_tag="latest")
+    except ImageRefError as exc:
+        raise BuildInputError("%s: FROM %s: %s" % (where, ref, exc.problem)) from None
+    return image.short_repo, image.tag
+
+
 def local_repository(settings: BuildSettings, repo: str) -> str:
     prefix = settings.registry.rstrip("/") + "/" if settings.registry else ""
     return "%s%s/%s" % (prefix, settings.namespace, repo)
@@ -172,12 +182,15 @@ class ReleaseBuilder:
                                       % (f.repo, e.key, path, exc.strerror)) from None
             self.dockerfiles[e.key] = text
             self.parent_keys[e.key] = [
-                self.provides[(r.repo, r.tag)]
-                for r in (ImageRef.parse(fl.ref) for fl in from_lines(text) if not fl.stage_parent)
-                if (r.repo, r.tag) in self.provides
+                self.provides[k] for k in (_provided_key(fl.ref, path) for fl in from_lines(text) if not fl.stage_parent)
+                if k in self.provides
             ]
         self.waves = build_order([e.key for _f, e in self.jobs], self.parent_keys)
         self.results: dict[str, BuildResult] = {}
+        # Entries with the same build inputs (a family copied under another name, one Dockerfile for two
+        # repositories) are built once: the second waits for the first and reuses its image.
+        self._digest_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     # -- one entry ----------------------------------------------------------------------------------
     def _full_tags(self, e: EntrySpec) -> list[str]:
@@ -222,9 +235,9 @@ class ReleaseBuilder:
             for fl in from_lines(text):
                 if fl.stage_parent:
                     continue
-                r = ImageRef.parse(fl.ref)
-                if (r.repo, r.tag) in self.provides:
-                    pins[fl.ref] = self.results[self.provides[(r.repo, r.tag)]].image_id or "would-build:" + fl.ref
+                k = _provided_key(fl.ref, e.key)
+                if k in self.provides:
+                    pins[fl.ref] = self.results[self.provides[k]].image_id or "would-build:" + fl.ref
                 else:
                     pins[fl.ref] = self._resolve_external(client, fl.ref)
                 base = base or fl.ref
@@ -238,20 +251,25 @@ class ReleaseBuilder:
                 build_args=dict(self.settings.build_args),
             )
             res.input_digest = inputs.digest()
-            existing = client.images.list(filters={"label": "%s=%s" % (INPUT_DIGEST_LABEL, res.input_digest)})
-            if existing:
-                image = existing[0]
-                res.status = "unchanged"
-            elif self.settings.check_mode:
-                # a dry run pulls nothing: an image only the registry has counts as one to build
-                res.status = "would-build"
-                return res
-            elif self._published(res):
-                image = client.images.pull(res.pulled, platform=self.settings.platform)
-                res.status = "unchanged"
-            else:
-                image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
-                res.status = "built"
+            with self._locks_lock:
+                digest_lock = self._digest_locks.setdefault(res.input_digest, threading.Lock())
+            with digest_lock:
+                existing = client.images.list(filters={"label": "%s=%s" % (INPUT_DIGEST_LABEL, res.input_digest)})
+                if existing:
+                    # the image already carrying this entry's tags, when several have these inputs (an earlier
+                    # engine state): retagging another one would move the tags, and re-push, every run
+                    image = next((i for i in existing if res.tags[0] in (i.tags or [])), existing[0])
+                    res.status = "unchanged"
+                elif self.settings.check_mode:
+                    # a dry run pulls nothing: an image only the registry has counts as one to build
+                    res.status = "would-build"
+                    return res
+                elif self._published(res):
+                    image = client.images.pull(res.pulled, platform=self.settings.platform)
+                    res.status = "unchanged"
+                else:
+                    image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
+                    res.status = "built"
             res.image_id = image.id
             for full in res.tags:
                 if full not in (image.tags or []):

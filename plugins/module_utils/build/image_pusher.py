@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 
 # Words in an engine error that mean the registry or the network hiccupped, not that the push is wrong.
@@ -23,11 +24,11 @@ _TRANSIENT = ("timeout", "timed out", "connection reset", "connection refused", 
 _PERMANENT = ("unauthorized", "denied", "authentication required", "manifest invalid", "name unknown")
 
 
-class PushError(RuntimeError):
+class PushError(BuildfarmError, RuntimeError):
     pass
 
 
-class PushInputError(ValueError):
+class PushInputError(ValueError, BuildfarmError):
     """Bad `images` input, found before anything is pushed: `field` (e.g. images[2].key) and `value` say which."""
 
     def __init__(self, field: str, value: Any, problem: str) -> None:
@@ -69,7 +70,7 @@ def push_items(images: Sequence[Any], check_mode: bool = False) -> list[tuple[st
             raise PushInputError(where + ".image_id", image_id, "missing or not a string (entry %s, status %s)"
                                  % (key, status))
         # a dry run's would-build item has no image yet: "" marks it, whatever image_id it carries
-        todo.append((key, "" if status == "would-build" else image_id, list(tags)))
+        todo.append((key, "" if status == "would-build" else str(image_id), list(tags)))
     return todo
 
 
@@ -105,13 +106,6 @@ class ImagePushResult:
         return {"key": self.key, "image_id": self.image_id, "ok": self.ok, "tags": [t.as_dict() for t in self.tags]}
 
 
-def split_ref(ref: str) -> tuple[str, str]:
-    repo, tag = ref.rpartition(":")[::2]
-    if "/" in tag or not repo:
-        return ref, "latest"
-    return repo, tag
-
-
 def local_digests(image_attrs: dict, repo: str) -> list[str]:
     """The manifest digests the engine remembers for this image in ``repo`` (from pushes or pulls)."""
     out = []
@@ -124,8 +118,8 @@ def local_digests(image_attrs: dict, repo: str) -> list[str]:
 
 def remote_digest(registry: RegistryClient, ref: str) -> str:
     """The manifest digest the registry serves for ``ref`` (one HEAD), '' when it has no such tag."""
-    repo, tag = split_ref(ref)
-    desc = registry.head_manifest(registry_path(repo)[1], tag)
+    image = ImageRef.parse(ref, default_tag="latest")
+    desc = registry.head_manifest(image.path, image.tag)
     return desc.digest if desc else ""
 
 
@@ -143,9 +137,9 @@ class Pusher:
     sleep: Callable[[float], None] = time.sleep
 
     def _push_tag(self, client: Any, ref: str) -> str:
-        repo, tag = split_ref(ref)
+        image = ImageRef.parse(ref, default_tag="latest")
         digest = ""
-        for line in client.api.push(repo, tag, stream=True, decode=True):
+        for line in client.api.push(image.familiar_repository, image.tag, stream=True, decode=True):
             if "error" in line or "errorDetail" in line:
                 raise PushError(str(line.get("error") or line.get("errorDetail")))
             aux = line.get("aux") or {}
@@ -199,11 +193,11 @@ class Pusher:
         for ref in refs:
             res = TagResult(ref, "failed")
             out.tags.append(res)
-            repo, _tag = split_ref(ref)
             try:
-                registry = self.registry_for(registry_path(repo)[0])
+                image = ImageRef.parse(ref, default_tag="latest")
+                registry = self.registry_for(image.api_host)
                 remote = self._with_retries(res, lambda: remote_digest(registry, ref))
-                if remote and remote in local_digests(attrs, repo):
+                if remote and remote in local_digests(attrs, image.familiar_repository):
                     res.status, res.digest = "unchanged", remote
                 elif self.check_mode:
                     res.status = "would-push"

@@ -50,8 +50,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import ImageRef
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 
 # Windows Server releases a builder can state, and the OS build number each runs.
 WINDOWS_RELEASES: dict[str, int] = {
@@ -65,7 +66,7 @@ _WINDOWS_BASES = ("windowsservercore", "nanoserver")
 CLASSIC = "classic"
 
 
-class SchedulingError(ValueError):
+class SchedulingError(BuildfarmError, ValueError):
     """Input that cannot be scheduled (unknown architecture, a Windows host without a release...)."""
 
 
@@ -175,8 +176,8 @@ def _satisfies(constraints: Sequence[str], capabilities: frozenset[str]) -> bool
 def _from_ref(ref: str) -> tuple[str, str]:
     """(repository's last path component, tag) of a FROM reference: any registry or namespace prefix names the
     same repository (the farm's per-architecture copies included)."""
-    image = ImageRef.parse(ref.strip())
-    return image.repo.rsplit("/", 1)[-1], image.tag.split("@", 1)[0]
+    image = ImageRef.parse(ref.strip(), default_tag="latest")
+    return image.name, image.tag
 
 
 def _dependencies(entries: list[dict], repo: str) -> list[set[int]]:

@@ -26,13 +26,14 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
 _KEYS = {"name", "command", "stdout", "exit_code", "timeout"}
 _OS_KEYS = ("linux", "windows")
 
 
-class SmokeTestError(ValueError):
+class SmokeTestError(BuildfarmError, ValueError):
     pass
 
 

@@ -17,11 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 NEW_FILE_MODE = 0o644
 MAX_MODE = 0o777
 
 
-class TextFileError(ValueError):
+class TextFileError(ValueError, BuildfarmError):
     """A file that cannot be written as asked. `file`, `field` (the option: dest, mode ...) and `value` say what."""
 
     def __init__(self, file: str, field: str, value: Any, problem: str) -> None:
@@ -46,7 +48,13 @@ def parse_mode(value: Any, file: str = "", field: str = "mode") -> int | None:
             raise TextFileError(file, field, value, "not an octal file mode such as \"0644\"") from None
     else:
         mode = value
-    check_mode_bits(mode, file, field, value)
+    try:
+        check_mode_bits(mode, file, field, value)
+    except TextFileError as exc:
+        if isinstance(value, str) or not 0 <= value <= 0o7777:
+            raise
+        # YAML's unquoted 04644 arrives as 2468, a number the user never wrote: say it in octal too
+        raise TextFileError(file, field, value, "%s; %d is %04o in octal" % (exc.problem, value, value)) from None
     return mode
 
 

@@ -10,6 +10,8 @@ import platform as _platform
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -83,7 +85,7 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
-class UnknownArchitecture(ValueError):
+class UnknownArchitecture(BuildfarmError, ValueError):
     pass
 
 

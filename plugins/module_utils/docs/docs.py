@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Sequence, Union
 from urllib.parse import urlsplit
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
     Entry,
@@ -70,8 +71,12 @@ DEFAULT_GIT_FETCH = "refs/heads/master"  # bashbrew's, for an entry without GitF
 META_KEYS = ("maintained_by", "get_help", "issues", "logo", "build_badge", "variants")
 
 
-class DocsError(ValueError):
-    pass
+class DocsError(ValueError, BuildfarmError):
+    """A README that cannot be written from this input. `file`, `field` and `value` say where, when known."""
+
+    def __init__(self, msg: str, file: str = "", field: str = "", value: str = "") -> None:
+        super().__init__(msg)
+        self.file, self.field, self.value = file, field, value
 
 
 @dataclass
@@ -95,8 +100,22 @@ def _read(path: str) -> str:
         return f.read().strip("\n")
 
 
+def _inside(family_dir: str, path: str) -> str:
+    """`path` (below `family_dir`) when it resolves, symlinks followed, inside the family folder; else a DocsError
+    naming it. A family is data anyone may propose, so a symlink in its docs/ must not make the README publish a
+    file of the controller (the rule of family.py's _inside())."""
+    root = os.path.realpath(family_dir)
+    resolved = os.path.realpath(path)
+    if not resolved.startswith(root + os.sep):
+        rel = os.path.relpath(path, family_dir)
+        raise DocsError("%s: field family_dir: README content must be inside the family folder (it resolves to %s)"
+                        " (value: %r)" % (path, resolved, rel), file=path, field="family_dir", value=rel)
+    return path
+
+
 def load_content(family_dir: Union[str, None]) -> DocsContent:
-    """The content of `<family_dir>/docs/` (a missing folder gives the defaults)."""
+    """The content of `<family_dir>/docs/` (a missing folder gives the defaults). Every file read, and the docs
+    folder itself, must resolve inside the family folder: a symlink out of it is a DocsError naming it."""
     content = DocsContent()
     if not family_dir:
         return content
@@ -105,9 +124,11 @@ def load_content(family_dir: Union[str, None]) -> DocsContent:
         raise DocsError("family folder %s does not exist" % family_dir)
     if not os.path.isdir(docs):
         return content
+    _inside(family_dir, docs)
     meta: dict = {}
     meta_path = os.path.join(docs, "meta.yml")
-    if os.path.exists(meta_path):
+    if os.path.lexists(meta_path):
+        _inside(family_dir, meta_path)
         if _yaml is None:
             raise DocsError("reading %s needs PyYAML" % meta_path)
         with open(meta_path, encoding="utf-8") as f:
@@ -128,13 +149,13 @@ def load_content(family_dir: Union[str, None]) -> DocsContent:
     for key, name in (("quick_reference_extra", "quick-reference.md"), ("content", "content.md"),
                       ("variant", "variant.md"), ("license", "license.md")):
         path = os.path.join(docs, name)
-        if os.path.exists(path):
-            setattr(content, key, _read(path))
+        if os.path.lexists(path):  # lexists: a dangling symlink out of the family is refused, not skipped
+            setattr(content, key, _read(_inside(family_dir, path)))
     for v in meta.get("variants") or []:
         path = os.path.join(docs, "variant-%s.md" % v)
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             raise DocsError("%s: variant %r is listed but %s does not exist" % (meta_path, v, path))
-        content.variants[str(v)] = _read(path)
+        content.variants[str(v)] = _read(_inside(family_dir, path))
     return content
 
 

@@ -14,9 +14,10 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family.render imp
 
 
 def family_module(argument_spec: dict[str, dict[str, Any]]) -> AnsibleModule:
-    """The AnsibleModule of a module reading an image family: the family option besides ``argument_spec``, check
-    mode, and the task failed when PyYAML or Jinja2 cannot be imported on the host."""
-    module = AnsibleModule(argument_spec=dict(family=dict(type="path", required=True), **argument_spec),
+    """The AnsibleModule of a module reading an image family: the family_dir option (old name family, an alias)
+    besides ``argument_spec``, check mode, and the task failed when PyYAML or Jinja2 cannot be imported."""
+    module = AnsibleModule(argument_spec=dict(family_dir=dict(type="path", required=True, aliases=["family"]),
+                                              **argument_spec),
                            supports_check_mode=True)
     for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
         if error:
@@ -28,3 +29,4 @@ def fail_bad_input(module: AnsibleModule, exc: Exception) -> NoReturn:
     """Fail the task with the file, field and value of a FamilyError (the file alone for an OSError)."""
     module.fail_json(msg=str(exc), file=getattr(exc, "file", None) or getattr(exc, "filename", None),
                      field=getattr(exc, "field", None), value=str(getattr(exc, "value", "")))
+    raise SystemExit(1)  # fail_json exits; this tells the type checker so

@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
 try:
@@ -38,14 +39,23 @@ _VERSION_RE = re.compile(r"^\d+(?:\.\d+)*[0-9A-Za-z.+-]*$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _KEYS_REQUIRED = ("name", "maintainers", "versions", "templates")
-_KEYS_OPTIONAL = ("git_repo", "aliases", "builder", "exclude_architectures", "architectures", "template_vars", "build")
+_KEYS_OPTIONAL = ("git_repo", "aliases", "builder", "exclude_architectures", "architectures", "template_vars", "build",
+                  "versions_source", "tag_policy")
 _BUILD_KEYS = ("context", "tests")
-_CONTEXT_SOURCES = ("debian_package",)
+_CONTEXT_SOURCES = ("debian_package", "debian_rootfs")
+# Where versions come from beyond the versions file, resolved by the controller when a release is prepared
+# (release/batch.py): `debian_release` sets each key's full version from its suite's Release file on the host's
+# Debian mirror (13.8) and adds `data.release` (codename, version, date, epoch, serial, sha256).
+VERSIONS_SOURCES = ("debian_release",)
+# How an entry's tags are made: `python` (docker-library/python's rules, the default) or `distribution`
+# (docker-library/debian's: <suite>, <suite>-<serial>, <full version>, <key>, aliases; variant <suite>/<name> adds
+# -<name> to each).
+TAG_POLICIES = ("python", "distribution")
 TESTS_FILE = "tests.yml"
 _RULE_KEYS = ("arch", "versions", "variants", "unless_versions")
 
 
-class FamilyError(ValueError):
+class FamilyError(ValueError, BuildfarmError):
     """Bad family input. `file`, `field` and `value` say exactly what is wrong and where."""
 
     def __init__(self, file: str, field: str, value: Any, problem: str, line: int | None = None):
@@ -66,6 +76,9 @@ class Version:
     version: str
     variants: tuple[str, ...]
     data: Mapping[str, Any]  # the whole versions.json object, handed to templates unchanged
+    # the versions file's variants when a release builds only some of them (release_prepare `overrides`): the
+    # tags are still those of the whole family (`3.13-slim` stays the slim entry of the default suite)
+    tag_variants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,8 @@ class Family:
     architectures: tuple[tuple[str, tuple[str, ...]], ...] = ()
     template_vars: Mapping[str, Any] = field(default_factory=dict)
     build: BuildRecipe = field(default_factory=BuildRecipe)
+    versions_source: str = ""  # one of VERSIONS_SOURCES, resolved by the controller (release/batch.py)
+    tag_policy: str = "python"  # one of TAG_POLICIES
 
     @property
     def family_file(self) -> str:
@@ -292,6 +307,25 @@ def _debian_package(file: str, fld: str, value: Any) -> dict:
             "match_version": match}
 
 
+def _debian_rootfs(file: str, fld: str, value: Any) -> dict:
+    """`build.context.debian_rootfs`: a minbase root filesystem per entry variant (`<suite>` or `<suite>/<name>`),
+    placed at `<variant>/rootfs.tar` of the context; `slim` (variant globs) makes those variants slim, `include`
+    adds packages. The suites' Release files come from the family's versions_source."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise FamilyError(file, fld, value, "must be a mapping (keys: include, slim)")
+    unknown = sorted(set(value) - {"include", "slim"})
+    if unknown:
+        raise FamilyError(file, fld + "." + unknown[0], value[unknown[0]], "unknown key (known: include, slim)")
+    include = _str_list(file, fld + ".include", value.get("include") or [], allow_empty=True)
+    for pkg in include:
+        if not re.match(r"^[a-z0-9][a-z0-9+.-]+$", pkg):
+            raise FamilyError(file, fld + ".include", pkg, "not a Debian package name")
+    slim = _str_list(file, fld + ".slim", value.get("slim") or [], allow_empty=True)
+    return {"include": list(include), "slim": list(slim)}
+
+
 def _build_recipe(file: str, family_dir: str, value: Any) -> BuildRecipe:
     """`build:` of family.yml; every file it names stays inside the family folder."""
     if value is None:
@@ -311,7 +345,10 @@ def _build_recipe(file: str, family_dir: str, value: Any) -> BuildRecipe:
         if kind not in _CONTEXT_SOURCES:
             raise FamilyError(file, "build.context." + str(kind), spec,
                               "unknown context source (known: %s)" % ", ".join(_CONTEXT_SOURCES))
-        context[kind] = _debian_package(file, "build.context." + kind, spec)
+        if kind == "debian_rootfs":
+            context[kind] = _debian_rootfs(file, "build.context." + kind, spec)
+        else:
+            context[kind] = _debian_package(file, "build.context." + kind, spec)
     tests = value.get("tests")
     if tests is None:
         tests_file = ""
@@ -395,6 +432,18 @@ def load_family(path: str, name: str | None = None) -> Family:
     template_vars = raw.get("template_vars") or {}
     if not isinstance(template_vars, dict):
         raise FamilyError(file, "template_vars", template_vars, "must be a mapping")
+    versions_source = raw.get("versions_source") or ""
+    if versions_source not in ("",) + VERSIONS_SOURCES:
+        raise FamilyError(file, "versions_source", versions_source,
+                          "unknown versions source (known: %s)" % ", ".join(VERSIONS_SOURCES))
+    tag_policy = raw.get("tag_policy") or "python"
+    if tag_policy not in TAG_POLICIES:
+        raise FamilyError(file, "tag_policy", tag_policy, "unknown tag policy (known: %s)" % ", ".join(TAG_POLICIES))
+    build = _build_recipe(file, path, raw.get("build"))
+    if "debian_rootfs" in build.context and versions_source != "debian_release":
+        raise FamilyError(file, "build.context.debian_rootfs", build.context["debian_rootfs"],
+                          "needs `versions_source: debian_release` (the Release files the root filesystems are "
+                          "made from)")
 
     return Family(
         path=path,
@@ -409,5 +458,7 @@ def load_family(path: str, name: str | None = None) -> Family:
         exclude_architectures=_exclude_rules(file, raw.get("exclude_architectures") or []),
         architectures=_architectures(file, raw["architectures"]) if "architectures" in raw else (),
         template_vars=template_vars,
-        build=_build_recipe(file, path, raw.get("build")),
+        build=build,
+        versions_source=versions_source,
+        tag_policy=tag_policy,
     )

@@ -25,11 +25,12 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import ImageRef, from_lines
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import from_lines
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import Family, FamilyError, Version
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import DOCKERFILE, render_family
 
@@ -128,7 +129,7 @@ class Plan:
         # Validate the text as written, so errors point at lines of the generated file.
         errors = lm.parse(lm.dumps(m), "library/%s (as planned)" % self.name).errors()
         if errors:
-            raise PlanError(self.family_file or self.source, errors[0].field, errors[0].value,
+            raise PlanError(self.family_file or self.source, errors[0].field or "(library file)", errors[0].value,
                             "the planned library file would be invalid: %s"
                             % "; ".join(str(e) for e in errors[:3]) + (" ..." if len(errors) > 3 else ""))
         return m
@@ -159,8 +160,8 @@ class ParentLibrary:
 
     def architectures(self, ref: str, where: str) -> list[str]:
         """The architectures of the image `ref` (repo:tag) according to its library file."""
-        image = ImageRef.parse(ref)
-        manifest = self.manifest(image.repo, where, ref)
+        image = parse_from(ref, where)
+        manifest = self.manifest(image.short_repo, where, ref)
         entry = manifest.entry_for_tag(image.tag)
         if entry is None:
             raise PlanError(where, "FROM", ref, "parent image not found: tag %r is not in %s"
@@ -168,7 +169,16 @@ class ParentLibrary:
         return entry.architectures
 
 
-def _dedupe(items: Sequence[str]) -> list[str]:
+def parse_from(ref: str, where: str) -> ImageRef:
+    """A FROM reference (`busybox:1.35.0-glibc`, `docker.io/library/debian:trixie-slim`), `latest` when it names
+    no tag; a reference outside the distribution grammar is a PlanError naming the Dockerfile."""
+    try:
+        return ImageRef.parse(ref, default_tag="latest")
+    except ImageRefError as exc:
+        raise PlanError(where, "FROM", ref, exc.problem) from None
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
@@ -190,10 +200,30 @@ def aliases_of(family: Family, version: Version) -> list[str]:
     return _dedupe([version.version, version.key] + list(family.aliases.get(version.key, ())))
 
 
+def distribution_tags(family: Family, version: Version, variant: str) -> list[str]:
+    """Tags of tag_policy `distribution` (docker-library/debian's): `<suite>`, `<suite>-<serial>`, the full
+    version, the versions key, then family.yml aliases of the key (`latest`); a variant `<suite>/<name>` gives each
+    `-<name>` (`trixie-slim`, `13.8-slim`), except `latest`, which only the plain variant carries. The suite and
+    serial are the key's `data.release` (versions_source `debian_release`)."""
+    release = version.data.get("release") if isinstance(version.data, dict) else None
+    if not isinstance(release, dict) or not release.get("codename") or not release.get("serial"):
+        raise PlanError(family.versions_file, version.key + ".release", release,
+                        "tag_policy distribution needs the key's Release (versions_source: debian_release)")
+    suite, _slash, name = variant.partition("/")
+    suffix = "-" + name.replace("/", "-") if name else ""
+    base = [suite, "%s-%s" % (suite, release["serial"]), version.version, version.key]
+    names = ["%s%s" % (b, suffix) for b in base]
+    names += [a + suffix for a in family.aliases.get(version.key, ()) if not (suffix and a == "latest")]
+    return _dedupe(names)
+
+
 def tags_for(family: Family, version: Version, variant: str) -> tuple[list[str], list[str], list[str]]:
     """(Tags, SharedTags, Constraints) of one entry."""
+    if family.tag_policy == "distribution":
+        return distribution_tags(family, version, variant), [], []
     aliases = aliases_of(family, version)
-    suite = default_suite(version.variants)
+    variants = version.tag_variants or version.variants
+    suite = default_suite(variants)
     if variant.startswith(WINDOWS_PREFIX):
         name = variant[len(WINDOWS_PREFIX):]  # windowsservercore-ltsc2025
         kind = name.split("-", 1)[0]  # windowsservercore
@@ -204,7 +234,7 @@ def tags_for(family: Family, version: Version, variant: str) -> tuple[list[str],
         tags = ["%s-%s" % (a, variant) for a in aliases]
         if suite and variant == "slim-" + suite:
             tags += ["%s-slim" % a for a in aliases]
-        if variant == default_alpine(version.variants):
+        if variant == default_alpine(variants):
             tags += ["%s-alpine" % a for a in aliases]
         shared = list(aliases) if variant == suite else []
         constraints = []

@@ -30,7 +30,7 @@ try:
     import jinja2.sandbox
     JINJA2_IMPORT_ERROR = None
 except ImportError:  # reported by the modules with missing_required_lib()
-    jinja2 = None
+    jinja2 = None  # type: ignore[assignment]
     JINJA2_IMPORT_ERROR = traceback.format_exc()
 
 DOCKERFILE = "Dockerfile"

@@ -58,6 +58,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence, Union
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 
 LIST_FIELDS = ("Maintainers", "Tags", "SharedTags", "Architectures", "Constraints")
@@ -77,7 +78,7 @@ _FIELD_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):(.*)$")
 _ARCH_FIELD_RE = re.compile(r"^(.+)-(%s)$" % "|".join(ARCH_FIELDS))
 
 
-class LibraryManifestError(ValueError):
+class LibraryManifestError(ValueError, BuildfarmError):
     """One problem in a library file; str() names the file, line, field and value."""
 
     def __init__(self, file: str, line: int, field: str, value: str, message: str) -> None:
@@ -98,7 +99,7 @@ class LibraryManifestError(ValueError):
                 "message": self.message, "msg": str(self)}
 
 
-class InvalidLibraryManifest(ValueError):
+class InvalidLibraryManifest(ValueError, BuildfarmError):
     """Every validation error of one library file."""
 
     def __init__(self, errors: Sequence[LibraryManifestError]) -> None:

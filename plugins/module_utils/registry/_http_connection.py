@@ -44,6 +44,7 @@ class Connection:
         self.context = context
         self._sock: socket.socket | None = None
         self._rfile = None
+        self.resent = False  # the last request was sent a second time on a new connection
 
     def close(self) -> None:
         if self._sock is not None:
@@ -64,9 +65,17 @@ class Connection:
         self._sock, self._rfile = sock, sock.makefile("rb")
 
     def request(self, method: str, host_header: str, target: str, headers: Mapping[str, str],
-                body: bytes | None) -> tuple[int, Headers, bytes]:
+                body: bytes | None, timeout: float | None = None, resend: bool = True) -> tuple[int, Headers, bytes]:
         """(status, headers, body) of one exchange. A reused connection the server had closed meanwhile is
-        reopened once, transparently; any other failure closes the connection and raises an OSError."""
+        reopened and the request sent again once when `resend` allows it (`self.resent` tells the caller, who
+        counts it as a retry); any other failure closes the connection and raises an OSError.
+
+        `timeout`: this request's socket timeout (the caller's remaining deadline), default the connection's."""
+        self.resent = False
+        if timeout is not None:
+            self.timeout = timeout
+            if self._sock is not None:
+                self._sock.settimeout(timeout)
         reused = self._sock is not None
         try:
             if not reused:
@@ -74,11 +83,12 @@ class Connection:
             return self._exchange(method, host_header, target, headers, body)
         except _Stale:
             self.close()
-            if not reused:
+            if not reused or not resend:
                 raise
         except BaseException:
             self.close()
             raise
+        self.resent = True
         try:
             self._connect()
             return self._exchange(method, host_header, target, headers, body)

@@ -6,6 +6,12 @@ from __future__ import annotations
 import json
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import (
+    ImageRefError,
+    validate_digest,
+    validate_repository,
+    validate_tag,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     LIST_TYPES,
     RegistryClient,
@@ -13,18 +19,21 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 
 
 def split_reference(reference: str) -> tuple[str, str]:
-    """`repo:tag` or `repo@sha256:...` -> (repository, tag or digest)."""
+    """`repo:tag` or `repo@sha256:...` (a path in the client's registry) -> (repository, tag or digest).
+
+    Checked against the distribution grammar first: a bad tag fails here, naming it, before any request."""
+    if not isinstance(reference, str) or ("@" not in reference and ":" not in reference.rpartition("/")[2]):
+        raise ImageRefError("has neither a tag nor a digest (<repository>:<tag> or <repository>@<digest>)",
+                            field="references", value=reference)
+    repo, _sep, rest = reference.partition("@")
+    if not rest:
+        repo, _sep, rest = reference.rpartition(":")
+    validate_repository(repo, field="references")
     if "@" in reference:
-        repo, _sep, ref = reference.partition("@")
+        validate_digest(rest, field="references")
     else:
-        slash = reference.rfind("/")
-        colon = reference.rfind(":")
-        if colon <= slash:
-            raise ValueError("reference %r has neither a tag nor a digest" % reference)
-        repo, ref = reference[:colon], reference[colon + 1:]
-    if not repo or not ref:
-        raise ValueError("reference %r is not <repository>:<tag> or <repository>@<digest>" % reference)
-    return repo, ref
+        validate_tag(rest, field="references")
+    return repo, rest
 
 
 def _platform_dict(p: Platform) -> dict:

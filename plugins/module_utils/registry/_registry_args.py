@@ -1,11 +1,16 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The connection options shared by the registry modules (documented in doc_fragments/registry.py)."""
+"""The connection options shared by the registry modules (documented in doc_fragments/registry.py).
+
+TLS option names follow community.docker (`validate_certs`, `ca_path` with its aliases); `plain_http` is what
+`insecure` always meant without a scheme (plain HTTP), kept as its alias.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+    DEFAULT_DEADLINE,
     Credentials,
     RegistryClient,
     credentials_from_docker_config,
@@ -16,10 +21,13 @@ REGISTRY_ARGS: dict[str, dict[str, Any]] = {
     "username": {"type": "str"},
     "password": {"type": "str", "no_log": True},
     "docker_config": {"type": "path"},
-    "insecure": {"type": "bool"},
-    "ca_cert": {"type": "path"},
+    "plain_http": {"type": "bool", "aliases": ["insecure"]},
+    "validate_certs": {"type": "bool", "default": True, "aliases": ["tls_verify"]},
+    "ca_path": {"type": "path", "aliases": ["ca_cert", "tls_ca_cert", "cacert_path"]},
+    "plain_http_credentials": {"type": "bool", "default": False},
     "timeout": {"type": "float", "default": 30},
     "retries": {"type": "int", "default": 4},
+    "deadline": {"type": "float", "default": DEFAULT_DEADLINE},
 }
 
 
@@ -32,8 +40,24 @@ def credentials_from_params(params: Mapping[str, Any], registry: str, docker_con
     return credentials_from_docker_config(config, registry) if config else None
 
 
+def client_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The RegistryClient keywords of the shared options (old spellings too, for callers passing raw dicts)."""
+    plain = params.get("plain_http")
+    return {
+        "insecure": params.get("insecure") if plain is None else plain,
+        "validate_certs": params.get("validate_certs", True) is not False,
+        "ca_path": params.get("ca_path") or params.get("ca_cert"),
+        "plain_http_credentials": bool(params.get("plain_http_credentials")),
+        "timeout": 30 if params.get("timeout") is None else params["timeout"],
+    }
+
+
 def client_from_params(params: Mapping[str, Any]) -> RegistryClient:
-    """A client of the module's `registry` from its parameters."""
-    creds = credentials_from_params(params, params["registry"].split("://")[-1])
-    return RegistryClient(params["registry"], creds, insecure=params.get("insecure"), ca_cert=params.get("ca_cert"),
-                          timeout=params["timeout"], retries=params["retries"])
+    """A client of the module's `registry` from its parameters; the deadline starts now (the module call)."""
+    registry = params["registry"]
+    # Credentials of a docker config are looked up by host: never with a user:password@ of the address, which
+    # the client refuses (without repeating it).
+    host = registry.split("://")[-1].rpartition("@")[2]
+    creds = credentials_from_params(params, host)
+    return RegistryClient(registry, creds, retries=params["retries"], deadline=params.get("deadline"),
+                          **client_kwargs(params))

@@ -9,14 +9,26 @@ after any failure every tag is either its old or its new list.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import hashlib
 import json
+import os
+import tempfile
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import (
+    validate_repository,
+    validate_tag,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -38,8 +50,8 @@ VERSION_ANNOTATION = "org.opencontainers.image.version"
 Annotations = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable, and deterministic bytes
 
 
-class PublishError(ValueError):
-    """Bad input: names the entry/field/value."""
+class PublishError(BuildfarmError, ValueError):
+    """Bad input (names the entry, field and value), or a publish that cannot start (the lock)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class Entry:
     tags: tuple[str, ...]
     shared_tags: tuple[str, ...] = ()
     architectures: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()  # e.g. windowsservercore-ltsc2022: Windows entries differ by them
 
     @classmethod
     def from_dict(cls, data: Mapping, where: str) -> "Entry":
@@ -59,7 +72,15 @@ class Entry:
             return tuple(value)
 
         entry = cls(names("tags", "Tags"), names("shared_tags", "SharedTags"),
-                    names("architectures", "Architectures"))
+                    names("architectures", "Architectures"), tuple(sorted(names("constraints", "Constraints"))))
+        for key, values in (("tags", entry.tags), ("shared_tags", entry.shared_tags)):
+            for tag in values:
+                # The distribution grammar, before any request: a traversal, an over-long or a non-ASCII tag
+                # fails here instead of after the members were copied.
+                validate_tag(tag, where, key)
+        twice = sorted({a for a in entry.architectures if entry.architectures.count(a) > 1})
+        if twice:
+            raise PublishError("%s: field architectures names %s twice" % (where, ", ".join(twice)))
         if not entry.tags:
             raise PublishError("%s: field tags is empty" % where)
         if not entry.architectures:
@@ -119,7 +140,8 @@ class Member:
 @dataclass
 class TagResult:
     tag: str
-    action: str = "unchanged"  # unchanged | created | updated | failed (check mode: would_create/would_update)
+    # unchanged | created | updated | repaired | failed (check mode: would_create/would_update/would_repair)
+    action: str = "unchanged"
     changed: bool = False
     digest: str = ""
     previous_digest: str = ""
@@ -130,6 +152,9 @@ class TagResult:
     previous_annotations: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     carried: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # architectures the new list no longer has (said so)
+    lost: list[str] = field(default_factory=list)  # architectures it would have lost (not published: fail)
+    repaired: list[str] = field(default_factory=list)  # member digests copied back into the repository
     message: str = ""
     data: bytes = b""
 
@@ -140,7 +165,8 @@ class TagResult:
             "members": [m.summary() for m in self.members], "previous_members": self.previous_members,
             "annotations": self.annotations,
             "missing_architectures": self.missing,
-            "carried_forward": self.carried, "message": self.message,
+            "carried_forward": self.carried, "dropped_architectures": self.dropped,
+            "lost_architectures": self.lost, "repaired_members": self.repaired, "message": self.message,
         }
 
     @staticmethod
@@ -177,10 +203,34 @@ def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mappi
     """Per tag, the members wanted: each entry's own tags, then the tags of each shared-tag group."""
     specs: list[ListSpec] = []
     seen: dict[str, str] = {}
+    validate_repository(repository, field="repository")
+    for arch, namespace in (arch_namespaces or {}).items():
+        if not architectures.is_known(arch):
+            raise PublishError("arch_namespaces: unknown architecture %r (known: %s)"
+                               % (arch, ", ".join(architectures.ARCHITECTURES)))
+        if not isinstance(namespace, str):
+            raise PublishError("arch_namespaces: value of %s must be a string, got %r" % (arch, namespace))
+        validate_repository("%s/%s" % (namespace, repository), field="arch_namespaces.%s" % arch)
 
     def sources(entry: Entry) -> list[MemberSource]:
         return [MemberSource(a, "%s/%s" % (architectures.namespace_for(a, arch_namespaces), repository),
                              entry.tags[0]) for a in entry.architectures]
+
+    def one_per_platform(tag: str, owners: Sequence[Entry]) -> None:
+        """A list has one member per platform: two entries of one architecture under a shared tag would make
+        the list's member for it a matter of chance (checked for entries as the library parser does)."""
+        first: dict[tuple, Entry] = {}
+        for entry in owners:
+            for arch in entry.architectures:
+                # Windows entries of one architecture differ by os.version, named by their Constraints (or
+                # known only once resolved: _prepare checks the platforms again).
+                if architectures.get(arch).is_windows and not entry.constraints:
+                    continue
+                key = (arch, entry.constraints)
+                if key in first:
+                    raise PublishError("shared tag %r: entries %s and %s both have architecture %s (a list has "
+                                       "one member per platform)" % (tag, first[key].tags[0], entry.tags[0], arch))
+                first[key] = entry
 
     def claim(tag: str, owner: str) -> None:
         if tag in seen:
@@ -194,6 +244,8 @@ def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mappi
     for group in shared_groups(entries) if groups is None else groups:
         group_sources = tuple(s for i in group.entries for s in sources(entries[i]))
         for tag in group.tags:
+            validate_tag(tag, field="shared_tags")
+            one_per_platform(tag, [entries[i] for i in group.entries])
             claim(tag, "shared tags %s" % ", ".join(group.tags))
             specs.append(ListSpec(tag, group_sources, True))
     return specs
@@ -234,16 +286,26 @@ class Publisher:
     annotations: Mapping[str, str] = field(default_factory=dict)
     member_annotations: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Architectures a list may lose on purpose (bashbrew names); any other loss follows the policy.
+    drop_architectures: Sequence[str] = ()
+    # Seconds a second publisher of the same repository waits for the first (0: stop at once); where locks live.
+    lock_timeout: float = 600.0
+    lock_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise PublishError("missing_architectures: %r is not one of %s" % (self.policy, ", ".join(POLICIES)))
+        for arch in self.drop_architectures:
+            if not architectures.is_known(arch):
+                raise PublishError("drop_architectures: unknown architecture %r (known: %s)"
+                                   % (arch, ", ".join(architectures.ARCHITECTURES)))
         self.annotations = check_annotations(self.annotations)
         self.target = "%s/%s" % (self.namespace, self.repository) if self.namespace else self.repository
+        validate_repository(self.target, field="namespace/repository")
         self._lock = threading.Lock()
         self._mounts: dict[str, Future] = {}
-        self._copies: dict[str, Future] = {}
-        self._present: set[str] = set()
+        self._verified: dict[str, Future] = {}  # member digest -> "" or why its image config is not its platform
+        self._present: dict[str, Future] = {}  # member digest -> "present" | "copied" | "would copy" | error
 
     # -- resolving members ---------------------------------------------------------------------------
 
@@ -302,53 +364,56 @@ class Publisher:
     # -- the publish -------------------------------------------------------------------------------
 
     def publish(self, specs: Sequence[ListSpec]) -> list[TagResult]:
+        """Publish one repository's lists, holding its lock (a second publisher waits or stops)."""
+        return publish_many([(self, specs)], self.concurrency)[0]
+
+    def _start(self, pool: ThreadPoolExecutor, specs: Sequence[ListSpec]) -> tuple[list[TagResult], list[Future]]:
+        """Start every tag's work in `pool`; returns the results (filled in as it goes) and the futures to wait
+        for. Only the first HEADs run in the calling thread."""
         results = [TagResult(spec.tag) for spec in specs]
-        # One pool for the whole publish: each worker keeps its keep-alive connection from phase to phase.
-        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            existing = self._published(pool, specs)
-            # Sources of a tag not published yet are fetched whole: their bytes are copied anyway.
-            fetch = {s for spec, ex in zip(specs, existing) if ex is None for s in spec.sources}
-            unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
-            resolving = {s: pool.submit(self._resolve, s, s in fetch) for s in unique}
-            # No barrier between resolving, copying and publishing: each tag goes on as soon as its own members
-            # are resolved, so the registry never idles while the slowest member of the release is looked up.
-            stages = [_after(pool, [resolving[s] for s in spec.sources],
-                             lambda job=(spec, ex, result): self._stage(pool, *job, resolving))
-                      for spec, ex, result in zip(specs, existing, results)]
-            for stage in stages:
-                put = stage.result()  # a bug in a worker surfaces here instead of vanishing
-                if put is not None:
-                    put.result()
-        return results
+        existing = self._published(pool, specs)
+        for result, ex in zip(results, existing):
+            if isinstance(ex, str):
+                result.action, result.message = "failed", ex
+        # Sources of a tag not published yet are fetched whole: their bytes are copied anyway.
+        fetch = {s for spec, ex in zip(specs, existing) if ex is None for s in spec.sources}
+        unique = sorted({s for spec in specs for s in spec.sources}, key=lambda s: (s.reference, s.architecture))
+        resolving = {s: pool.submit(self._resolve, s, s in fetch) for s in unique}
+        # No barrier between resolving, copying and publishing: each tag goes on as soon as its own members
+        # are resolved, so the registry never idles while the slowest member of the release is looked up.
+        stages = [_after(pool, [resolving[s] for s in spec.sources],
+                         lambda job=(spec, ex, result): self._stage(pool, *job, resolving))
+                  for spec, ex, result in zip(specs, existing, results) if not isinstance(ex, str)]
+        return results, stages
 
     def _stage(self, pool: ThreadPoolExecutor, spec: ListSpec, existing: Descriptor | None, result: TagResult,
                resolving: Mapping[MemberSource, Future]) -> Future | None:
-        """Decide one tag once its members are resolved; returns the future of its PUT, if one is needed."""
+        """Decide one tag once its members are resolved; returns the future of its PUT (or repair), if any."""
         try:
             self._prepare(spec, {s: resolving[s].result() for s in spec.sources}, existing, result)
         except RegistryError as exc:
             result.action, result.message = "failed", "not published: %s" % exc
             return None
-        if result.action not in ("created", "updated"):
+        if result.action == "failed":
             return None
+        if result.action == "unchanged":
+            # The list is as wanted, but a member deleted from the repository would leave it dangling: HEAD each
+            # member (once per digest for the whole publish) and copy back what is gone.
+            needed = [self._presence(pool, m) for m in result.members]
+            return _after(pool, needed, lambda: self._repaired(result, needed))
         if self.check_mode:
             result.action = "would_" + result.action[:-1]
-            return None
-        needed = []
-        with self._lock:
-            # A member of a list published before is in the target repository already: no copy, not a HEAD.
-            self._present.update(m["digest"] for m in result.previous_members)
-            for m in result.members:
-                if m.source and m.descriptor.digest not in self._present:
-                    if m.descriptor.digest not in self._copies:
-                        self._copies[m.descriptor.digest] = pool.submit(self._copy_member, m)
-                    needed.append(self._copies[m.descriptor.digest])
-        # Members first, then the list (a list never points at nothing).
+        # Before a list is written: each member's image config is its platform, and each member is in the
+        # target repository (copied there if not); then the list (a list never points at nothing).
+        needed = [self._verify(pool, m) for m in result.members if m.source]
+        needed += [self._presence(pool, m) for m in result.members]
         return _after(pool, needed, lambda: self._put(result, needed))
 
-    def _published(self, pool: ThreadPoolExecutor, specs: Sequence[ListSpec]) -> list[Descriptor | None]:
-        """What each tag is now: a HEAD per tag, so an unchanged re-publish asks nothing else. When the first
-        tag is absent (a new repository, new tags), one tags/list spares the HEADs of the tags not there."""
+    def _published(self, pool: ThreadPoolExecutor, specs: Sequence[ListSpec]) -> list[Descriptor | None | str]:
+        """What each tag is now: a HEAD per tag, or why it cannot be told (that tag fails, the others go on).
+        When the first tag is absent (a new repository, new tags), one tags/list spares the HEADs of the tags
+        not there. The first HEAD's failure is the whole publish's: a registry that cannot be reached fails once,
+        saying why."""
         if not specs:
             return []
         first = self.client.head_manifest(self.target, specs[0].tag)
@@ -356,7 +421,13 @@ class Publisher:
         if first is None:
             there = set(self.client.list_tags(self.target) or ())
             rest = [tag for tag in rest if tag in there]
-        now = dict(zip(rest, pool.map(lambda tag: self.client.head_manifest(self.target, tag), rest)))
+
+        def head(tag: str) -> Descriptor | None | str:
+            try:
+                return self.client.head_manifest(self.target, tag)
+            except RegistryError as exc:
+                return "not published: cannot tell what is published: %s" % exc
+        now: dict[str, Descriptor | None | str] = dict(zip(rest, pool.map(head, rest)))
         now[specs[0].tag] = first
         return [now.get(spec.tag) for spec in specs]
 
@@ -372,14 +443,10 @@ class Publisher:
         previous: list[Member] | None = None
         if existing is not None:
             result.previous_digest = existing.digest
+        drop = set(self.drop_architectures)
         if missing and self.policy == "keep-previous" and existing is not None:
             previous, result.previous_annotations = self._previous(existing)
-            have = {m.platform for m in members}
-            for s in missing:
-                kept = [m for m in previous if m.architecture == s.architecture and m.platform not in have]
-                members.extend(kept)
-                if kept:
-                    result.carried.append(s.architecture)
+            self._carry(previous, members, {s.architecture for s in missing} - drop, result)
         lost = [s.architecture for s in missing if s.architecture not in result.carried]
         if lost:
             self.warnings.append("%s:%s published without %s (images missing: %s)"
@@ -388,22 +455,68 @@ class Publisher:
             result.action = "failed"
             result.message = "not published: no member image exists"
             return
+        platforms: dict[Platform, Member] = {}
+        for m in members:
+            if m.platform in platforms:
+                result.action = "failed"
+                result.message = "not published: %s and %s are both %s%s (a list has one member per platform)" % (
+                    platforms[m.platform].source, m.source, m.platform,
+                    " " + m.platform.os_version if m.platform.os_version else "")
+                return
+            platforms[m.platform] = m
+        self._serialize(members, result)
+        if existing is None:
+            result.action = "created"
+            return
+        if existing.digest == result.digest:
+            return  # unchanged
+        result.action = "updated"
+        # Only a changing list costs a GET: the diff of members, and no architecture lost unnoticed.
+        if previous is None:
+            previous, result.previous_annotations = self._previous(existing)
+        result.previous_members = [m.summary() for m in previous]
+        shrunk = sorted({m.architecture for m in previous} - {m.architecture for m in members} - set(lost) - drop,
+                        key=architectures.sort_names([m.architecture for m in previous]).index)
+        if shrunk and self.policy == "fail":
+            # Whatever the reason (an entry's architectures shrunk, a builder group gone from the inventory), a
+            # published list does not lose a platform unless drop_architectures names it.
+            result.action = "failed"
+            result.lost = shrunk
+            result.message = ("not published: the list would lose %s (published with %s); name them in "
+                              "drop_architectures to drop them on purpose, or use missing_architectures "
+                              "keep-previous or skip" % (", ".join(shrunk), ", ".join(
+                                  architectures.sort_names({m.architecture for m in previous}))))
+            return
+        if shrunk and self.policy == "keep-previous":
+            self._carry(previous, members, set(shrunk), result)
+            self._serialize(members, result)
+            if existing.digest == result.digest:
+                result.action, result.previous_members = "unchanged", []
+                return
+        elif shrunk:
+            result.dropped.extend(shrunk)
+            self.warnings.append("%s:%s no longer lists %s (missing_architectures: skip)"
+                                 % (self.target, spec.tag, ", ".join(shrunk)))
+        on_purpose = sorted(({m.architecture for m in previous} - {m.architecture for m in members}) & drop)
+        if on_purpose:
+            result.dropped.extend(on_purpose)
+            self.warnings.append("%s:%s no longer lists %s (drop_architectures)"
+                                 % (self.target, spec.tag, ", ".join(on_purpose)))
+
+    def _carry(self, previous: Sequence[Member], members: list[Member], archs: set[str], result: TagResult) -> None:
+        """Carry the published members of `archs` forward into `members` (keep-previous)."""
+        have = {m.platform for m in members}
+        for arch in architectures.sort_names(archs):
+            kept = [m for m in previous if m.architecture == arch and m.platform not in have]
+            members.extend(kept)
+            if kept and arch not in result.carried:
+                result.carried.append(arch)
+
+    def _serialize(self, members: Sequence[Member], result: TagResult) -> None:
         result.annotations = dict(self.annotations)
         result.data, result.media_type = serialize(members, self.annotations)
         result.members = sorted(members, key=lambda m: architectures.platform_sort_key(m.platform))
         result.digest = sha256_digest(result.data)
-        if existing is None:
-            result.action = "created"
-        elif existing.digest != result.digest:
-            result.action = "updated"
-            # Only a changing list costs a GET: the diff of members, and no architecture dropped unnoticed.
-            if previous is None:
-                previous, result.previous_annotations = self._previous(existing)
-            result.previous_members = [m.summary() for m in previous]
-            dropped = sorted({m.architecture for m in previous} - {m.architecture for m in members} - set(lost))
-            if dropped:
-                self.warnings.append("%s:%s no longer lists %s (not in the entry's architectures)"
-                                     % (self.target, spec.tag, ", ".join(dropped)))
 
     def _previous(self, existing: Descriptor) -> tuple[list[Member], dict]:
         """The members and index annotations of the list published now (a carried member keeps its own)."""
@@ -422,13 +535,54 @@ class Publisher:
                               annotations=tuple(sorted((m.get("annotations") or {}).items()))))
         return out, dict(doc.get("annotations") or {})
 
-    def _copy_member(self, member: Member) -> str:
-        """Make the member manifest exist in the target repository; returns an error message or ""."""
-        try:
-            self._copy(member)
-        except RegistryError as exc:
-            return str(exc)
+    # -- members: platform check, presence, copy -----------------------------------------------------
+
+    def _once(self, table: dict[str, Future], pool: ThreadPoolExecutor, member: Member,
+              fn: Callable[[Member], str]) -> Future:
+        with self._lock:
+            future = table.get(member.descriptor.digest)
+            if future is None:
+                future = table[member.descriptor.digest] = pool.submit(_message_of, fn, member)
+            return future
+
+    def _verify(self, pool: ThreadPoolExecutor, member: Member) -> Future:
+        return self._once(self._verified, pool, member, self._check_platform)
+
+    def _presence(self, pool: ThreadPoolExecutor, member: Member) -> Future:
+        return self._once(self._present, pool, member, self._make_present)
+
+    def _check_platform(self, member: Member) -> str:
+        """"" when the member's image config says the platform it is listed as (os, architecture, variant)."""
+        source_repo = member.source.rsplit(":", 1)[0]
+        manifest = member.manifest or self._member_manifest(source_repo, member.descriptor.digest)
+        config_ref = (manifest.json().get("config") or {}).get("digest")
+        if not config_ref:
+            return "member %s (%s) has no image config" % (member.source, member.descriptor.digest)
+        config = json.loads(self.client.get_blob(source_repo, config_ref))
+        actual = Platform(str(config.get("os", "")), str(config.get("architecture", "")),
+                          str(config.get("variant", "") or ""))
+        wanted = member.platform
+        # A config may leave the variant out (arm64's v8 especially); when it names one it must be the same.
+        variant_ok = not actual.variant or not wanted.variant or actual.variant == wanted.variant
+        if (actual.os, actual.architecture) != (wanted.os, wanted.architecture) or not variant_ok:
+            return ("member %s (%s) is %s by its image config, not %s (check arch_namespaces and what was "
+                    "pushed there)" % (member.source, member.descriptor.digest, actual, Platform(
+                        wanted.os, wanted.architecture, wanted.variant)))
         return ""
+
+    def _make_present(self, member: Member) -> str:
+        """Make the member manifest exist in the target repository: "present", "copied" (or "would copy" in
+        check mode), else raises a RegistryError saying why not."""
+        digest = member.descriptor.digest
+        if self.client.head_manifest(self.target, digest) is not None:
+            return "present"
+        if not member.source:
+            raise RegistryError("member %s (%s, carried forward) no longer exists and has no source to copy it "
+                                "from" % (digest, member.platform), self.client.registry, self.target)
+        if self.check_mode:
+            return "would copy"
+        self._copy(member)
+        return "copied"
 
     def _copy(self, member: Member) -> None:
         """Blobs mounted from the arch repository, then the manifest PUT by digest (registries check both)."""
@@ -462,10 +616,29 @@ class Publisher:
             raise
         mount.set_result(None)
 
-    def _put(self, result: TagResult, copies: Sequence[Future]) -> None:
-        failed = [f.result() for f in copies if f.result()]
+    def _repaired(self, result: TagResult, checks: Sequence[Future]) -> None:
+        """An unchanged list whose members were gone: copied back (repaired), or failed naming them."""
+        outcomes = [f.result() for f in checks]
+        errors = [o[1] for o in outcomes if o[0] == "error"]
+        if errors:
+            result.action, result.message = "failed", "published list has a dangling member: " + errors[0]
+            return
+        copied = [m.descriptor.digest for m, o in zip(result.members, outcomes) if o[1] in ("copied", "would copy")]
+        if copied:
+            result.repaired = copied
+            result.action = "would_repair" if self.check_mode else "repaired"
+            result.changed = not self.check_mode
+            self.warnings.append("%s:%s pointed at members no longer in the repository (%s): %s"
+                                 % (self.target, result.tag, ", ".join(copied),
+                                    "would be copied back" if self.check_mode else "copied back"))
+
+    def _put(self, result: TagResult, checks: Sequence[Future]) -> None:
+        failed = [o[1] for o in (f.result() for f in checks) if o[0] == "error" or (o[0] == "ok" and o[1] and
+                                                                                 o[1] not in _PRESENCE)]
         if failed:
             result.action, result.message = "failed", "not published: " + failed[0]
+            return
+        if self.check_mode:
             return
         try:
             self.client.put_manifest(self.target, result.tag, result.data, result.media_type)
@@ -473,6 +646,82 @@ class Publisher:
         except RegistryError as exc:
             result.action = "failed"
             result.message = str(exc)
+
+
+_PRESENCE = ("present", "copied", "would copy")
+
+
+def _message_of(fn: Callable[[Member], str], member: Member) -> tuple[str, str]:
+    """("ok", what fn returned) or ("error", the RegistryError's message): a worker never raises."""
+    try:
+        return "ok", fn(member)
+    except RegistryError as exc:
+        return "error", str(exc)
+    except (ValueError, KeyError, TypeError) as exc:  # a manifest or config that is not what it claims
+        return "error", "member %s (%s): unreadable manifest or config: %s" % (
+            member.source or "carried", member.descriptor.digest, exc)
+
+
+# -- one publisher per repository at a time --------------------------------------------------------------
+
+def default_lock_dir() -> str:
+    """Per user, so that another user's folder never decides whether this one's publish may run."""
+    return os.path.join(tempfile.gettempdir(), "buildfarm-publish-locks-%d" % os.getuid())
+
+
+@contextlib.contextmanager
+def repository_lock(registry: str, target: str, timeout: float, lock_dir: str = "",
+                    sleep: Callable[[float], None] = time.sleep) -> Iterator[str]:
+    """Hold the controller's lock of `<registry>/<target>` while publishing: a second publisher of the same
+    repository waits up to `timeout` seconds, then stops with a message naming the holder. The registry API has
+    no compare-and-swap, so the lock is the controller's (an flock: released by the kernel if the holder dies)."""
+    folder = lock_dir or default_lock_dir()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    name = "%s/%s" % (registry, target)
+    path = os.path.join(folder, hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if waited >= timeout:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+                raise PublishError("another publish of %s is running (%s; lock %s): waited %g s (lock_timeout); "
+                                   "nothing was published, run again when it has finished" % (
+                                       name, holder, path, waited))
+            step = min(0.5, timeout - waited)
+            sleep(step)
+            waited += step
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ("pid %d since %s" % (os.getpid(), time.strftime("%Y-%m-%dT%H:%M:%S%z"))).encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def publish_many(jobs: Sequence[tuple[Publisher, Sequence[ListSpec]]], concurrency: int = 8
+                 ) -> list[list[TagResult]]:
+    """Publish several repositories in one pool (concurrency across repositories), each under its lock (taken
+    in a fixed order, so two batch publishers never wait on each other crosswise). Check mode takes no lock."""
+    with contextlib.ExitStack() as locks:
+        for publisher in sorted({id(p): p for p, _specs in jobs}.values(), key=lambda p: p.target):
+            if not publisher.check_mode:
+                locks.enter_context(repository_lock(publisher.client.registry, publisher.target,
+                                                    publisher.lock_timeout, publisher.lock_dir))
+        # One pool for the whole publish: each worker keeps its keep-alive connection from phase to phase.
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            started = [publisher._start(pool, specs) for publisher, specs in jobs]
+            for _results, stages in started:
+                for stage in stages:
+                    later = stage.result()  # a bug in a worker surfaces here instead of vanishing
+                    if later is not None:
+                        later.result()
+        return [results for results, _stages in started]
 
 
 def _after(pool: ThreadPoolExecutor, futures: Sequence[Future], fn: Callable[[], None]) -> Future:

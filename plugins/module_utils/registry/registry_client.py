@@ -9,12 +9,14 @@ sockets.
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import ipaddress
 import json
 import os
 import random
 import re
+import socket
 import ssl
 import threading
 import time
@@ -22,6 +24,12 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import (
+    validate_digest,
+    validate_repository,
+    validate_tag,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.registry._http_connection import Connection, Headers
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -36,7 +44,12 @@ DOCKER_HUB = "registry-1.docker.io"
 _DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/")
 
 
-class RegistryError(Exception):
+# Defaults of the overall deadline of one module call and of the longest Retry-After honoured.
+DEFAULT_DEADLINE = 1800.0
+DEFAULT_RETRY_AFTER_CAP = 60.0
+
+
+class RegistryError(BuildfarmError):
     """A registry request failed; the message names registry, repository and reference."""
 
     def __init__(self, message: str, registry: str = "", repository: str = "", reference: str = "",
@@ -168,7 +181,26 @@ def _is_loopback(host: str) -> bool:
 
 
 class _Retryable(Exception):
-    """A transient failure (connection error, 429, 5xx) worth another try."""
+    """A transient failure (connection error, 429, 5xx) worth another try; `resent`: the connection had sent
+    the request twice already."""
+
+    def __init__(self, message: str, resent: bool = False) -> None:
+        super().__init__(message)
+        self.resent = resent
+
+
+def _retry_after(value: str) -> float:
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date); 0 when absent or unreadable."""
+    value = value.strip()
+    if not value:
+        return 0.0
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, when.timestamp() - time.time()) if when else 0.0
 
 
 @dataclass
@@ -184,40 +216,83 @@ class _Response:
 class RegistryClient:
     """One registry (`host[:port]`, optionally with an `http://`/`https://` scheme).
 
-    Scheme: explicit scheme wins; otherwise https, except plain http for `insecure=True` or, when
-    `insecure` is None, for a loopback host (Docker treats 127.0.0.0/8 as insecure too). TLS is verified
-    (against `ca_cert` when given) unless the registry is explicitly insecure.
+    Transport: an explicit scheme wins; otherwise HTTPS, except plain HTTP for `insecure=True` (the plain-HTTP
+    switch; its option is `plain_http`) or, when `insecure` is None, for a loopback host (Docker treats
+    127.0.0.0/8 as insecure too). TLS is verified (against `ca_path` when given) unless `validate_certs` is
+    False. Credentials travel over plain HTTP only to loopback, or with `plain_http_credentials` (warned).
+
+    Faults: `retries` bounds the sends of one request (connection re-sends included); `deadline` (seconds from
+    the client's creation) bounds everything, waits and socket timeouts included; `Retry-After` is honoured up to
+    `retry_after_cap`. TLS, DNS, refused-connection and encoding errors are not transient: they fail at once.
     """
 
     def __init__(self, registry: str, credentials: Credentials | None = None, insecure: bool | None = None,
                  ca_cert: str | None = None, timeout: float = 30.0, retries: int = 4,
                  backoff_base: float = 0.5, backoff_cap: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, validate_certs: bool = True,
+                 ca_path: str | None = None, deadline: float | None = None,
+                 retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP, plain_http_credentials: bool = False) -> None:
         scheme = ""
         if "://" in registry:
             scheme, _sep, registry = registry.partition("://")
+            scheme = scheme.lower()
         self.registry = registry.rstrip("/")
-        host = urllib.parse.urlsplit("//" + self.registry).hostname or self.registry
+        if "@" in self.registry:
+            # The address is printed in every message and sent as the Host header: say what is wrong, never echo it.
+            raise RegistryError("the registry address carries credentials (user:password@host); give them as "
+                                "username and password instead", self.registry.rpartition("@")[2])
+        if scheme not in ("", "http", "https"):
+            raise RegistryError("unsupported scheme %r (http:// or https://)" % scheme, self.registry)
+        if "/" in self.registry or not self.registry:
+            raise RegistryError("the registry is host[:port] with an optional scheme, without a path",
+                                self.registry)
+        for name, value in (("retries", retries), ("timeout", timeout), ("deadline", deadline),
+                            ("retry_after_cap", retry_after_cap)):
+            if value is not None and value < (0 if name in ("retries", "retry_after_cap") else 1e-9):
+                raise BuildfarmError("must be %s" % ("0 or more" if name in ("retries", "retry_after_cap")
+                                                     else "more than 0"), field=name, value=value)
+        ca_path = ca_path or ca_cert
+        if ca_path and not os.path.isfile(os.path.expanduser(ca_path)):
+            raise RegistryError("field ca_path: no such file %s (the CA certificate, PEM, that signed the "
+                                "registry's certificate)" % ca_path, self.registry)
+        parsed = urllib.parse.urlsplit("//" + self.registry)
+        try:
+            host, _port = parsed.hostname or self.registry, parsed.port
+        except ValueError:
+            raise RegistryError("not host[:port]: bad port", self.registry) from None
         if not scheme:
-            if ca_cert:
+            if ca_path:
                 scheme = "https"
             elif insecure or (insecure is None and _is_loopback(host)):
                 scheme = "http"
             else:
                 scheme = "https"
+        elif scheme == "https" and insecure:
+            raise RegistryError("plain_http (insecure) contradicts the https:// of the address; for TLS without "
+                                "certificate verification set validate_certs: false", self.registry)
         self.scheme = scheme
-        self.insecure = bool(insecure)
+        self.host = host
+        self.validate_certs = validate_certs
+        self.plain_http_credentials = plain_http_credentials
+        self.warnings: list[str] = []
         self.credentials = credentials
+        self._check_transport(self.scheme, host, "the registry")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff_schedule(retries, backoff_base, backoff_cap)
+        self.retry_after_cap = retry_after_cap
+        self.deadline = deadline
+        self._deadline_at = time.monotonic() + deadline if deadline else None
         self._sleep = sleep
         self._ssl: ssl.SSLContext | None = None
         if scheme == "https":
-            self._ssl = ssl.create_default_context(cafile=ca_cert) if ca_cert else ssl.create_default_context()
-            if self.insecure:
+            self._ssl = ssl.create_default_context(cafile=os.path.expanduser(ca_path)) if ca_path \
+                else ssl.create_default_context()
+            if not validate_certs:
                 self._ssl.check_hostname = False
                 self._ssl.verify_mode = ssl.CERT_NONE
+                self.warnings.append("registry %s: TLS certificates are not verified (validate_certs: false)"
+                                     % self.registry)
         self._local = threading.local()
         self._lock = threading.Lock()
         # Bearer tokens by the set of (resource, action) they were asked for, and one lock per such set so that
@@ -228,6 +303,34 @@ class RegistryClient:
         self._basic = False  # the registry asked for basic auth once: send it up front from then on
         self.retry_count = 0
         self.request_count = 0
+
+    @property
+    def insecure(self) -> bool:
+        """Plain HTTP (kept for callers of the old attribute)."""
+        return self.scheme == "http"
+
+    def _check_transport(self, scheme: str, host: str, whom: str) -> None:
+        """Credentials over plain HTTP only to this machine, or with the explicit opt-in (warned)."""
+        if not self.credentials or scheme != "http" or _is_loopback(host):
+            return
+        if not self.plain_http_credentials:
+            raise RegistryError("refusing to send the credentials of %s to %s %s over plain HTTP: use HTTPS, or "
+                                "set plain_http_credentials: true to accept that they travel in clear"
+                                % (self._who(), whom, host), self.registry)
+        warning = "registry %s: the credentials of %s travel in clear (plain HTTP) to %s %s" % (
+            self.registry, self._who(), whom, host)
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
+    def remaining(self, what: tuple[str, str] = ("", ""), last: str = "") -> float:
+        """Seconds left before the deadline (inf without one); past it, a RegistryError."""
+        if self._deadline_at is None:
+            return float("inf")
+        left = self._deadline_at - time.monotonic()
+        if left <= 0:
+            raise RegistryError("deadline of %g s exceeded%s" % (self.deadline, ": " + last if last else ""),
+                                self.registry, *what)
+        return left
 
     # -- transport ---------------------------------------------------------------------------------
 
@@ -249,34 +352,87 @@ class RegistryClient:
             conn.close()
         self._local.conns = {}
 
-    def _raw(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> _Response:
+    def _raw(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float,
+             resend: bool, what: tuple[str, str]) -> tuple[_Response, bool]:
+        """One exchange: (response, whether the connection re-sent it). Transient failures raise _Retryable,
+        the others a RegistryError saying what to fix."""
         parts = urllib.parse.urlsplit(url)
         target = parts.path + ("?" + parts.query if parts.query else "")
         with self._lock:
             self.request_count += 1
+        conn = None
         try:
             conn = self._connection(parts)
-            status, response_headers, data = conn.request(method, parts.netloc, target, headers, body)
+            status, response_headers, data = conn.request(method, parts.netloc, target, headers, body,
+                                                          timeout=timeout, resend=resend)
+        except ssl.SSLCertVerificationError as exc:
+            raise RegistryError("TLS certificate of %s not trusted (%s): give the CA that signed it as ca_path, or "
+                                "set validate_certs: false" % (parts.netloc, exc.verify_message or exc),
+                                self.registry, *what) from None
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:  # a connection cut during the handshake
+            raise _Retryable("%s %s: %s" % (method, url, exc), bool(conn and conn.resent)) from exc
+        except ssl.SSLError as exc:
+            raise RegistryError("TLS with %s failed (%s): is it an HTTPS port? A plain-HTTP registry is given as "
+                                "http://host:port" % (parts.netloc, exc.reason or exc), self.registry,
+                                *what) from None
+        except socket.gaierror as exc:
+            raise RegistryError("cannot resolve %s (%s): check the registry's name and DNS"
+                                % (parts.hostname, exc.strerror or exc), self.registry, *what) from None
+        except ConnectionRefusedError as exc:
+            raise RegistryError("connection to %s refused (%s): nothing listens there; check the address and port, "
+                                "and that the registry runs" % (parts.netloc, exc.strerror or "Connection refused"),
+                                self.registry, *what) from None
+        except UnicodeError as exc:
+            raise RegistryError("the request cannot be encoded (%s): a tag or repository with characters HTTP "
+                                "does not carry" % exc, self.registry, *what) from None
         except (OSError, ValueError) as exc:  # the connection is closed already; the next request opens another
-            raise _Retryable("%s %s: %s" % (method, url, exc or type(exc).__name__)) from exc
-        return _Response(status, response_headers, data)
+            raise _Retryable("%s %s: %s" % (method, url, exc or type(exc).__name__),
+                             bool(conn and conn.resent)) from exc
+        return _Response(status, response_headers, data), conn.resent
 
     def _with_retries(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
                       what: tuple[str, str]) -> _Response:
         last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
+        sends = 0  # every send counts, a connection's transparent re-send too: at most retries + 1
+        retry_after = 0.0
+        while True:
+            if sends:
                 with self._lock:
                     self.retry_count += 1
-                # Jitter spreads the retries of concurrent threads.
-                self._sleep(self.backoff[attempt - 1] * (0.75 + random.random() / 2))
+                # Jitter spreads the retries of concurrent threads; a Retry-After is honoured up to the cap.
+                delay = self.backoff[min(sends, len(self.backoff)) - 1] * (0.75 + random.random() / 2)
+                delay = max(delay, min(retry_after, self.retry_after_cap))
+                left = self.remaining(what, last)
+                if delay >= left:
+                    raise RegistryError("deadline of %g s exceeded (the next retry would wait %.1f s): %s"
+                                        % (self.deadline, delay, last), self.registry, *what)
+                self._sleep(delay)
+            timeout = min(self.timeout, self.remaining(what, last))
+            allowed = self.retries + 1 - sends
             try:
-                resp = self._raw(method, url, headers, body)
+                resp, resent = self._raw(method, url, headers, body, timeout, allowed > 1, what)
             except _Retryable as exc:
-                last = str(exc)
+                if exc.resent:
+                    sends += 1
+                    with self._lock:
+                        self.retry_count += 1
+                sends += 1
+                last, retry_after = str(exc), 0.0
+                if sends > self.retries:
+                    break
                 continue
+            if resent:
+                sends += 1
+                with self._lock:
+                    self.retry_count += 1
+            sends += 1
             if resp.status == 429 or resp.status >= 500:
                 last = "%s %s: HTTP %d %s" % (method, url, resp.status, _error_text(resp))
+                retry_after = _retry_after(resp.header("Retry-After"))
+                if retry_after > self.retry_after_cap:
+                    last += " (Retry-After %g s, more than the %g s honoured)" % (retry_after, self.retry_after_cap)
+                if sends > self.retries:
+                    break
                 continue
             return resp
         raise RegistryError("giving up after %d retries: %s" % (self.retries, last), self.registry, *what)
@@ -340,14 +496,16 @@ class RegistryClient:
         if query:
             url += ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {"Accept": "application/json"}
+        realm_url = urllib.parse.urlsplit(realm)
+        if realm_url.scheme not in ("http", "https"):
+            raise RegistryError("the token service %r is not an http(s) URL" % realm, self.registry, *what)
         if self.credentials:
-            realm_url = urllib.parse.urlsplit(realm)
-            # A TLS registry's challenge must not lure the password onto plain HTTP off this machine.
-            if realm_url.scheme != "https" and self.scheme == "https" and not self.insecure \
-                    and not _is_loopback(realm_url.hostname or ""):
+            # The token realm is held to the registry's transport: a TLS registry's challenge must not lure the
+            # password onto plain HTTP, and a plain-HTTP one only to where the registry itself may have it.
+            if realm_url.scheme != "https" and self.scheme == "https":
                 raise RegistryError("refusing to send the credentials of %s to the token service %s over plain "
-                                    "HTTP (the registry is not marked insecure)" % (self._who(), realm),
-                                    self.registry, *what)
+                                    "HTTP (the registry speaks HTTPS)" % (self._who(), realm), self.registry, *what)
+            self._check_transport(realm_url.scheme, realm_url.hostname or "", "the token service")
             headers["Authorization"] = self.credentials.basic_header()
         resp = self._with_retries("GET", url, headers, None, what)
         if resp.status in (401, 403):
@@ -404,8 +562,21 @@ class RegistryClient:
         self.request("GET", "/v2/", ok=(200,))
         return True
 
+    def _check(self, repository: str, reference: str = "", digest_only: bool = False) -> None:
+        """The distribution grammar, before any request: a bad name fails here, named, not as a redirect, a
+        400 or a retried encoding error."""
+        try:
+            validate_repository(repository)
+            if reference and (digest_only or ":" in reference):
+                validate_digest(reference, field="digest")
+            elif reference:
+                validate_tag(reference)
+        except BuildfarmError as exc:
+            raise RegistryError(str(exc), self.registry, repository) from None
+
     def head_manifest(self, repository: str, reference: str) -> Descriptor | None:
         """The manifest's descriptor, or None when the registry has no such manifest."""
+        self._check(repository, reference)
         resp = self.request("HEAD", "/v2/%s/manifests/%s" % (repository, reference), repository, reference,
                             headers={"Accept": ", ".join(MANIFEST_ACCEPT)}, scope=_scope(repository, "pull"),
                             ok=(200, 404))
@@ -420,6 +591,7 @@ class RegistryClient:
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest's exact bytes, media type and digest (checked against the bytes); None on 404."""
+        self._check(repository, reference)
         resp = self.request("GET", "/v2/%s/manifests/%s" % (repository, reference), repository, reference,
                             headers={"Accept": ", ".join(MANIFEST_ACCEPT)}, scope=_scope(repository, "pull"),
                             ok=(200, 404))
@@ -437,6 +609,7 @@ class RegistryClient:
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
         """PUT the exact bytes; returns the digest the registry stored (must equal the bytes' digest)."""
+        self._check(repository, reference)
         resp = self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference), repository, reference,
                             headers={"Content-Type": media_type}, body=data, scope=_scope(repository, "push"),
                             ok=(201,))
@@ -449,6 +622,7 @@ class RegistryClient:
 
     def list_tags(self, repository: str) -> list[str] | None:
         """The repository's tags, following `Link` pagination; None when the repository does not exist."""
+        self._check(repository)
         path = "/v2/%s/tags/list" % repository
         tags: list[str] = []
         ok: tuple[int, ...] = (200, 404)  # 404 (NAME_UNKNOWN) means no repository only on the first page
@@ -464,12 +638,14 @@ class RegistryClient:
         return tags
 
     def head_blob(self, repository: str, digest: str) -> bool:
+        self._check(repository, digest, digest_only=True)
         resp = self.request("HEAD", "/v2/%s/blobs/%s" % (repository, digest), repository, digest,
                             scope=_scope(repository, "pull"), ok=(200, 307, 404))
         return resp.status != 404
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         """A (small) blob such as an image config, checked against its digest."""
+        self._check(repository, digest, digest_only=True)
         resp = self.request("GET", "/v2/%s/blobs/%s" % (repository, digest), repository, digest,
                             scope=_scope(repository, "pull"), ok=(200, 307))
         if resp.status == 307:
@@ -484,6 +660,8 @@ class RegistryClient:
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """Cross-repository mount; True when mounted (201), False when the registry started an upload instead."""
+        self._check(repository, digest, digest_only=True)
+        self._check(from_repository)
         query = urllib.parse.urlencode({"mount": digest, "from": from_repository})
         scope = "%s %s" % (_scope(repository, "push"), _scope(from_repository, "pull"))
         resp = self.request("POST", "/v2/%s/blobs/uploads/?%s" % (repository, query), repository, digest,

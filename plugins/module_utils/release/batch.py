@@ -18,14 +18,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import dataclasses
 import subprocess
 import tarfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import ImageRef, from_lines
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import from_lines
 from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BUNDLE_FORMAT, RELEASE_JSON
+from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_rootfs import (
+    RootfsError,
+    resolve_release_versions,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import SmokeTestError, parse
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
@@ -34,11 +39,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family.family imp
     Family,
     FamilyError,
     load_family,
+    load_versions,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import (
     ParentLibrary,
     Plan,
     PlanError,
+    parse_from,
     plan_family,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync
@@ -59,11 +66,11 @@ class ReleaseParents(ParentLibrary):
         self.planned: dict[str, Plan] = {}
 
     def architectures(self, ref: str, where: str) -> list[str]:
-        image = ImageRef.parse(ref)
-        if image.repo not in self.release_names:
+        image = parse_from(ref, where)
+        if image.short_repo not in self.release_names:
             return super().architectures(ref, where)
-        plan = self.planned[image.repo]  # planned before its children (dependency order)
-        tag = image.tag.split("@", 1)[0]
+        plan = self.planned[image.short_repo]  # planned before its children (dependency order)
+        tag = image.tag
         for e in plan.entries:
             if tag in e.tags or tag in e.shared_tags:
                 return list(e.architectures)
@@ -71,7 +78,7 @@ class ReleaseParents(ParentLibrary):
             if tag in d.tags:
                 return list(d.architectures)
         raise PlanError(where, "FROM", ref, "parent image not found: tag %r is not planned in family %s of this "
-                        "release" % (tag, image.repo))
+                        "release" % (tag, image.short_repo))
 
 
 @dataclass
@@ -88,6 +95,19 @@ class ReleaseFamily:
     def name(self) -> str:
         return self.family.name
 
+    def context(self) -> dict:
+        """The family's context sources as the builders get them: `debian_rootfs` with the Release files the
+        release was planned from (suite -> sha256, epoch), which the builder checks and caches by."""
+        out = dict(self.family.build.context)
+        if "debian_rootfs" in out:
+            releases = {}
+            for v in self.family.versions:
+                rel = v.data.get("release") or {}
+                releases[rel.get("suite", "")] = {"sha256": rel.get("sha256"), "epoch": rel.get("epoch"),
+                                                  "version": rel.get("version")}
+            out["debian_rootfs"] = dict(out["debian_rootfs"], releases=releases)
+        return out
+
     def as_dict(self) -> dict:
         """What the builders, the publisher and the report need of the family (release.json)."""
         return {
@@ -97,7 +117,7 @@ class ReleaseFamily:
             "dropped": [d.to_dict() for d in self.plan.dropped],
             "depends_on": list(self.depends_on),
             "scratch": all(e.from_[:1] == ["scratch"] for e in self.plan.entries),
-            "context": dict(self.family.build.context),
+            "context": self.context(),
             "tests": self.tests,
             "source": self.plan.git_repo,
             "revision": self.revision,
@@ -126,11 +146,11 @@ def discover(families_dir: str) -> list[str]:
 def family_parents(rendered: dict[str, str], names: set[str], own: str) -> list[str]:
     """The families of the release (``names``) whose images the rendered Dockerfiles are built FROM."""
     found: list[str] = []
-    for text in rendered.values():
+    for rel, text in rendered.items():
         for fl in from_lines(text):
             if fl.stage_parent:
                 continue
-            repo = ImageRef.parse(fl.ref).repo
+            repo = parse_from(fl.ref, "%s (rendered for family %s)" % (rel, own)).short_repo
             if repo in names and repo != own and repo not in found:
                 found.append(repo)
     return found
@@ -179,8 +199,74 @@ def _load_tests(family: Family) -> Any:
     return raw
 
 
+def resolve_versions(family: Family, debian_mirror: str = "") -> Family:
+    """The family with its versions_source resolved (family.yml `versions_source`): for `debian_release`, each
+    key's full version and `data.release` from its suite's Release file on the Debian mirror (default: the host's
+    apt sources). Errors name the versions file, the key and the value."""
+    if family.versions_source != "debian_release":
+        return family
+    try:
+        resolved = resolve_release_versions(family.versions, family.versions_file, debian_mirror)
+    except RootfsError as exc:
+        raise FamilyError(family.versions_file, "versions_source", family.versions_source, str(exc)) from None
+    return dataclasses.replace(family, versions=tuple(
+        dataclasses.replace(v, version=full, data=data) for v, full, data in resolved))
+
+
+OVERRIDE_KEYS = ("versions_file", "architectures", "variants")
+
+
+def apply_overrides(family: Family, override: Any, where: str) -> Family:
+    """A release's per-family overrides (release_prepare `overrides`), applied without editing the family:
+    `versions_file` (another versions file, e.g. an inventory's pinned versions), `architectures` (the family is
+    restricted to these, as family.yml `architectures` would) and `variants` (only these variants are rendered,
+    planned and built; the tags stay those of the versions file's variants). Errors name `where`, field, value."""
+    if override is None:
+        return family
+    if not isinstance(override, dict):
+        raise ReleaseError(where, "(override)", override, "must be a mapping (keys: %s)" % ", ".join(OVERRIDE_KEYS))
+    unknown = sorted(set(override) - set(OVERRIDE_KEYS))
+    if unknown:
+        raise ReleaseError(where, unknown[0], override[unknown[0]], "unknown key (known: %s)"
+                           % ", ".join(OVERRIDE_KEYS))
+    changes: dict[str, Any] = {}
+    versions = family.versions
+    if override.get("versions_file"):
+        path = override["versions_file"]
+        if not isinstance(path, str) or not os.path.isabs(path):
+            raise ReleaseError(where, "versions_file", path, "must be an absolute path (the module resolves "
+                               "relative ones against the directory ansible-playbook runs in)")
+        versions = load_versions(path)
+        changes["versions_file"] = path
+    if override.get("variants") is not None:
+        wanted = override["variants"]
+        if not isinstance(wanted, list) or not all(isinstance(v, str) and v for v in wanted):
+            raise ReleaseError(where, "variants", wanted, "must be a list of variant names")
+        kept = []
+        for v in versions:
+            mine = tuple(x for x in v.variants if x in wanted)
+            if mine:
+                kept.append(dataclasses.replace(v, variants=mine, tag_variants=v.variants))
+        known = {x for v in versions for x in v.variants}
+        missing = [x for x in wanted if x not in known]
+        if missing or not kept:
+            raise ReleaseError(where, "variants", (missing or wanted)[0], "no such variant in %s (variants: %s)"
+                               % (changes.get("versions_file", family.versions_file), ", ".join(sorted(known))))
+        versions = tuple(kept)
+    changes["versions"] = versions
+    if override.get("architectures") is not None:
+        archs = override["architectures"]
+        if not isinstance(archs, list) or not archs or not all(isinstance(a, str) and _arches.is_known(a)
+                                                               for a in archs):
+            raise ReleaseError(where, "architectures", archs, "must be a non-empty list of known architectures")
+        own = family.architectures or (("*", tuple(archs)),)
+        changes["architectures"] = tuple((g, tuple(a for a in lst if a in archs)) for g, lst in own)
+    return dataclasses.replace(family, **changes)
+
+
 def prepare(families_dir: str, names: Sequence[str] | None = None, architectures: Sequence[str] | None = None,
-            parents_dir: str | None = None, source_date_epoch: str | None = None) -> Release:
+            parents_dir: str | None = None, source_date_epoch: str | None = None,
+            debian_mirror: str = "", overrides: dict[str, Any] | None = None) -> Release:
     """Load, render and plan the release's families (``names``, default every family of ``families_dir``) for
     ``architectures`` (default all). Any bad input raises a FamilyError naming file, field and value."""
     families_dir = os.path.abspath(families_dir)
@@ -204,7 +290,8 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
         if not os.path.isdir(path):
             raise ReleaseError(families_dir, "families", n, "no such family folder in %s (families there: %s)"
                                % (families_dir, ", ".join(discover(families_dir)) or "none"))
-        family = load_family(path, name=n)
+        family = apply_overrides(load_family(path, name=n), (overrides or {}).get(n), "overrides.%s" % n)
+        family = resolve_versions(family, debian_mirror)
         loaded[n] = (family, render_family(family))
     deps = {n: family_parents(rendered, seen, n) for n, (_f, rendered) in loaded.items()}
     parents = ReleaseParents(parents_dir, seen)

@@ -47,6 +47,8 @@ class Report:
     failed_entries: dict[str, list[str]]  # host -> entry keys
     # entries no builder of their architecture can build: repo, key, arch, tags, reason
     unroutable: list[dict] = field(default_factory=list)
+    # each image's time on its builder: key, arch, host, status, seconds (image_build's `seconds`)
+    build_times: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -55,7 +57,7 @@ class Report:
     def as_dict(self) -> dict:
         return {"ok": self.ok, "architectures": self.architectures, "failed_hosts": self.failed_hosts,
                 "failed_entries": self.failed_entries, "unroutable": self.unroutable,
-                "rows": [r.as_dict() for r in self.rows]}
+                "rows": [r.as_dict() for r in self.rows], "build_times": self.build_times}
 
 
 def _short(digest: str) -> str:
@@ -63,20 +65,23 @@ def _short(digest: str) -> str:
 
 
 def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, str],
-                 results: Mapping[str, Mapping[str, Any]], published: Mapping[str, Sequence[Mapping[str, Any]]]
-                 ) -> Report:
+                 results: Mapping[str, Mapping[str, Any]], published: Mapping[str, Sequence[Mapping[str, Any]]],
+                 errors: Mapping[str, str] | None = None) -> Report:
     """``release``: items with name and entries (release_plan's); ``builders``: host -> arch of every builder;
     ``results``: host -> the build role's buildfarm_build_result (absent for hosts that never reported; Windows
     builders add ``unroutable``, the entries no Windows builder's release can build, each with a reason);
     ``published``: repository name -> manifest_list's ``lists``."""
     arches = architectures.sort_names(set(builders.values()))
-    failed_hosts = {h: "did not report (unreachable or failed before building)" for h in builders if h not in results}
+    # ``errors``: host -> why its build failed before it recorded a result
+    failed_hosts = {h: (errors or {}).get(h) or "did not report (unreachable or failed before building)"
+                    for h in builders if h not in results}
     failed_entries: dict[str, list[str]] = {}
     # (repo, entry key, arch) -> cell, and (repo, entry key, arch) -> {tag: push status}
     cells: dict[tuple[str, str, str], Cell] = {}
     pushes: dict[tuple[str, str, str], dict[str, tuple[str, str]]] = {}
     # every Windows builder computes the same unroutable entries: keep one of each
     unroutable: dict[tuple[str, str, str], dict] = {}
+    times: list[dict] = []
     for host, res in results.items():
         arch = res.get("arch") or builders.get(host, "")
         for u in res.get("unroutable") or []:
@@ -92,6 +97,9 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
                 status = "skipped: parent failed"  # not attempted: an image it is built FROM failed here
             digest = next((digests[t] for t in img.get("tags") or [] if t in digests), "")
             cells[(img["repo"], img["key"], arch)] = Cell(status, digest, host)
+            if "seconds" in img:
+                times.append({"key": img["key"], "arch": arch, "host": host, "status": img["status"],
+                              "seconds": img["seconds"]})
         for pushed in res.get("pushed") or []:
             for t in pushed.get("tags") or []:
                 repo = t["ref"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
@@ -126,7 +134,8 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
                             or Cell("unreachable" if host else "not-built", "", host))
                     push, digest = pushes.get((name, key, arch), {}).get(tag, ("", ""))
                     row.cells[arch] = Cell(base.status, digest or base.digest, base.host, push)
-    return Report(arches, rows, failed_hosts, failed_entries, [unroutable[k] for k in sorted(unroutable)])
+    times.sort(key=lambda t: (t["key"], t["arch"]))
+    return Report(arches, rows, failed_hosts, failed_entries, [unroutable[k] for k in sorted(unroutable)], times)
 
 
 def markdown(report: Report) -> str:
@@ -153,7 +162,17 @@ def markdown(report: Report) -> str:
         pub = r.published + (" `%s`" % _short(r.published_digest) if r.published_digest else "")
         cols.append(pub + (" (%s)" % r.message if r.message else ""))
         out.append("| " + " | ".join(c.strip() for c in cols) + " |")
+    if report.build_times:
+        out += ["", "**Build times** (each image on its builder; unchanged images only looked up):", "",
+                "| Image | Architecture | Host | Status | Time |", "|---|---|---|---|---|"]
+        out += ["| `%s` | %s | %s | %s | %s |" % (t["key"], t["arch"], t["host"], t["status"], _duration(t["seconds"]))
+                for t in report.build_times]
     return "\n".join(out) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(float(seconds or 0)))
+    return "%dm%02ds" % (s // 60, s % 60) if s >= 60 else "%ds" % s
 
 
 def render_files(report: Report) -> dict[str, str]:

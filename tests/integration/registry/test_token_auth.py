@@ -241,10 +241,32 @@ def test_credentials_never_go_to_a_plain_http_realm_of_a_tls_registry(tmp_path):
                 reg.client(_creds(outside, "farm")).head_manifest("library/x", "1")
             assert str(exc.value) == (
                 "registry %s, repository library/x, reference 1: refusing to send the credentials of user farm to "
-                "the token service %s over plain HTTP (the registry is not marked insecure)"
+                "the token service %s over plain HTTP (the registry speaks HTTPS)"
                 % (reg.address, outside.realm))
             assert outside.requests == []
             assert reg.client().head_manifest("library/x", "1") is None  # verified TLS, anonymous token
             assert [(r.user, r.scopes) for r in outside.requests] == [("", ("repository:library/x:pull",))]
+        finally:
+            reg.stop()
+
+
+def test_a_plain_http_registry_sends_credentials_to_an_outside_realm_only_with_the_opt_in(tmp_path):
+    """A loopback registry on plain HTTP whose token service is plain HTTP on another host: the realm is held
+    to what the registry may have (loopback), so the password goes there only with plain_http_credentials."""
+    policy = {"farm": [Rule("*/*", frozenset({"pull", "push"}))], "": [Rule("*/*", frozenset({"pull"}))]}
+    with TokenServer(tmp_path / "token", {"farm": "pw-%s" % os.urandom(6).hex()}, policy,
+                     host=_outside_address()) as outside:
+        reg = ThrowAwayRegistry(tmp_path / "http-registry", free_port(5100, 5199), env=outside.registry_env())
+        reg.start()
+        try:
+            with pytest.raises(RegistryError, match="refusing to send the credentials of user farm to the token "
+                                                    "service %s over plain HTTP" % outside.realm.split("/")[2]
+                                                    .split(":")[0].replace(".", r"\.")):
+                reg.client(_creds(outside, "farm")).head_manifest("library/x", "1")
+            assert outside.requests == []
+            opted = reg.client(_creds(outside, "farm"), plain_http_credentials=True)
+            assert opted.head_manifest("library/x", "1") is None
+            assert [r.user for r in outside.requests] == ["farm"]
+            assert any("travel in clear (plain HTTP) to the token service" in w for w in opted.warnings)
         finally:
             reg.stop()

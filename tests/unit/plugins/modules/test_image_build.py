@@ -11,7 +11,7 @@ ENTRIES.append({"tags": ["v6"], "architectures": ["arm64v8"], "directory": "d6",
 
 
 def _share(host):
-    fam = {"repo": "busybox", "context_root": "/r", "entries": ENTRIES}
+    fam = {"name": "busybox", "context_root": "/r", "entries": ENTRIES}
     return [e.tags[0] for e in _families([fam], "arm64v8", ["b1", "b2"], host)[0].entries]
 
 
@@ -30,3 +30,15 @@ def test_single_host_builds_everything_and_unknown_host_is_an_error():
         _families([fam], "arm64v8", ["b1", "b2"], "b3")
     with pytest.raises(BuildInputError, match=r"families\[0\]: field context_root is missing"):
         _families([{"repo": "busybox"}], "arm64v8", [], "")
+
+
+def test_family_name_or_its_old_name_repo():
+    """`name` is the repository name as everywhere else; `repo`, its old name here, still works; both must agree."""
+    by_name = _families([{"name": "busybox", "context_root": "/r", "entries": ENTRIES}], "arm64v8", [], "")[0]
+    by_repo = _families([{"repo": "busybox", "context_root": "/r", "entries": ENTRIES}], "arm64v8", [], "")[0]
+    assert by_name.repo == by_repo.repo == "busybox" and [e.key for e in by_name.entries] == [
+        e.key for e in by_repo.entries] and by_name.entries[0].key == "busybox:v0"
+    with pytest.raises(BuildInputError, match=r"families\[0\]: fields name 'a' and repo 'b' differ"):
+        _families([{"name": "a", "repo": "b", "context_root": "/r"}], "arm64v8", [], "")
+    with pytest.raises(BuildInputError, match=r"families\[0\]: field name is missing"):
+        _families([{"context_root": "/r"}], "arm64v8", [], "")

@@ -108,7 +108,7 @@ def test_invalid_library_file_fails_with_file_line_field_value(tmp_path, capsys)
 
 
 def test_library_manifest_module_reports_entries_and_groups(capsys):
-    result = run(library_manifest_module, capsys, path=SAMPLE)
+    result = run(library_manifest_module, capsys, library_file=SAMPLE)
     assert result["valid"] is True and result["changed"] is False and result["name"] == "sample"
     assert result["architectures"] == ["amd64", "arm32v6", "arm64v8", "i386", "s390x", "windows-amd64"]
     assert result["entries"][1]["arch_overrides"] == {"amd64": {"Directory": "1.2/alpine/amd64"}}
@@ -122,14 +122,16 @@ def test_library_manifest_module_reports_entries_and_groups(capsys):
 def test_library_manifest_module_errors(tmp_path, capsys):
     bad = tmp_path / "x"
     bad.write_text("GitRepo: https://x/y.git\n\nTags: a\nArchitectures: arm65\n")
-    failed = run(library_manifest_module, capsys, path=str(bad))
+    failed = run(library_manifest_module, capsys, library_file=str(bad))
     assert failed["failed"] is True
     assert [e["field"] for e in failed["errors"]] == ["Maintainers", "Architectures"]
     assert "%s:4: field Architectures, value 'arm65': unknown architecture" % bad in failed["msg"]
-    collected = run(library_manifest_module, capsys, path=str(bad), fail_on_errors=False)
+    collected = run(library_manifest_module, capsys, library_file=str(bad), fail_on_error=False)
+    old_names = run(library_manifest_module, capsys, path=str(bad), fail_on_errors=False)  # the aliases
+    assert not old_names.get("failed") and old_names["errors"] == collected["errors"]
     assert not collected.get("failed") and collected["valid"] is False and len(collected["errors"]) == 2
     bad.write_text("Maintainers: A\n  \tx\nnot a field\n")
-    syntax = run(library_manifest_module, capsys, path=str(bad))
+    syntax = run(library_manifest_module, capsys, library_file=str(bad))
     assert syntax["failed"] is True and "%s:3: line, value 'not a field'" % bad in syntax["msg"]
 
 
@@ -219,3 +221,44 @@ def test_bad_families_fail_before_writing(tmp_path, capsys, monkeypatch, args, m
     result = run(readme_module, capsys, **args)
     assert result["failed"] is True and message in result["msg"], result["msg"]
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args,field,value,message", [
+    (dict(dest="x.md", mode="6777"), "mode", "6777", "setuid, setgid and sticky bits are refused"),
+    (dict(dest="x.md", mode=0o4644), "mode", "2468 is 4644 in octal", "setuid, setgid and sticky bits are refused"),
+    (dict(dest="blocker/x.md"), "dest", "blocker/x.md", "blocker is a file, not a folder"),
+    (dict(dest_dir="blocker/docs", architectures=["amd64"]), "dest_dir", "blocker/docs/README.md",
+     "blocker is a file, not a folder"),
+    (dict(dest="folder"), "dest", "folder", "is a folder, not a file"),
+])
+def test_bad_targets_fail_naming_file_field_value(tmp_path, capsys, monkeypatch, args, field, value, message):
+    """Issue 10: a mode with setuid bits or a target that cannot be a file is a clear error, not a traceback."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a regular file\n")
+    (tmp_path / "folder").mkdir()
+    result = run(readme_module, capsys, library_file=SAMPLE, **args)
+    assert result["failed"] is True and "exception" not in result, result
+    assert message in result["msg"] and "field %s" % field in result["msg"], result["msg"]
+    assert result["field"] == field and value in result["msg"], result
+    assert sorted(os.listdir(tmp_path)) == ["blocker", "folder"] and os.listdir(tmp_path / "folder") == []
+
+
+def test_batch_with_one_bad_target_writes_nothing(tmp_path, capsys):
+    (tmp_path / "blocker").write_text("a regular file\n")
+    families = [{"name": "a", "entries": [{"tags": ["x"]}], "dest_dir": str(tmp_path / "a")},
+                {"name": "b", "entries": [{"tags": ["y"]}], "dest_dir": str(tmp_path / "blocker" / "b")}]
+    result = run(readme_module, capsys, families=families)
+    assert result["failed"] is True and result["field"] == "families[1].dest_dir", result
+    assert "blocker is a file, not a folder" in result["msg"]
+    assert not (tmp_path / "a").exists()
+
+
+def test_docs_symlink_out_of_the_family_is_refused(tmp_path, capsys):
+    family = tmp_path / "fam"
+    (family / "docs").mkdir(parents=True)
+    (tmp_path / "secret").write_text("SECRET-OUTSIDE-THE-FAMILY")
+    (family / "docs" / "content.md").symlink_to(tmp_path / "secret")
+    result = run(readme_module, capsys, library_file=SAMPLE, family_dir=str(family), dest=str(tmp_path / "R.md"))
+    assert result["failed"] is True and result["field"] == "family_dir", result
+    assert "docs/content.md" in result["msg"] and "must be inside the family folder" in result["msg"]
+    assert "SECRET" not in json.dumps(result) and not (tmp_path / "R.md").exists()

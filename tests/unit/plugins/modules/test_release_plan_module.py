@@ -7,7 +7,7 @@ import pathlib
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "families"
-ARGS = {"family": str(FIXTURES / "tiny"), "parents_library": str(FIXTURES / "parents")}
+ARGS = {"family_dir": str(FIXTURES / "tiny"), "parents_library": str(FIXTURES / "parents")}
 
 
 def test_returns_plan_and_library_without_dest():

@@ -6,8 +6,8 @@ import pytest
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import (
     is_transient,
     local_digests,
-    split_ref,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 
 
 @pytest.mark.parametrize("message, transient", [
@@ -22,9 +22,12 @@ def test_transient_errors(message, transient):
     assert is_transient(message) is transient
 
 
-def test_split_ref_handles_registry_ports():
-    assert split_ref("127.0.0.1:5000/s390x/busybox:latest") == ("127.0.0.1:5000/s390x/busybox", "latest")
-    assert split_ref("127.0.0.1:5000/s390x/busybox") == ("127.0.0.1:5000/s390x/busybox", "latest")
+def test_pushed_references_keep_the_registry_port():
+    # the one reference type the pusher uses: the engine's repository name and the registry API host
+    for ref in ("127.0.0.1:5000/s390x/busybox:latest", "127.0.0.1:5000/s390x/busybox"):
+        image = ImageRef.parse(ref, default_tag="latest")
+        assert (image.familiar_repository, image.tag, image.api_host, image.path) == (
+            "127.0.0.1:5000/s390x/busybox", "latest", "127.0.0.1:5000", "s390x/busybox")
 
 
 def test_local_digests_are_per_repository():

@@ -263,3 +263,39 @@ def test_missing_family_folder_is_an_error(tmp_path):
 def test_unknown_architecture_is_an_error(sample):
     with pytest.raises(ValueError, match="unknown architecture 'arm65'"):
         docs.render_readme(sample, "sample", "arm65")
+
+
+@pytest.mark.parametrize("link", ["docs/content.md", "docs/meta.yml", "docs/license.md", "docs/variant-slim.md",
+                                  "docs"])
+def test_symlink_out_of_the_family_is_refused(tmp_path, link):
+    """A family is data anyone may propose: its README content may not be a symlink to a controller's file."""
+    family, outside = tmp_path / "fam", tmp_path / "outside"
+    (family / "docs").mkdir(parents=True)
+    (family / "docs" / "meta.yml").write_text("variants: [slim]\n")
+    (family / "docs" / "variant-slim.md").write_text("slim\n")
+    outside.mkdir()
+    (outside / "meta.yml").write_text("variants: [slim]\n")
+    (outside / "variant-slim.md").write_text("SECRET\n")
+    target = outside if link == "docs" else outside / "secret"
+    if link != "docs":
+        target.write_text("variants: []\n" if link.endswith(".yml") else "SECRET\n")
+    (family / link).unlink(missing_ok=True) if link != "docs" else __import__("shutil").rmtree(family / "docs")
+    (family / link).symlink_to(target)
+    with pytest.raises(docs.DocsError, match="must be inside the family folder") as exc:
+        docs.load_content(str(family))
+    assert exc.value.field == "family_dir" and exc.value.value == link
+    assert "it resolves to %s" % target in str(exc.value) and "SECRET" not in str(exc.value)
+
+
+def test_dangling_symlink_out_of_the_family_is_refused_not_skipped(tmp_path):
+    (tmp_path / "fam" / "docs").mkdir(parents=True)
+    (tmp_path / "fam" / "docs" / "license.md").symlink_to("/nonexistent/license")
+    with pytest.raises(docs.DocsError, match="docs/license.md"):
+        docs.load_content(str(tmp_path / "fam"))
+
+
+def test_symlink_inside_the_family_is_read(tmp_path):
+    (tmp_path / "fam" / "docs").mkdir(parents=True)
+    (tmp_path / "fam" / "shared.md").write_text("shared content\n")
+    (tmp_path / "fam" / "docs" / "content.md").symlink_to("../shared.md")
+    assert docs.load_content(str(tmp_path / "fam")).content == "shared content"

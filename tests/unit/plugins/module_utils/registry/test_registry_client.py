@@ -5,6 +5,7 @@ import base64
 import http.server
 import json
 import socket
+import ssl
 import threading
 import urllib.parse
 
@@ -148,15 +149,150 @@ def test_gives_up_after_retries_naming_registry(flaky):
     assert client.retry_count == 2
 
 
-def test_connection_refused_is_retried_and_named():
+def test_connection_refused_is_not_transient_and_says_what_to_fix():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = RegistryClient("127.0.0.1:%d" % port, retries=1, backoff_base=0.0, timeout=2)
+    client = RegistryClient("127.0.0.1:%d" % port, retries=3, backoff_base=0.0, timeout=2)
     with pytest.raises(RegistryError, match=r"registry 127\.0\.0\.1:%d, repository amd64/x, reference 1: "
-                                            r"giving up after 1 retries: .*Connection refused" % port):
+                                            r"connection to 127\.0\.0\.1:%d refused \(Connection refused\): "
+                                            r"nothing listens" % (port, port)):
         client.head_manifest("amd64/x", "1")
-    assert client.retry_count == 1
+    assert client.retry_count == 0 and client.request_count == 1
+
+
+def test_unresolvable_host_is_not_transient():
+    client = RegistryClient("https://no-such-host.invalid", retries=3, backoff_base=0.0, timeout=5)
+    with pytest.raises(RegistryError, match=r"cannot resolve no-such-host\.invalid .*check the registry's name"):
+        client.ping()
+    assert client.retry_count == 0
+
+
+def test_tls_to_a_plain_http_port_is_not_transient(flaky):
+    client = RegistryClient("https://127.0.0.1:%d" % flaky.server_address[1], retries=3, timeout=5)
+    with pytest.raises(RegistryError, match=r"TLS with 127\.0\.0\.1:\d+ failed .*is it an HTTPS port"):
+        client.ping()
+    assert client.retry_count == 0
+
+
+class _RetryAfter(_Flaky):
+    """429 or 503 with a Retry-After header, then 200."""
+
+    retry_after = "30"
+
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        if code != 200:
+            self.send_header("Retry-After", self.retry_after)
+
+
+@pytest.fixture
+def retry_after():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RetryAfter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _RetryAfter.seen = []
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_retry_after_is_honoured_up_to_the_cap(retry_after):
+    _RetryAfter.plan, _RetryAfter.retry_after = [429, 503], "30"
+    delays: list[float] = []
+    client = RegistryClient("127.0.0.1:%d" % retry_after.server_address[1], retries=4, backoff_base=0.01,
+                            sleep=delays.append, retry_after_cap=60)
+    assert client.ping() and delays == [30.0, 30.0]
+    _RetryAfter.plan, _RetryAfter.retry_after = [429], "600"
+    delays.clear()
+    capped = RegistryClient("127.0.0.1:%d" % retry_after.server_address[1], retries=4, sleep=delays.append,
+                            retry_after_cap=45)
+    assert capped.ping() and delays == [45.0]
+
+
+def test_the_deadline_ends_retries_with_a_known_message(retry_after):
+    _RetryAfter.plan, _RetryAfter.retry_after = [503] * 10, "30"
+    client = RegistryClient("127.0.0.1:%d" % retry_after.server_address[1], retries=10, deadline=5,
+                            sleep=lambda s: None)
+    with pytest.raises(RegistryError, match=r"deadline of 5 s exceeded \(the next retry would wait 30\.0 s\): "
+                                            r"GET .*HTTP 503"):
+        client.ping()
+    assert len(_RetryAfter.seen) == 1  # nothing sent that could not be waited for
+
+
+def test_a_hung_registry_ends_at_the_deadline():
+    with socket.socket() as listener:  # accepts (the kernel does) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        client = RegistryClient("127.0.0.1:%d" % listener.getsockname()[1], retries=4, timeout=30, deadline=1.5,
+                                backoff_base=0.01)
+        import time
+        start = time.monotonic()
+        with pytest.raises(RegistryError, match="deadline of 1.5 s exceeded"):
+            client.ping()
+        assert time.monotonic() - start < 4
+
+
+def test_a_re_sent_request_counts_as_a_retry():
+    """A keep-alive connection the server closed while idle: the connection re-sends, within the cap."""
+    from ansible_collections.buildfarm.images.tests.unit.plugins.module_utils.registry.test_http_connection import (
+        OK,
+        ScriptedServer,
+    )
+
+    server = ScriptedServer([OK, None, None, OK, None, OK], close_idle=True)
+    client = RegistryClient("127.0.0.1:%d" % server.port, retries=1, backoff_base=0.0, sleep=lambda s: None)
+    client.head_manifest("amd64/x", "1")
+    with pytest.raises(RegistryError, match="giving up after 1 retries"):
+        client.head_manifest("amd64/x", "2")  # stale, re-sent once (the one retry), then nothing: given up
+    assert client.retry_count == 1 and len(server.requests) == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"registry": "http://farm:hunter2@127.0.0.1:5000"}, "carries credentials"),
+    ({"registry": "farm@127.0.0.1:5000"}, "carries credentials"),
+    ({"registry": "https://registry.example.org", "insecure": True}, "contradicts the https://"),
+    ({"registry": "registry.example.org", "ca_path": "/nonexistent/ca.crt"},
+     "field ca_path: no such file /nonexistent/ca.crt"),
+    ({"registry": "registry.example.org", "ca_cert": "/nonexistent/ca.crt"}, "field ca_path: no such file"),
+    ({"registry": "registry.example.org", "retries": -1}, r"field retries: must be 0 or more \(value: -1\)"),
+    ({"registry": "registry.example.org", "timeout": 0}, "field timeout: must be more than 0"),
+    ({"registry": "ftp://registry.example.org"}, "unsupported scheme"),
+    ({"registry": "registry.example.org/v2"}, "without a path"),
+    ({"registry": "http://registry.example.org", "credentials": Credentials("farm", "hunter2")},
+     "refusing to send the credentials of user farm to the registry registry.example.org over plain HTTP"),
+    ({"registry": "registry.example.org", "insecure": True, "credentials": Credentials("farm", "hunter2")},
+     "set plain_http_credentials: true"),
+])
+def test_unsafe_or_bad_settings_are_refused_without_echoing_secrets(kwargs, message):
+    with pytest.raises(Exception, match=message) as info:
+        RegistryClient(**kwargs)
+    assert "hunter2" not in str(info.value)
+
+
+def test_plain_http_credentials_and_unverified_tls_are_opt_in_and_warned():
+    client = RegistryClient("registry.example.org", Credentials("farm", "pw"), insecure=True,
+                            plain_http_credentials=True)
+    assert client.scheme == "http" and "travel in clear" in client.warnings[0]
+    loopback = RegistryClient("127.0.0.1:5000", Credentials("farm", "pw"))
+    assert loopback.scheme == "http" and not loopback.warnings
+    unverified = RegistryClient("registry.example.org", validate_certs=False)
+    assert unverified.scheme == "https" and unverified._ssl.verify_mode == ssl.CERT_NONE
+    assert "not verified" in unverified.warnings[0]
+    assert RegistryClient("registry.example.org")._ssl.verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.parametrize("repository, reference, message", [
+    ("library/busybox", "../../../v2/_catalog", "not a valid tag"),
+    ("library/busybox", "x" * 200, "not a valid tag"),
+    ("library/busybox", "\u6f22\u5b57", "not a valid tag"),
+    ("Library/busybox", "1", "not a valid repository path"),
+    ("library/busybox", "sha256:zz", "64 lower-case hex"),
+])
+def test_names_are_checked_before_any_request(repository, reference, message):
+    client = RegistryClient("127.0.0.1:1", retries=4)
+    with pytest.raises(RegistryError, match=message):
+        client.head_manifest(repository, reference)
+    assert client.request_count == 0
 
 
 class _PagedTags(http.server.BaseHTTPRequestHandler):

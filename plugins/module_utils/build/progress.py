@@ -1,0 +1,132 @@
+# Copyright: buildfarm.images contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The status of a long build, written by image_build while it works, for the play to show.
+
+A CPython build takes many minutes and a root filesystem under qemu as many: the module runs in the background
+(async) and rewrites a small JSON file at least every ``interval`` seconds - the stage, each entry's state (waiting,
+building, built, unchanged, failed, skipped) with its start and duration, and a one-line ``summary`` - which the
+build role prints while it polls. Writes are atomic (temporary file, rename), so a reader never sees half a file.
+Plain typed Python.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any, Sequence
+
+
+def duration(seconds: float) -> str:
+    """90 -> 1m30s, 3725 -> 1h02m05s."""
+    s = int(seconds)
+    if s < 60:
+        return "%ds" % s
+    if s < 3600:
+        return "%dm%02ds" % (s // 60, s % 60)
+    return "%dh%02dm%02ds" % (s // 3600, s % 3600 // 60, s % 60)
+
+
+class Progress:
+    """Thread-safe status of one image_build call; ``path`` "" keeps it in memory only (durations still count)."""
+
+    def __init__(self, path: str, host: str, arch: str, interval: float = 10.0, clock=time.time):
+        self.path = path
+        self.host = host
+        self.arch = arch
+        self.clock = clock
+        self.started = clock()
+        self.stage = "starting"
+        self.stage_started = self.started
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.finished = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self.interval = interval
+
+    # -- events ---------------------------------------------------------------------------------------
+    def set_stage(self, stage: str) -> None:
+        with self._lock:
+            self.stage, self.stage_started = stage, self.clock()
+        self.write()
+
+    def waiting(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            for k in keys:
+                self.entries.setdefault(k, {"state": "waiting", "started": 0.0, "seconds": 0.0})
+        self.write()
+
+    def start(self, key: str) -> None:
+        with self._lock:
+            self.entries[key] = {"state": "building", "started": self.clock(), "seconds": 0.0}
+        self.write()
+
+    def finish(self, key: str, state: str) -> float:
+        """Mark ``key`` done with its result status; returns how long it took."""
+        with self._lock:
+            e = self.entries.setdefault(key, {"started": self.clock()})
+            e["seconds"] = round(self.clock() - e["started"], 1) if e.get("started") else 0.0
+            e["state"] = state
+            took = e["seconds"]
+        self.write()
+        return took
+
+    def done(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self.finished = True
+            self.stage = "finished"
+        self.write()
+
+    # -- output ---------------------------------------------------------------------------------------
+    def summary(self) -> str:
+        now = self.clock()
+        with self._lock:
+            building = ["%s (%s)" % (k, duration(now - e["started"])) for k, e in self.entries.items()
+                        if e["state"] == "building"]
+            done = ["%s %s in %s" % (k, e["state"], duration(e["seconds"])) for k, e in self.entries.items()
+                    if e["state"] not in ("building", "waiting")]
+            waiting = [k for k, e in self.entries.items() if e["state"] == "waiting"]
+            parts = ["%s (%s), %s" % (self.host, self.arch, duration(now - self.started))]
+            if self.finished:
+                parts.append("finished")
+            elif not building:
+                parts.append("%s for %s" % (self.stage, duration(now - self.stage_started)))
+            if building:
+                parts.append("building " + ", ".join(building))
+            if waiting:
+                parts.append("waiting: " + ", ".join(waiting))
+            if done:
+                parts.append("done: " + ", ".join(done))
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        summary = self.summary()
+        with self._lock:
+            return {"host": self.host, "arch": self.arch, "started": self.started, "updated": self.clock(),
+                    "stage": self.stage, "entries": {k: dict(v) for k, v in self.entries.items()},
+                    "finished": self.finished, "summary": summary}
+
+    def write(self) -> None:
+        if not self.path:
+            return
+        data = json.dumps(self.as_dict(), indent=1, sort_keys=True)
+        tmp = "%s.%d.tmp" % (self.path, threading.get_ident())
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(data)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # progress is informative only: a full disk must not fail the build here
+
+    def tick(self) -> None:
+        """Rewrite the file every ``interval`` seconds (the durations in ``summary`` move) until done()."""
+        def run() -> None:
+            while not self._stop.wait(self.interval):
+                self.write()
+
+        self.write()
+        self._ticker = threading.Thread(target=run, name="progress", daemon=True)
+        self._ticker.start()

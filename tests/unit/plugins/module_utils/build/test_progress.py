@@ -1,0 +1,60 @@
+"""The build status image_build writes while it works (what the build role prints every 30 s)."""
+from __future__ import annotations
+
+import json
+import time
+
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress, duration
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_duration():
+    assert [duration(s) for s in (5, 90, 3725)] == ["5s", "1m30s", "1h02m05s"]
+
+
+def test_status_names_host_entries_and_how_long(tmp_path):
+    clock = Clock()
+    path = tmp_path / "status.json"
+    p = Progress(str(path), "builder-amd64", "amd64", clock=clock)
+    p.set_stage("making the root filesystems of debian")
+    clock.now += 75
+    assert json.loads(path.read_text())["summary"] == ("builder-amd64 (amd64), 0s; making the root filesystems "
+                                                       "of debian for 0s")
+    p.write()  # what the ticker does: the durations move
+    assert "making the root filesystems of debian for 1m15s" in json.loads(path.read_text())["summary"]
+    p.waiting(["debian:trixie", "python:3.13.5-slim-trixie"])
+    p.start("debian:trixie")
+    clock.now += 20
+    assert p.finish("debian:trixie", "built") == 20.0
+    p.start("python:3.13.5-slim-trixie")
+    clock.now += 700
+    p.write()
+    status = json.loads(path.read_text())
+    assert status["summary"] == ("builder-amd64 (amd64), 13m15s; building python:3.13.5-slim-trixie (11m40s); "
+                                 "done: debian:trixie built in 20s")
+    assert status["entries"]["python:3.13.5-slim-trixie"]["state"] == "building" and not status["finished"]
+    p.finish("python:3.13.5-slim-trixie", "failed")
+    p.done()
+    status = json.loads(path.read_text())
+    assert status["finished"] is True and '"finished": true' in path.read_text()  # what the role waits for
+    assert status["entries"]["python:3.13.5-slim-trixie"] == {"state": "failed", "started": 1095.0,
+                                                              "seconds": 700.0}
+
+
+def test_ticker_rewrites_the_file(tmp_path):
+    path = tmp_path / "status.json"
+    p = Progress(str(path), "h", "s390x", interval=0.05)
+    p.tick()
+    first = json.loads(path.read_text())["updated"]
+    deadline = time.time() + 5
+    while json.loads(path.read_text())["updated"] == first and time.time() < deadline:
+        time.sleep(0.02)
+    assert json.loads(path.read_text())["updated"] > first
+    p.done()

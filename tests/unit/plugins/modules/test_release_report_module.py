@@ -1,0 +1,39 @@
+"""release_report module, run in process: where the report goes (dest_dir, old name dest) and bad targets."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.buildfarm.images.tests.support.run_module import run_module
+
+RELEASE = [{"name": "tiny", "entries": [{"tags": ["1.0"], "architectures": ["amd64"]}]}]
+BUILDERS = {"b1": "amd64"}
+RESULTS = {"b1": {"host": "b1", "arch": "amd64", "images": [], "failed": [], "pushed": [], "digests": {}}}
+
+
+@pytest.mark.parametrize("option", ["dest_dir", "dest"])
+def test_report_files_are_written_into_dest_dir_or_its_old_name(tmp_path, option):
+    r = run_module("release_report", {"release": RELEASE, "builders": BUILDERS, "results": RESULTS,
+                                      option: str(tmp_path / "out")})
+    assert not r.get("failed") and r["changed"] is False, r
+    assert sorted(r["files"]) == [str(tmp_path / "out" / n) for n in ("release-report.json", "release-report.md")]
+    assert json.loads((tmp_path / "out" / "release-report.json").read_text()) == r["report"]
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_dest_dir_below_a_regular_file_fails_naming_it(tmp_path, check):
+    (tmp_path / "blocker").write_text("a regular file\n")
+    dest = tmp_path / "blocker" / "report"
+    r = run_module("release_report", {"release": RELEASE, "builders": BUILDERS, "dest_dir": str(dest)}, check=check)
+    assert r["failed"] is True and "exception" not in r, r
+    assert r["field"] == "dest_dir" and r["file"].startswith(str(dest / "release-report.")), r
+    assert "field dest_dir" in r["msg"] and "%s is a file, not a folder" % (tmp_path / "blocker") in r["msg"]
+    assert (tmp_path / "blocker").read_text() == "a regular file\n"
+
+
+def test_a_report_file_that_is_a_folder_fails_before_the_other_is_written(tmp_path):
+    (tmp_path / "release-report.md").mkdir()
+    r = run_module("release_report", {"release": RELEASE, "builders": BUILDERS, "dest_dir": str(tmp_path)})
+    assert r["failed"] is True and r["field"] == "dest_dir" and "is a folder, not a file" in r["msg"], r
+    assert not (tmp_path / "release-report.json").exists()
