@@ -3,7 +3,8 @@
 (target >= 20x), the unchanged re-publish time (target < 2 s, HEAD requests only) and HTTP requests per tag.
 
 The release has the shape of a library file: entries of 4 tags each (`1.2.3`, `1.2`, `1`, `1-variant` style),
-members `<arch>/bench:<first tag>`. The publish is timed in-process (what the module runs); one module run through ansible-playbook is timed too,
+members `<arch>/bench:<first tag>`. The publish is timed in-process (what the module runs); one module run through
+ansible-playbook is timed too,
 to show Ansible's own start-up cost apart. A first publish takes well under a second, so a passing hiccup of
 the disk (the registry fsyncs every link it writes) moves it by a tenth of that: it is run --runs times, each
 into its own empty repository, and the median is compared with the CLI loop (one run of ~200 CLI calls,

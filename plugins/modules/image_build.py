@@ -42,7 +42,8 @@ options:
         here), holding every family of the release with its rendered tree, entries, context sources and labels. It is
         unpacked once per content under I(work_dir). This builder builds every entry listing I(arch) (its share
         when its architecture group has several hosts), all families in one call, a family after the families it is
-        built FROM. Per-architecture context sources (a family's C(build.context.debian_package)) are fetched here
+        built FROM, with the family's own build arguments (release_prepare C(overrides)) over I(build_args).
+        Per-architecture context sources (a family's C(build.context.debian_package)) are fetched here
         for I(arch) into I(work_dir), cached in I(cache_dir); root filesystems (C(build.context.debian_rootfs))
         are made here with mmdebstrap from the planned Release files, cached in I(cache_dir) by their checksums.
       - Exactly one of I(release) and I(families) is given.
@@ -128,8 +129,8 @@ options:
     default: ""
   status_file:
     description:
-      - A JSON file rewritten at least every 10 seconds while the module works (run it with C(async) and poll):
-        C(stage), every entry's C(state) (C(waiting), C(building), then its result status) with C(started) and
+      - A JSON file rewritten every 5 seconds while the module works (run it with C(async) and poll)
+        with C(stage), every entry's C(state) (C(waiting), C(building), then its result status) with C(started) and
         C(seconds), C(finished), and a one-line C(summary) naming the host, what is building and for how long.
         The build role prints the summary while it polls.
     type: path
@@ -382,7 +383,8 @@ def _release_families(module: AnsibleModule, arch: str, made: list, progress: Pr
             repo=f["name"], context_root=bundle.render_dir(f["name"]),
             entries=[EntrySpec.from_plan(f["name"], e, "%s (release %s)" % (f["name"], p["release"])) for e in mine],
             extra_context=extra, source=f.get("source") or "", created=f.get("created") or "",
-            revision=f.get("revision") or "", error=error))
+            revision=f.get("revision") or "", error=error,
+            build_args={str(k): str(v) for k, v in (f.get("build_args") or {}).items()}))
     return out
 
 
@@ -428,7 +430,7 @@ def main() -> None:
             check_mode=module.check_mode,
         )
         made: list = []
-        progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name)
+        progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name, interval=5.0)
         progress.tick()
         progress.set_stage("preparing the contexts")
         if p["release"]:

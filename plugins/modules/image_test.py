@@ -120,7 +120,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
-from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import OCI
+from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI
 from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import (
     TESTABLE,
     SmokeTestError,

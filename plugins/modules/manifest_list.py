@@ -106,7 +106,8 @@ options:
     type: str
     choices: [fail, skip, keep-previous]
     default: fail
-  concurrency:
+  max_workers:
+    aliases: [concurrency]
     description:
       - Parallel requests to the registry.
     type: int
@@ -117,6 +118,9 @@ options:
         C(org.opencontainers.image.source) and C(org.opencontainers.image.url). Makes the lists OCI indexes.
       - They are part of the bytes compared for idempotence, so a value that differs on every run (a build
         time) republishes every tag on every run.
+      - C(${name}) in a value is the repository's name (C(busybox)) and C(${repository}) its path
+        (C(library/busybox)), so one batch call annotates every repository with its own URL; the release playbook
+        turns an inventory's C({{ item.name }}) into C(${name}).
     type: dict
     default: {}
   member_annotations:
@@ -283,6 +287,8 @@ requests:
   type: int
 """
 
+import string
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
@@ -331,6 +337,13 @@ def _jobs(p: dict) -> list[tuple[str, list]]:
     return out
 
 
+def _annotations(annotations: dict, namespace: str, repo: str) -> dict:
+    """The index annotations of one repository: ${name} and ${repository} filled in."""
+    path = repo if "/" in repo or not namespace else "%s/%s" % (namespace, repo)
+    subs = {"name": path.rsplit("/", 1)[-1], "repository": path}
+    return {str(k): string.Template(str(v)).safe_substitute(subs) for k, v in (annotations or {}).items()}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
@@ -344,7 +357,7 @@ def main() -> None:
             missing_architectures={"type": "str", "choices": list(POLICIES), "default": "fail"},
             drop_architectures={"type": "list", "elements": "str", "default": []},
             lock_timeout={"type": "float", "default": 600},
-            concurrency={"type": "int", "default": 8},
+            max_workers={"type": "int", "default": 8, "aliases": ["concurrency"]},
             annotations={"type": "dict", "default": {}},
             member_annotations={"type": "bool", "default": False},
         ),
@@ -360,11 +373,12 @@ def main() -> None:
     try:
         jobs = _jobs(p)
         client = client_from_params(p)
-        publishers = [(Publisher(client, p["namespace"], repo, p["missing_architectures"], max(1, p["concurrency"]),
-                                 module.check_mode, p["annotations"], p["member_annotations"],
+        publishers = [(Publisher(client, p["namespace"], repo, p["missing_architectures"], max(1, p["max_workers"]),
+                                 module.check_mode, _annotations(p["annotations"], p["namespace"], repo),
+                                 p["member_annotations"],
                                  drop_architectures=p["drop_architectures"], lock_timeout=p["lock_timeout"]), specs)
                       for repo, specs in jobs]
-        all_results = publish_many(publishers, max(1, p["concurrency"]))
+        all_results = publish_many(publishers, max(1, p["max_workers"]))
     except (BuildfarmError, OSError, ValueError) as exc:
         module.fail_json(msg=str(exc), **({"retries": client.retry_count, "requests": client.request_count}
                                           if client else {}))

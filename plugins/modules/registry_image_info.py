@@ -23,7 +23,8 @@ options:
     type: list
     elements: str
     required: true
-  concurrency:
+  max_workers:
+    aliases: [concurrency]
     description:
       - Parallel requests to the registry.
     type: int
@@ -118,7 +119,7 @@ def main() -> None:
         argument_spec=dict(
             REGISTRY_ARGS,
             references={"type": "list", "elements": "str", "required": True},
-            concurrency={"type": "int", "default": 8},
+            max_workers={"type": "int", "default": 8, "aliases": ["concurrency"]},
         ),
         supports_check_mode=True,
     )
@@ -133,7 +134,7 @@ def main() -> None:
         client = client_from_params(module.params)
         for warning in client.warnings:
             module.warn(warning)
-        with ThreadPoolExecutor(max_workers=max(1, min(module.params["concurrency"], len(refs) or 1))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(module.params["max_workers"], len(refs) or 1))) as pool:
             images = list(pool.map(lambda r: image_info(client, r), refs))
     except (BuildfarmError, ValueError) as exc:
         module.fail_json(msg=str(exc), retries=client.retry_count if client else 0)

@@ -8,14 +8,14 @@ module: release_prepare
 short_description: Plan and render a whole release in one call - every family, in dependency order
 version_added: 0.2.0
 description:
-  - Loads every family of the release from I(families_dir), renders each once, and plans them together: a family
-    whose FROM names an image of another family of the release takes its architectures from that family's plan (no
-    parents' library file needed for it) and comes after it, so builders build it FROM the image they just built.
-  - Each family is its own folder (family.yml with its C(build) recipe, versions, templates, smoke tests, docs):
-    nothing outside the folder names it, and the folder's name is the repository, so a family folder copied under
+  - Loads every family of the release from I(families_dir), renders each once, and plans them together. A family
+    whose FROM names an image of another family of the release takes its architectures from that family's plan, with
+    no parents' library file needed for it, and comes after it, so builders build it FROM the image they just built.
+  - Each family is its own folder (family.yml with its C(build) recipe, versions, templates, smoke tests, docs).
+    Nothing outside the folder names it, and the folder's name is the repository, so a family folder copied under
     a new name is a new image with no other file changed.
   - Writes the library files (C(<artifacts_dir>/library/<family>)), the rendered trees
-    (C(<work_dir>/render/<family>)) and the release bundle (C(<work_dir>/release.tar): release.json and every
+    (C(<work_dir>/render/<family>)) and the release bundle C(<work_dir>/release.tar) (release.json and every
     rendered tree, deterministic) that M(buildfarm.images.image_build) and M(buildfarm.images.image_test) take on
     each builder. Each file is replaced whole and only when it changed.
   - Commits and created times (labels C(org.opencontainers.image.revision) and C(.created)) come from git, per
@@ -73,13 +73,14 @@ options:
         example one an inventory pins; relative paths resolve against the directory C(ansible-playbook) runs in),
         C(architectures) (the family is restricted to these, as its C(family.yml) C(architectures) would) and
         C(variants) (only these variants are rendered, planned and built; their tags stay those of the whole
-        versions file, so C(3.13-slim) is still the slim entry of the default suite).
+        versions file, so C(3.13-slim) is still the slim entry of the default suite) and C(build_args) (the
+        family's build arguments on the builders, over theirs, for example where python fetches its source).
       - Bad overrides fail before anything is written, naming C(overrides.<family>), the field and the value.
     type: dict
     default: {}
   debian_mirror:
-    description: The Debian archive whose C(Release) files resolve C(versions_source: debian_release). Default the
-      archive of the controller's apt sources (read at run time).
+    description: The Debian archive whose C(Release) files resolve the C(debian_release) versions source of a
+      family. Default the archive of the controller's apt sources (read at run time).
     type: str
     default: ""
 """
@@ -106,6 +107,9 @@ EXAMPLES = r"""
         versions_file: inventories/local/files/python-versions.json
         architectures: [amd64]
         variants: [slim-trixie]
+        build_args:
+          PYTHON_SOURCE_URL: http://172.17.0.1:8791/ftp/python
+          GPG_KEYSERVER: http://172.17.0.1:8791/pks/keys.asc
   register: buildfarm_release
 """
 

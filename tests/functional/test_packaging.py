@@ -24,11 +24,13 @@ CHECKOUT_COLLECTIONS = REPO / ".collections" / "ansible_collections"
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 # Collections a Linux-only farm does not install: only the Windows builders' roles use them (galaxy.yml says how).
 OPTIONAL_WINDOWS = {"ansible.windows", "community.windows"}
-# The options each action group's members share (meta/runtime.yml): module_defaults of a group reach every member.
+# The options that make each action group (meta/runtime.yml): module_defaults of a group reach every member, so
+# every member takes them (under their name or an alias). Alternatives: options renamed to community.docker's names
+# keep the old ones as aliases, so either spelling identifies the group.
 GROUP_OPTIONS = {
-    "registry": {"registry", "username", "password", "docker_config", "insecure", "ca_cert", "timeout"},
-    "engine": {"docker_host"},
-    "family": {"family"},
+    "registry": [{"registry", "username", "password", "docker_config", "timeout"}],
+    "engine": [{"docker_host"}],
+    "family": [{"family_dir"}, {"family"}],
 }
 
 
@@ -194,11 +196,15 @@ def test_action_groups_group_modules_that_share_their_options(installed: dict) -
     doc = _run([BIN / "ansible-doc", "--json", "-t", "module"] + [f"buildfarm.images.{m}" for m in MODULES],
                installed["tmp"], installed["env"])
     assert doc.returncode == 0, doc.stderr
-    options = {k.rsplit(".", 1)[1]: set(v["doc"]["options"]) for k, v in json.loads(doc.stdout).items()}
-    for group, shared in GROUP_OPTIONS.items():
+    options = {}
+    for key, value in json.loads(doc.stdout).items():
+        opts = value["doc"]["options"]
+        options[key.rsplit(".", 1)[1]] = set(opts) | {a for o in opts.values() for a in o.get("aliases", [])}
+    for group, alternatives in GROUP_OPTIONS.items():
         assert len(runtime[group]) >= 2, group
-        for module in runtime[group]:
-            assert shared <= options[module], f"group {group}: {module} lacks {sorted(shared - options[module])}"
+        shared = next((alt for alt in alternatives if all(alt <= options[m] for m in runtime[group])), None)
+        assert shared, f"group {group}: members {runtime[group]} do not all take {alternatives}: " + str(
+            {m: sorted(options[m]) for m in runtime[group]})
         # the group is every module that takes those options
         assert sorted(runtime[group]) == sorted(m for m in MODULES if shared <= options[m]), group
 
@@ -216,7 +222,7 @@ def test_module_defaults_of_a_group_reach_only_its_members(installed: dict) -> N
                                  "https://example.org/repo.git\n\nTags: 1.0\nGitCommit: " + "a" * 40 + "\n")
     play = [{"name": "Groups", "hosts": "localhost", "connection": "local", "gather_facts": False,
              "module_defaults": {"group/buildfarm.images.registry": {"registry": "127.0.0.1:9", "username": "u"},
-                                 "group/buildfarm.images.family": {"family": str(REPO / "families" / "busybox")}},
+                                 "group/buildfarm.images.family": {"family_dir": str(REPO / "families" / "busybox")}},
              "tasks": [
                  {"name": "Read a library file", "buildfarm.images.library_manifest": {"path": str(tmp / "library")},
                   "register": "lib"},
@@ -318,9 +324,6 @@ def test_project_generator_needs_its_folder(installed: dict) -> None:
 _STATIC_WINDOWS = re.compile(r"^\s*-?\s*(ansible|community)\.windows\.\w+:", re.M)
 
 
-@pytest.mark.xfail(bool(_STATIC_WINDOWS.search((REPO / "playbooks" / "release.yml").read_text())), strict=True,
-                   reason="playbooks/release.yml calls an ansible.windows module in a play task (win_ping), which a "
-                          "Linux-only install cannot resolve; the lead's release rewrite moves it")
 def test_project_release_syntax_check_with_only_the_declared_dependencies(installed: dict, project: dict) -> None:
     result = _playbook(installed, ["release.yml", "--syntax-check"], project["dir"])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr

@@ -102,7 +102,8 @@ def test_good_variables_pass_the_argument_spec(repo_root):
         }],
     }]
     # the spec's documented default of the URL refers to the version
-    extra = dict(GOOD, buildfarm_windows_docker_version="27.5.1", buildfarm_windows_docker_tls=True, buildfarm_windows_docker_tls_port=2376,
+    extra = dict(GOOD, buildfarm_windows_docker_version="27.5.1", buildfarm_windows_docker_tls=True,
+                 buildfarm_windows_docker_tls_port=2376,
                  buildfarm_windows_docker_registry_mirrors=["https://mirror.example.net"],
                  buildfarm_registry="registry.example.net", buildfarm_registry_username="buildfarm",
                  buildfarm_registry_password=SECRET)
@@ -201,4 +202,5 @@ def test_login_compares_credentials_under_dockers_key(repo_root, registry, key):
                            dict(GOOD, buildfarm_registry=registry))
     assert out["buildfarm_windows_registry_key"] == key
     # a new pin (version or checksum) unpacks into its own folder
-    assert out["buildfarm_windows_docker_staging"] == "C:\\ProgramData\\buildfarm\\downloads\\docker-27.5.1-aaaaaaaaaaaa"
+    staging = "C:\\ProgramData\\buildfarm\\downloads\\docker-27.5.1-aaaaaaaaaaaa"
+    assert out["buildfarm_windows_docker_staging"] == staging

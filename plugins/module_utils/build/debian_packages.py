@@ -227,7 +227,8 @@ def extract(run: Runner, deb: str, files: Mapping[str, str], dest: str, package_
     if os.path.exists(stamp_path):
         with open(stamp_path, encoding="utf-8") as fh:
             have = json.load(fh)
-        if {k: have.get(k) for k in want} == want and all(os.path.exists(os.path.join(dest, d)) for d in files.values()):
+        if ({k: have.get(k) for k in want} == want
+                and all(os.path.exists(os.path.join(dest, d)) for d in files.values())):
             return ExtractResult(False, package_version, have.get("sha256", {}))
     if check:
         return ExtractResult(True, package_version, {})

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
-from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI, image_labels
+from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import image_labels
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
@@ -65,7 +65,8 @@ class EntrySpec:
         arches = list(entry.get("architectures") or [])
         for a in arches:
             if not architectures.is_known(a):
-                raise BuildInputError("%s: entry %s: field architectures: unknown architecture %r" % (where, tags[0], a))
+                raise BuildInputError("%s: entry %s: field architectures: unknown architecture %r"
+                                      % (where, tags[0], a))
         directory = entry.get("directory")
         if not directory:
             raise BuildInputError("%s: entry %s: field directory is missing" % (where, tags[0]))
@@ -95,6 +96,7 @@ class FamilyShare:
     created: str = ""  # overrides BuildSettings.created for this family
     revision: str = ""  # overrides BuildSettings.revision for this family's entries without git_commit
     error: str = ""  # the family cannot be built here (e.g. its context source failed): its entries fail with it
+    build_args: dict[str, str] = field(default_factory=dict)  # this family's own, over BuildSettings.build_args
 
 
 @dataclass
@@ -182,7 +184,8 @@ class ReleaseBuilder:
                                       % (f.repo, e.key, path, exc.strerror)) from None
             self.dockerfiles[e.key] = text
             self.parent_keys[e.key] = [
-                self.provides[k] for k in (_provided_key(fl.ref, path) for fl in from_lines(text) if not fl.stage_parent)
+                self.provides[k]
+                for k in (_provided_key(fl.ref, path) for fl in from_lines(text) if not fl.stage_parent)
                 if k in self.provides
             ]
         self.waves = build_order([e.key for _f, e in self.jobs], self.parent_keys)
@@ -208,7 +211,7 @@ class ReleaseBuilder:
         except Exception:  # docker.errors.ImageNotFound; the SDK is imported by the caller
             if self.settings.check_mode:
                 return "unresolved:" + ref  # check mode never pulls: the plan still lists the entry
-            raise BuildInputError("parent image %s is not on this builder and pull_parents is off" % ref)
+            raise BuildInputError("parent image %s is not on this builder and pull_parents is off" % ref) from None
         return img.id
 
     def _labels(self, f: FamilyShare, e: EntrySpec, base: str, digest: str) -> dict[str, str]:
@@ -248,7 +251,7 @@ class ReleaseBuilder:
                 dockerfile=pin_from(text, pins),
                 files=scan_context(roots),
                 parents=pins,
-                build_args=dict(self.settings.build_args),
+                build_args=dict(self.settings.build_args, **f.build_args),
             )
             res.input_digest = inputs.digest()
             with self._locks_lock:

@@ -196,15 +196,17 @@ class Pusher:
             try:
                 image = ImageRef.parse(ref, default_tag="latest")
                 registry = self.registry_for(image.api_host)
-                remote = self._with_retries(res, lambda: remote_digest(registry, ref))
+                # the lambdas run at once inside _with_retries; the defaults bind this iteration's values
+                remote = self._with_retries(res, lambda registry=registry, ref=ref: remote_digest(registry, ref))
                 if remote and remote in local_digests(attrs, image.familiar_repository):
                     res.status, res.digest = "unchanged", remote
                 elif self.check_mode:
                     res.status = "would-push"
                 else:
                     res.attempts = 0
-                    pushed = self._with_retries(res, lambda: self._push_tag(client, ref))
-                    served = self._with_retries(TagResult(ref, "pushed"), lambda: remote_digest(registry, ref))
+                    pushed = self._with_retries(res, lambda ref=ref: self._push_tag(client, ref))
+                    served = self._with_retries(TagResult(ref, "pushed"),
+                                                lambda registry=registry, ref=ref: remote_digest(registry, ref))
                     if served != pushed:
                         raise PushError(
                             "the registry accepted the push of %s (%s) but serves %s for it: the engine pushed "

@@ -90,6 +90,7 @@ class ReleaseFamily:
     revision: str = ""
     created: str = ""
     tests: Any = None  # the smoke tests file's data (validated), None without one
+    build_args: dict = field(default_factory=dict)  # release_prepare overrides.<family>.build_args
 
     @property
     def name(self) -> str:
@@ -118,6 +119,7 @@ class ReleaseFamily:
             "depends_on": list(self.depends_on),
             "scratch": all(e.from_[:1] == ["scratch"] for e in self.plan.entries),
             "context": self.context(),
+            "build_args": {str(k): str(v) for k, v in self.build_args.items()},
             "tests": self.tests,
             "source": self.plan.git_repo,
             "revision": self.revision,
@@ -213,14 +215,16 @@ def resolve_versions(family: Family, debian_mirror: str = "") -> Family:
         dataclasses.replace(v, version=full, data=data) for v, full, data in resolved))
 
 
-OVERRIDE_KEYS = ("versions_file", "architectures", "variants")
+OVERRIDE_KEYS = ("versions_file", "architectures", "variants", "build_args")
 
 
 def apply_overrides(family: Family, override: Any, where: str) -> Family:
     """A release's per-family overrides (release_prepare `overrides`), applied without editing the family:
     `versions_file` (another versions file, e.g. an inventory's pinned versions), `architectures` (the family is
     restricted to these, as family.yml `architectures` would) and `variants` (only these variants are rendered,
-    planned and built; the tags stay those of the versions file's variants). Errors name `where`, field, value."""
+    planned and built; the tags stay those of the versions file's variants) and `build_args` (this family's build
+    arguments on the builders, over the release's: where its builds fetch from). Errors name `where`, field,
+    value."""
     if override is None:
         return family
     if not isinstance(override, dict):
@@ -261,6 +265,11 @@ def apply_overrides(family: Family, override: Any, where: str) -> Family:
             raise ReleaseError(where, "architectures", archs, "must be a non-empty list of known architectures")
         own = family.architectures or (("*", tuple(archs)),)
         changes["architectures"] = tuple((g, tuple(a for a in lst if a in archs)) for g, lst in own)
+    if override.get("build_args") is not None:
+        args = override["build_args"]
+        if not isinstance(args, dict) or not all(isinstance(k, str) and k and isinstance(v, (str, int, float))
+                                                 for k, v in args.items()):
+            raise ReleaseError(where, "build_args", args, "must be a mapping of build argument names to values")
     return dataclasses.replace(family, **changes)
 
 
@@ -308,7 +317,8 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(source_date_epoch)))
         release.warnings += plan.warnings
         release.families.append(ReleaseFamily(family, rendered, plan, deps[n], revision, created,
-                                              _load_tests(family)))
+                                              _load_tests(family),
+                                              dict(((overrides or {}).get(n) or {}).get("build_args") or {})))
     return release
 
 

@@ -28,14 +28,23 @@ BASE_IMAGE = "buildfarm/debian:bookworm"
 HOST_IMAGE = "buildfarm/debian-sshd:bookworm"
 # apt's downloads, per host so that two hosts never wait for each other's lock; kept between runs.
 DEB_CACHE = REPO / ".cache" / "farm" / "debs"
+# The host's boot: a container that is not privileged gets the cgroup hierarchies read-only (on a cgroup v1 machine
+# the host's dockerd then cannot start a single container: "mkdir /sys/fs/cgroup/cpuset/docker: read-only file
+# system"); they are mounted again writable, inside the host's private cgroup namespace, as a real machine has them.
+# Then sshd with host keys of its own.
+HOST_BOOT = r"""awk '$3 == "cgroup" || $3 == "cgroup2" {print $2, $3, $4}' /proc/self/mounts |
+while read -r dir type opts; do
+  case ",$opts," in *,ro,*) umount "$dir" && mount -t "$type" -o "rw,${opts#ro,}" "$type" "$dir" ;; esac
+done
+ssh-keygen -A >/dev/null && exec /usr/sbin/sshd -D -e"""
 # openssh-server makes the base image a bare host Ansible can reach; apt keeps its .debs (in the cache volume).
 HOST_DOCKERFILE = """FROM %s
 RUN apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends \\
       install openssh-server >/dev/null \\
  && rm -rf /var/lib/apt/lists/* && touch -d @0 /var/lib/apt/lists \\
  && rm -f /etc/apt/apt.conf.d/docker-clean /etc/ssh/ssh_host_* && mkdir -p /run/sshd
-CMD ["sh", "-c", "ssh-keygen -A >/dev/null && exec /usr/sbin/sshd -D -e"]
-""" % BASE_IMAGE
+CMD %s
+""" % (BASE_IMAGE, json.dumps(["sh", "-c", HOST_BOOT]))
 HOST_OPTIONS = [
     "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
     "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
@@ -94,6 +103,23 @@ class Host:
 
 
 @dataclass
+class Release:
+    rc: int
+    result: dict  # the ansible.posix.json callback's document
+    stderr: str
+    report: dict  # this run's artifacts/release-report.json, {} when it wrote none
+
+    def changed(self) -> dict[str, int]:
+        return {h: s["changed"] for h, s in self.result["stats"].items()}
+
+    def messages(self) -> str:
+        return json.dumps(self.result)
+
+    def cells(self, tag: str = "latest") -> dict[str, dict]:
+        return next(r for r in self.report["rows"] if r["tag"] == tag)["architectures"]
+
+
+@dataclass
 class Farm:
     root: pathlib.Path
     network: str
@@ -102,6 +128,7 @@ class Farm:
     known_hosts: pathlib.Path
     hosts: list[Host] = field(default_factory=list)
     registry_port: int = 0
+    releases: int = 0
 
     @property
     def registry(self) -> str:
@@ -204,6 +231,37 @@ class Farm:
         path.write_text(yaml.safe_dump(inv, sort_keys=False))
         return path
 
+    @property
+    def artifacts(self) -> pathlib.Path:
+        return self.root / "artifacts"
+
+    def release(self, *args: str, timeout: int = 900, **extra_vars) -> Release:
+        """playbooks/release.yml over the farm, run from the farm's folder (as a project of its own would) on the
+        checkout's families; ``extra_vars`` go into the inventory. The report is read back only when this run
+        wrote one (a stale one is removed first)."""
+        report = self.artifacts / "release-report.json"
+        report.unlink(missing_ok=True)
+        inventory = self.inventory(buildfarm_families_dir=str(REPO / "families"), **extra_vars)
+        env = dict(os.environ,
+                   PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+                   ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+                   ANSIBLE_ROLES_PATH=str(REPO / "roles"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                   ANSIBLE_NOCOLOR="1", PWD=str(self.root))
+        # a release under qemu takes longer than run_ansible's 300 s
+        proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "release.yml"),
+                               *args], cwd=str(self.root), env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        # every run's output stays in the farm's folder (pytest keeps the last sessions' folders) for a post-mortem
+        self.releases += 1
+        (self.root / ("release-%d.json" % self.releases)).write_text(proc.stdout)
+        try:
+            result = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError("no JSON from ansible-playbook (rc=%d): %s\n%s"
+                                 % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])) from None
+        return Release(proc.returncode, result, proc.stderr,
+                       json.loads(report.read_text()) if report.exists() else {})
+
     def provision(self, *args: str, inventory: pathlib.Path | None = None) -> tuple[int, dict, str]:
         """The registry role on the registry, the builder role on the builders, as release.yml's provision stage."""
         play = [
@@ -229,8 +287,9 @@ def _stop_registry(farm: Farm) -> None:
         pid.unlink(missing_ok=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def farm(tmp_path_factory):
+    """One farm for the whole session: the test modules share its hosts, so they are provisioned from bare once."""
     if shutil.which("docker") is None or docker("info", check=False).returncode != 0:
         pytest.skip("no dockerd")
     if shutil.which("docker-registry") is None:
@@ -256,3 +315,11 @@ def farm(tmp_path_factory):
         _stop_registry(farm)
         log = pathlib.Path("/var/log/buildfarm-registry-%d.log" % farm.registry_port)
         log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def farm_hosts(farm):
+    """The farm's two bare hosts: amd64 as root, s390x under qemu as a user with sudo (become)."""
+    farm.add_host("farm-amd64", "amd64")
+    farm.add_host("farm-s390x", "s390x", emulated=True, user="farmer")
+    return farm

@@ -30,10 +30,9 @@ def _failed(result: dict) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def provisioned(farm):
-    """Two bare hosts: amd64 as root, s390x under qemu as a user with sudo; provisioned once for the module."""
-    farm.add_host("farm-amd64", "amd64")
-    farm.add_host("farm-s390x", "s390x", emulated=True, user="farmer")
+def provisioned(farm_hosts):
+    """The two bare hosts (conftest's farm_hosts) provisioned once for the module."""
+    farm = farm_hosts
     rc, result, stderr = farm.provision()
     assert rc == 0, (_failed(result), stderr[-2000:])
     return farm, result

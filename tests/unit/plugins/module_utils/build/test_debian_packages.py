@@ -33,7 +33,8 @@ def test_only_the_debian_release_stanzas_are_used(tmp_path):
     d = tmp_path / "sources.list.d"
     d.mkdir()
     (d / "debian.sources").write_text(DEB822)
-    (d / "extra.list").write_text("deb [signed-by=/k.gpg] http://security.example/debian-security bookworm-security main\n"
+    (d / "extra.list").write_text("deb [signed-by=/k.gpg] http://security.example/debian-security "
+                                  "bookworm-security main\n"
                                   "deb http://other.example/ubuntu noble main\n")
     sources = debian_sources("bookworm", str(d))
     assert [(s.uri, s.suites) for s in sources] == [

@@ -1,0 +1,139 @@
+"""The chain of the local default: a first and an unchanged release of debian (amd64 native, arm64v8 under qemu)
+and python 3.13.5 (amd64, built from source FROM the debian:trixie-slim just built), each image's build time, and
+the farm's overhead on the python build against a plain `docker build` of the same rendered Dockerfile.
+
+Targets (issue 12): first release < 30 min on a 2-core machine, unchanged release < 60 s, overhead < 5 %.
+
+The first release is a fresh builder's: its own root filesystem cache and a fresh build argument (every input
+digest new). The plain build then builds the same rendered python Dockerfile, FROM the same debian image, with the
+same build arguments, `--no-cache`, with nothing else running in the benchmark. It takes about an hour and a half
+on a 2-core machine: run it alone (`python benchmarks/bench_chain.py`, `--no-plain` skips the comparison).
+Images and tags it made are removed afterwards (the engine's build cache aside).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / ".collections"))
+
+from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
+
+PY_KEY = "python:3.13.5-slim-trixie"
+
+
+def release(inventory: pathlib.Path) -> tuple[float, int, dict, dict]:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_ROLES_PATH=str(REPO / "roles"),
+               PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    start = time.monotonic()
+    proc = subprocess.run(["ansible-playbook", "-i", str(inventory), str(REPO / "playbooks" / "release.yml")],
+                          cwd=str(REPO), env=env, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    try:
+        result = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        result = {}
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+    path = inventory.parent / "artifacts" / "release-report.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    return elapsed, proc.returncode, result.get("stats") or {}, report
+
+
+def _duration(s: float) -> str:
+    return "%dm%02ds" % (s // 60, s % 60)
+
+
+def plain_build(root: pathlib.Path, registry: str, build_args: dict[str, str]) -> float:
+    """`docker build` of the rendered python Dockerfile the release built, FROM the same debian image."""
+    render = root / "work" / "render" / "python" / "3.13" / "slim-trixie"
+    text = (render / "Dockerfile").read_text()
+    parent = "%s/amd64/debian:trixie-slim" % registry
+    ctx = root / "plain"
+    shutil.copytree(render, ctx)
+    (ctx / "Dockerfile").write_text(text.replace("FROM debian:trixie-slim", "FROM " + parent, 1))
+    argv = ["docker", "build", "--no-cache", "--platform", "linux/amd64", "-t", "buildfarm-bench/plain-python:x"]
+    for k, v in build_args.items():
+        argv += ["--build-arg", "%s=%s" % (k, v)]
+    start = time.monotonic()
+    proc = subprocess.run(argv + [str(ctx)], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, DOCKER_BUILDKIT="0"))  # the farm builds with the classic builder
+    took = time.monotonic() - start
+    subprocess.run(["docker", "rmi", "buildfarm-bench/plain-python:x"], capture_output=True, check=False)
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:], file=sys.stderr)
+        return -1.0
+    return took
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-plain", action="store_true", help="skip the plain docker build comparison")
+    opts = ap.parse_args()
+    port = free_port(5400, 5499)
+    run_id = uuid.uuid4().hex
+    mirror = REPO / ".cache" / "source-mirror"
+    subprocess.run([str(REPO / "scripts" / "source-mirror.sh"), "start", str(mirror), "8791",
+                    str(REPO / "inventories" / "local" / "files" / "python-versions.json")], check=True,
+                   stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="bench-chain-") as tmp:
+        root = pathlib.Path(tmp)
+        inv = root / "inventory"
+        shutil.copytree(REPO / "inventories" / "local", inv)
+        hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+        hosts["all"]["children"].pop("registry", None)
+        (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+        (inv / "group_vars" / "all" / "zz-bench.yml").write_text(yaml.safe_dump({
+            "buildfarm_registry": "127.0.0.1:%d" % port,
+            "buildfarm_work_dir": str(root / "work"),
+            "buildfarm_artifacts_dir": str(root / "artifacts"),
+            "buildfarm_build_cache_dir": str(root / "cache"),  # a fresh builder: root filesystems made again
+            "buildfarm_families": ["debian", "python"],
+            "buildfarm_build_args": {"BUILDFARM_BENCH_RUN": run_id},
+        }))
+        subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(root / "registry"), str(port)],
+                       check=True, stdout=subprocess.DEVNULL)
+        try:
+            first, rc1, _stats, report = release(inv)
+            second, rc2, stats, _report = release(inv)
+            host = subprocess.run([str(REPO / "scripts" / "source-mirror.sh"), "address"], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+            args = {"BUILDFARM_BENCH_RUN": run_id, "PYTHON_SOURCE_URL": "http://%s:8791/ftp/python" % host,
+                    "GPG_KEYSERVER": "http://%s:8791/pks/keys.asc" % host}
+            plain = -1.0 if opts.no_plain or rc1 else plain_build(root, "127.0.0.1:%d" % port, args)
+        finally:
+            subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(root / "registry")], check=False)
+            out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                                 capture_output=True, text=True, check=False).stdout.split()
+            mine = [t for t in out if t.startswith("127.0.0.1:%d/" % port)]
+            if mine:
+                subprocess.run(["docker", "rmi"] + mine, capture_output=True, check=False)
+    changed = sum(s.get("changed", 0) for s in stats.values())
+    print("release of the local default's chain (debian x amd64, arm64v8; python x amd64; %d CPUs, load %.1f)"
+          % (os.cpu_count() or 0, os.getloadavg()[0]))
+    print("  first release:     %9s  (rc=%d, target < 30m00s)" % (_duration(first), rc1))
+    print("  unchanged release: %9.1f s (rc=%d, changed=%d, target < 60 s)" % (second, rc2, changed))
+    print("  build time of each image (first release):")
+    for t in report.get("build_times") or []:
+        print("    %-32s %-8s %-8s %9s" % (t["key"], t["arch"], t["status"], _duration(t["seconds"])))
+    farm = next((t["seconds"] for t in report.get("build_times") or [] if t["key"] == PY_KEY), 0.0)
+    if plain > 0 and farm:
+        print("  python: farm %s, plain docker build %s: overhead %+.1f %% (target < 5 %%)"
+              % (_duration(farm), _duration(plain), 100.0 * (farm - plain) / plain))
+    return 0 if rc1 == rc2 == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The chain on a real farm: debian made from the Debian archive (mmdebstrap, qemu for arm64v8), python 3.13.5 built
+from source FROM the debian:trixie-slim the same release just built, verified against the source mirror and key
+server of scripts/source-mirror.sh, tested and published. The one session that builds CPython: every test of this
+folder shares it.
+
+The farm is the local default (its overrides, build arguments and builders) with its own registry and work folder;
+the Debian root filesystems and the engine's images are the machine's cache, so a machine that already ran
+`make release` rebuilds nothing here, and a fresh one builds the chain once (see the report for the wall time).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+import yaml
+
+from ansible_collections.buildfarm.images.tests.support.ports import free_port
+from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+LOCAL = REPO / "inventories" / "local"
+PY_VERSIONS = LOCAL / "files" / "python-versions.json"
+MIRROR = REPO / "scripts" / "source-mirror.sh"
+LIST_TYPES = ", ".join([
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+])
+
+
+def _env() -> dict[str, str]:
+    import sys
+    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_ROLES_PATH=str(REPO / "roles"),
+                PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+
+
+@dataclass
+class Run:
+    rc: int
+    result: dict
+    report: dict
+    seconds: float
+
+    def changed(self) -> dict[str, int]:
+        return {h: s["changed"] for h, s in self.result["stats"].items()}
+
+    def messages(self) -> str:
+        return json.dumps(self.result)
+
+    def images(self, host: str) -> dict[str, dict]:
+        """The final image_build result of a builder (task `Build the share`), by entry key."""
+        for play in self.result["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"].endswith("Build the share") and host in task["hosts"]:
+                    return {i["key"]: i for i in task["hosts"][host].get("images") or []}
+        return {}
+
+    def progress(self, host: str) -> list[str]:
+        """What the play printed while the builder worked (task `Show what is building`)."""
+        out = []
+        for play in self.result["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"].endswith("Show what is building") and host in task["hosts"]:
+                    msg = task["hosts"][host].get("msg")
+                    if msg:
+                        out.append(msg)
+        return out
+
+
+@dataclass
+class Chain:
+    root: pathlib.Path
+    port: int
+    first: Run | None = None
+
+    @property
+    def registry(self) -> str:
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def inventory(self) -> pathlib.Path:
+        return self.root / "inventory"
+
+    def release(self, *args: str, extra: dict | None = None) -> Run:
+        artifacts = self.root / "artifacts"
+        report = artifacts / "release-report.json"
+        if report.exists():
+            report.unlink()
+        cmd = ["ansible-playbook", "-i", str(self.inventory), str(REPO / "playbooks" / "release.yml")]
+        if extra:
+            cmd += ["-e", json.dumps(extra)]
+        started = time.monotonic()
+        proc = subprocess.run(cmd + list(args), cwd=str(REPO), env=_env(), capture_output=True, text=True,
+                              timeout=7200, check=False)
+        took = time.monotonic() - started
+        try:
+            result = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError("ansible-playbook printed no JSON (rc=%d): %s\n%s"
+                                 % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])) from None
+        return Run(proc.returncode, result, json.loads(report.read_text()) if report.exists() else {}, took)
+
+    def platforms(self, repo: str, tag: str) -> set[str]:
+        r = requests.get("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
+                         headers={"Accept": LIST_TYPES}, timeout=10)
+        r.raise_for_status()
+        return {"/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"],
+                                     m["platform"].get("variant", "")) if x) for m in r.json()["manifests"]}
+
+    @staticmethod
+    def mirror_address() -> str:
+        return subprocess.run([str(MIRROR), "address"], capture_output=True, text=True, check=True).stdout.strip()
+
+    start_mirror = staticmethod(lambda folder, port: start_mirror(folder, port))
+    stop_mirror = staticmethod(lambda folder: stop_mirror(folder))
+
+    def has_tag(self, repo: str, tag: str) -> bool:
+        r = requests.head("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
+                          headers={"Accept": LIST_TYPES + ", application/vnd.docker.distribution.manifest.v2+json"},
+                          timeout=10)
+        return r.status_code == 200
+
+
+def start_mirror(folder: pathlib.Path, port: int) -> None:
+    subprocess.run([str(MIRROR), "start", str(folder), str(port), str(PY_VERSIONS)], check=True,
+                   capture_output=True, text=True)
+
+
+def stop_mirror(folder: pathlib.Path) -> None:
+    subprocess.run([str(MIRROR), "stop", str(folder)], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory):
+    """The local default releasing debian and python (no busybox: other suites cover it) to its own registry, the
+    source mirror on the local default's port (the python image's build arguments, hence its input digest, are
+    then those of `make release`). Its first release runs once, in the first test that asks for it."""
+    root = tmp_path_factory.mktemp("chain")
+    port = free_port(5300, 5399)
+    shutil.copytree(LOCAL, root / "inventory")
+    data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
+    data["all"]["children"].pop("registry", None)
+    (root / "inventory" / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (root / "inventory" / "group_vars" / "all" / "zz-test.yml").write_text(yaml.safe_dump({
+        "buildfarm_registry": "127.0.0.1:%d" % port,
+        "buildfarm_work_dir": str(root / "work"),
+        "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
+        "buildfarm_artifacts_dir": str(root / "artifacts"),
+        "buildfarm_families": ["debian", "python"],
+    }))
+    start_mirror(REPO / ".cache" / "source-mirror", 8791)
+    reg = ThrowAwayRegistry(root / "registry", port)
+    reg.start()
+    yield Chain(root, port)
+    reg.stop()
+    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                         text=True, check=False)
+    tags = [t for t in out.stdout.split() if t.startswith("127.0.0.1:%d/" % port)]
+    if tags:  # the images stay under their other tags and input digests: the builders' cache
+        subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def first_release(chain) -> Run:
+    if chain.first is None:
+        chain.first = chain.release()
+    return chain.first

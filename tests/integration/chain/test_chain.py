@@ -1,0 +1,167 @@
+"""debian -> python on the local default, end to end: the root filesystems from the Debian archive, CPython 3.13.5
+built FROM the debian:trixie-slim just built and verified as production verifies it (pinned SHA-256, signature by
+the release manager's fingerprint), the official-images checks, the lists; an unchanged release changes nothing;
+a tampered tarball or a signature by another key fails the build clearly and pushes nothing; a debian change
+makes python a build again."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+import requests
+
+from ansible_collections.buildfarm.images.tests.support.ports import free_port
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.integration
+
+PY_KEY = "python:3.13.5-slim-trixie"
+# the local default's overrides, but python's build arguments (replaced whole by -e in the fault tests)
+LOCAL_OVERRIDES = {
+    "python": {"versions_file": str(REPO / "inventories/local/files/python-versions.json"),
+               "architectures": ["amd64"], "variants": ["slim-trixie"]},
+    "debian": {"architectures": ["amd64", "arm64v8"]},
+}
+SLIM_KEY = "debian:trixie-slim"
+
+
+def _docker(*args: str) -> str:
+    proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+def test_first_release_builds_debian_then_python_from_it(chain, first_release):
+    run = first_release
+    assert run.rc == 0, run.messages()[-4000:]
+    print("first release of the chain: %.0f s" % run.seconds)
+    amd64 = run.images("builder-amd64")
+    assert amd64[PY_KEY]["status"] in ("built", "unchanged"), amd64[PY_KEY]
+    assert run.images("builder-arm64v8")[SLIM_KEY]["status"] in ("built", "unchanged")
+    assert PY_KEY not in run.images("builder-arm64v8")  # the inventory restricts python to amd64
+
+    python = "%s/library/python:3.13-slim-trixie" % chain.registry
+    out = _docker("run", "--rm", "--pull", "always", python, "python3", "-c",
+                  'import ssl, sqlite3; print(__import__("sys").version)')
+    assert out.startswith("3.13.5 "), out
+    arch = _docker("run", "--rm", "--pull", "always", "--platform", "linux/arm64",
+                   "%s/library/debian:trixie-slim" % chain.registry, "dpkg", "--print-architecture")
+    assert arch == "arm64"
+    # python is FROM the debian:trixie-slim this release built: its first layer is that image's only layer
+    slim_layers = json.loads(_docker("image", "inspect", "-f", "{{json .RootFS.Layers}}",
+                                     "%s/amd64/debian:trixie-slim" % chain.registry))
+    py_layers = json.loads(_docker("image", "inspect", "-f", "{{json .RootFS.Layers}}",
+                                   "%s/amd64/python:3.13-slim-trixie" % chain.registry))
+    assert py_layers[:len(slim_layers)] == slim_layers and len(py_layers) > len(slim_layers)
+
+    assert chain.platforms("library/python", "3.13-slim") == {"linux/amd64"}
+    assert chain.platforms("library/debian", "trixie-slim") == {"linux/amd64", "linux/arm64/v8"}
+    assert chain.platforms("library/debian", "latest") == {"linux/amd64", "linux/arm64/v8"}
+    times = {(t["key"], t["arch"]): t for t in run.report["build_times"]}
+    assert (PY_KEY, "amd64") in times and (SLIM_KEY, "arm64v8") in times
+    if amd64[PY_KEY]["status"] == "built":  # a long build was followed: the play printed what was building
+        assert any("building %s" % PY_KEY in m for m in run.progress("builder-amd64"))
+        assert times[(PY_KEY, "amd64")]["seconds"] > 60
+
+
+def test_an_unchanged_release_changes_nothing(chain, first_release):
+    assert first_release.rc == 0
+    second = chain.release()
+    assert second.rc == 0, second.messages()[-3000:]
+    print("unchanged release of the chain: %.0f s" % second.seconds)
+    assert set(second.changed().values()) == {0}, second.changed()
+    assert {i["status"] for i in second.images("builder-amd64").values()} == {"unchanged"}
+
+
+def test_a_debian_change_makes_python_a_build_again(chain, first_release, tmp_path):
+    """Dry run (CPython builds for half an hour): with debian's recipe changed, debian and, through its new image
+    id in python's input digest, python would be built again; busybox-style unchanged entries stay unchanged."""
+    assert first_release.rc == 0
+    families = tmp_path / "families"
+    for name in ("debian", "python"):
+        shutil.copytree(REPO / "families" / name, families / name)
+    template = families / "debian" / "Dockerfile.j2"
+    template.write_text(template.read_text().replace('CMD ["bash"]', 'LABEL io.buildfarm.test=changed\nCMD ["bash"]'))
+    run = chain.release("--check", extra={"buildfarm_families_dir": str(families)})
+    dry = {}
+    for play in run.result["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].endswith("Dry run of the share build") and "builder-amd64" in task["hosts"]:
+                dry = {i["key"]: i for i in task["hosts"]["builder-amd64"].get("images") or []}
+    assert dry[SLIM_KEY]["status"] == "would-build", dry
+    assert dry[PY_KEY]["status"] == "would-build", dry
+    unchanged = chain.release("--check")
+    for play in unchanged.result["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].endswith("Dry run of the share build") and "builder-amd64" in task["hosts"]:
+                images = {i["key"]: i for i in task["hosts"]["builder-amd64"].get("images") or []}
+                assert images[PY_KEY]["status"] == "unchanged", images[PY_KEY]
+
+
+def _bad_mirror(tmp_path: pathlib.Path, break_it) -> tuple[pathlib.Path, int]:
+    good = REPO / ".cache" / "source-mirror"
+    bad = tmp_path / "mirror"
+    shutil.copytree(good / "ftp", bad / "ftp")
+    shutil.copytree(good / "keys", bad / "keys")
+    break_it(bad / "ftp" / "python" / "3.13.5")
+    port = free_port(8792, 8799)
+    return bad, port
+
+
+def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message: str) -> None:
+    assert first_release.rc == 0
+    pushed = requests.head("http://%s/v2/amd64/python/manifests/3.13.5-slim-trixie" % chain.registry,
+                           headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+                           timeout=10).headers["Docker-Content-Digest"]
+    bad, port = _bad_mirror(tmp_path, break_it)
+    host = chain.mirror_address()
+    chain.start_mirror(bad, port)
+    try:
+        run = chain.release(extra={"buildfarm_family_overrides": dict(LOCAL_OVERRIDES, python=dict(
+            LOCAL_OVERRIDES["python"], build_args={"PYTHON_SOURCE_URL": "http://%s:%d/ftp/python" % (host, port),
+                                                   "GPG_KEYSERVER": "http://%s:%d/pks/keys.asc" % (host, port)}))})
+    finally:
+        chain.stop_mirror(bad)
+    assert run.rc != 0
+    py = run.images("builder-amd64")[PY_KEY]
+    assert py["status"] == "failed"
+    assert message in json.dumps(py), py
+    cell = next(r for r in run.report["rows"] if r["tag"] == "3.13.5-slim-trixie")["architectures"]["amd64"]
+    assert cell["push"] == ""  # nothing pushed
+    after = requests.head("http://%s/v2/amd64/python/manifests/3.13.5-slim-trixie" % chain.registry,
+                          headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+                          timeout=10).headers["Docker-Content-Digest"]
+    assert after == pushed  # the published image is still the verified one
+
+
+def test_a_tampered_tarball_fails_the_build_and_pushes_nothing(chain, first_release, tmp_path):
+    def tamper(folder: pathlib.Path) -> None:
+        with open(folder / "Python-3.13.5.tar.xz", "ab") as fh:
+            fh.write(b"\0")
+
+    _fails_and_pushes_nothing(chain, first_release, tmp_path, tamper,
+                              "is not the release: its SHA-256 is not the pinned")
+
+
+def test_a_signature_by_another_key_fails_the_build(chain, first_release, tmp_path):
+    """The tarball is python.org's (its SHA-256 passes) but the .asc is a good signature by a key that is not the
+    release manager's: the fingerprint of families/python is what counts."""
+    def resign(folder: pathlib.Path) -> None:
+        home = tempfile.mkdtemp(prefix="gnupg-", dir=str(tmp_path))
+        env = dict(os.environ, GNUPGHOME=home)
+        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Mallory <m@example.invalid>",
+                        "ed25519", "sign", "1d"], env=env, check=True, capture_output=True)
+        sig = folder / "Python-3.13.5.tar.xz.asc"
+        sig.unlink()
+        subprocess.run(["gpg", "--batch", "--armor", "--detach-sign", "--output", str(sig),
+                        str(folder / "Python-3.13.5.tar.xz")], env=env, check=True, capture_output=True)
+        subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+
+    _fails_and_pushes_nothing(chain, first_release, tmp_path, resign,
+                              "is not a good signature by the release manager's key")
