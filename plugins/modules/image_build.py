@@ -243,10 +243,10 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_pack
     fetch_package_files,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_rootfs import RootfsError, make_rootfs
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
     BuildResult,
     BuildSettings,
-    EntrySpec,
     FamilyShare,
     ReleaseBuilder,
 )
@@ -294,7 +294,7 @@ def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[Family
         if not f.get("context_root"):
             raise BuildInputError("%s: field context_root is missing" % where)
         planned = _share([dict(e, repo=name) for e in f.get("entries") or []], arch, group_hosts, host)
-        entries = [EntrySpec.from_plan(name, e, "%s (%s)" % (where, name)) for e in planned]
+        entries = [ReleaseEntry.from_dict(e, repo=name, where="%s (%s)" % (where, name)) for e in planned]
         out.append(FamilyShare(repo=name, context_root=f["context_root"], entries=entries,
                                extra_context=f.get("extra_context") or "", source=f.get("source") or "",
                                created=f.get("created") or "", revision=f.get("revision") or ""))
@@ -381,7 +381,8 @@ def _release_families(module: AnsibleModule, arch: str, made: list, progress: Pr
                 error = "%s: build.context.debian_package %s: %s" % (f["name"], spec.get("package"), exc)
         out.append(FamilyShare(
             repo=f["name"], context_root=bundle.render_dir(f["name"]),
-            entries=[EntrySpec.from_plan(f["name"], e, "%s (release %s)" % (f["name"], p["release"])) for e in mine],
+            entries=[ReleaseEntry.from_dict(e, repo=f["name"], where="%s (release %s)" % (f["name"], p["release"]))
+                     for e in mine],
             extra_context=extra, source=f.get("source") or "", created=f.get("created") or "",
             revision=f.get("revision") or "", error=error,
             build_args={str(k): str(v) for k, v in (f.get("build_args") or {}).items()}))
@@ -438,7 +439,8 @@ def main() -> None:
         else:
             families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
         builder = _TimedBuilder(families, settings, connect, registry_clients(p, retries=2), progress=progress)
-    except (BuildInputError, BundleError, architectures.UnknownArchitecture, scheduling.SchedulingError) as exc:
+    except (BuildInputError, BundleError, EntryError, architectures.UnknownArchitecture,
+            scheduling.SchedulingError) as exc:
         module.fail_json(msg=str(exc))
     progress.waiting([e.key for _f, e in builder.jobs])
     progress.set_stage("building")

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import image_labels
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
@@ -37,60 +37,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
     RegistryError,
 )
 
-_VERSION_RE = re.compile(r"^\d[\w.+~]*")
-
-
-@dataclass
-class EntrySpec:
-    """One release-plan entry as this builder needs it."""
-
-    repo: str
-    tags: list[str]
-    shared_tags: list[str]
-    architectures: list[str]
-    directory: str
-    file: str = "Dockerfile"
-    version: str = ""
-    revision: str = ""
-
-    @property
-    def key(self) -> str:
-        return "%s:%s" % (self.repo, self.tags[0])
-
-    @classmethod
-    def from_plan(cls, repo: str, entry: Mapping[str, Any], where: str) -> "EntrySpec":
-        tags = list(entry.get("tags") or [])
-        if not tags:
-            raise BuildInputError("%s: entry has no tags: %r" % (where, dict(entry)))
-        arches = list(entry.get("architectures") or [])
-        for a in arches:
-            if not architectures.is_known(a):
-                raise BuildInputError("%s: entry %s: field architectures: unknown architecture %r"
-                                      % (where, tags[0], a))
-        directory = entry.get("directory")
-        if not directory:
-            raise BuildInputError("%s: entry %s: field directory is missing" % (where, tags[0]))
-        version = str(entry.get("version") or "")
-        if not version:
-            m = _VERSION_RE.match(tags[0])
-            version = m.group(0) if m else ""
-        return cls(
-            repo=repo,
-            tags=tags,
-            shared_tags=list(entry.get("shared_tags") or []),
-            architectures=arches,
-            directory=str(directory),
-            file=str(entry.get("file") or "Dockerfile"),
-            version=version,
-            revision=str(entry.get("git_commit") or ""),
-        )
 
 
 @dataclass
 class FamilyShare:
     repo: str
     context_root: str
-    entries: list[EntrySpec]
+    entries: list[ReleaseEntry]
     extra_context: str = ""  # files prepared on the builder for this architecture (overlaid on every entry)
     source: str = ""
     created: str = ""  # overrides BuildSettings.created for this family
@@ -151,7 +104,7 @@ def local_repository(settings: BuildSettings, repo: str) -> str:
     return "%s%s/%s" % (prefix, settings.namespace, repo)
 
 
-def share_for_arch(families: Sequence[FamilyShare], arch: str) -> list[tuple[FamilyShare, EntrySpec]]:
+def share_for_arch(families: Sequence[FamilyShare], arch: str) -> list[tuple[FamilyShare, ReleaseEntry]]:
     return [(f, e) for f in families for e in f.entries if arch in e.architectures]
 
 
@@ -196,7 +149,7 @@ class ReleaseBuilder:
         self._locks_lock = threading.Lock()
 
     # -- one entry ----------------------------------------------------------------------------------
-    def _full_tags(self, e: EntrySpec) -> list[str]:
+    def _full_tags(self, e: ReleaseEntry) -> list[str]:
         repo = local_repository(self.settings, e.repo)
         return ["%s:%s" % (repo, t) for t in e.tags + e.shared_tags]
 
@@ -214,8 +167,8 @@ class ReleaseBuilder:
             raise BuildInputError("parent image %s is not on this builder and pull_parents is off" % ref) from None
         return img.id
 
-    def _labels(self, f: FamilyShare, e: EntrySpec, base: str, digest: str) -> dict[str, str]:
-        return image_labels(source=f.source, revision=e.revision or f.revision or self.settings.revision,
+    def _labels(self, f: FamilyShare, e: ReleaseEntry, base: str, digest: str) -> dict[str, str]:
+        return image_labels(source=f.source, revision=e.git_commit or f.revision or self.settings.revision,
                             version=e.version, created=f.created or self.settings.created, base=base,
                             input_digest=digest)
 

@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import from_lines
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import Family, FamilyError, Version
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import DOCKERFILE, render_family
@@ -42,34 +43,8 @@ class PlanError(FamilyError):
     """The family cannot be planned: unknown parent, no architecture left, an invalid resulting library file."""
 
 
-@dataclass
-class PlanEntry:
-    tags: list[str]
-    shared_tags: list[str]
-    architectures: list[str]
-    directory: str
-    version: str  # full version, e.g. 3.14.6
-    variant: str
-    file: str = DOCKERFILE
-    git_commit: str = ""
-    constraints: list[str] = field(default_factory=list)
-    builder: str = ""  # effective builder ("" when neither family nor entry names one)
-    from_: list[str] = field(default_factory=list)  # every FROM image, first one first (stages left out)
-
-    def to_dict(self) -> dict:
-        return {
-            "tags": list(self.tags),
-            "shared_tags": list(self.shared_tags),
-            "architectures": list(self.architectures),
-            "directory": self.directory,
-            "file": self.file,
-            "git_commit": self.git_commit,
-            "constraints": list(self.constraints),
-            "builder": self.builder,
-            "from": list(self.from_),
-            "version": self.version,
-            "variant": self.variant,
-        }
+# The plan's entries are the release's one entry model (library/entry.py).
+PlanEntry = ReleaseEntry
 
 
 @dataclass
@@ -91,7 +66,7 @@ class Plan:
     maintainers: list[str]
     git_repo: str
     builder: str
-    entries: list[PlanEntry]
+    entries: list[ReleaseEntry]
     dropped: list[DroppedEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source: str = ""  # where the family lives, for the header comment
@@ -341,7 +316,7 @@ def plan_family(family: Family, parents_dir: str | None, rendered: dict[str, str
 
 
 def _plan_entry(family: Family, parents: ParentLibrary, version: Version, variant: str, dockerfile: str,
-                where: str) -> PlanEntry:
+                where: str) -> ReleaseEntry:
     froms = [f.ref for f in from_lines(dockerfile) if not f.stage_parent or f.ref == "scratch"]
     if not froms:
         raise PlanError(where, "FROM", "", "the rendered Dockerfile has no FROM line")
@@ -357,5 +332,6 @@ def _plan_entry(family: Family, parents: ParentLibrary, version: Version, varian
     if not archs:
         raise PlanError(family.family_file, "exclude_architectures", "%s/%s" % (version.key, variant),
                         "no architecture left for this entry")
-    return PlanEntry(tags=tags, shared_tags=shared, architectures=archs, directory="%s/%s" % (version.key, variant),
-                     version=version.version, variant=variant, constraints=constraints, builder=builder, from_=froms)
+    return ReleaseEntry(tags=tags, shared_tags=shared, architectures=archs,
+                        directory="%s/%s" % (version.key, variant), version=version.version, variant=variant,
+                        constraints=constraints, builder=builder, from_=froms, repo=family.name)

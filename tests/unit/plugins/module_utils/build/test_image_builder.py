@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
     BuildSettings,
-    EntrySpec,
     FamilyShare,
     ReleaseBuilder,
     local_repository,
@@ -26,8 +26,8 @@ def _family(tmp_path, repo, dockerfiles: dict[str, str], arches=("amd64", "s390x
         d.mkdir(parents=True)
         (d / "Dockerfile").write_text(text)
         tag = directory.replace("/", "-")
-        entries.append(EntrySpec.from_plan(repo, {"tags": [tag], "shared_tags": [tag + "-shared"],
-                                                  "architectures": list(arches), "directory": directory}, "t"))
+        entries.append(ReleaseEntry.from_dict({"tags": [tag], "shared_tags": [tag + "-shared"],
+                                               "architectures": list(arches), "directory": directory}, "t", repo=repo))
     return FamilyShare(repo, str(tmp_path / repo), entries)
 
 
@@ -63,15 +63,17 @@ def test_missing_dockerfile_names_entry_and_path(tmp_path):
 
 
 @pytest.mark.parametrize("entry, message", [
-    ({"architectures": ["amd64"], "directory": "x"}, "no tags"),
-    ({"tags": ["a"], "architectures": ["amd65"], "directory": "x"}, "unknown architecture 'amd65'"),
-    ({"tags": ["a"], "architectures": ["amd64"]}, "field directory is missing"),
+    ({"architectures": ["amd64"], "directory": "x"}, "field tags: entry has no tags"),
+    ({"tags": ["a"], "architectures": ["amd65"], "directory": "x"},
+     "field architectures: unknown architecture .* 'amd65'"),
+    ({"tags": ["a"], "architectures": ["amd64"]}, "field directory: missing"),
 ])
 def test_bad_plan_entries_are_named(entry, message):
-    with pytest.raises(BuildInputError, match=message):
-        EntrySpec.from_plan("busybox", entry, "families[0]")
+    with pytest.raises(EntryError, match=message):
+        ReleaseEntry.from_dict(entry, "families[0]", repo="busybox")
 
 
 def test_version_label_comes_from_the_plan_or_the_first_tag():
-    assert EntrySpec.from_plan("b", {"tags": ["1.35.0-glibc"], "directory": "x"}, "t").version == "1.35.0"
-    assert EntrySpec.from_plan("b", {"tags": ["x"], "version": "3.14.6", "directory": "x"}, "t").version == "3.14.6"
+    assert ReleaseEntry.from_dict({"tags": ["1.35.0-glibc"], "directory": "x"}, "t", repo="b").version == "1.35.0"
+    entry = ReleaseEntry.from_dict({"tags": ["x"], "version": "3.14.6", "directory": "x"}, "t", repo="b")
+    assert entry.version == "3.14.6"
