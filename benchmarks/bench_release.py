@@ -57,6 +57,7 @@ def main() -> int:
             "buildfarm_artifacts_dir": str(root / "artifacts"),
             "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
             "buildfarm_build_args": {"BUILDFARM_BENCH_RUN": uuid.uuid4().hex},
+            "buildfarm_families": ["busybox"],  # the debian -> python chain is bench_chain.py's
         }))
         subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(root / "registry"), str(port)],
                        check=True, stdout=subprocess.DEVNULL)

@@ -3,7 +3,9 @@
 # CPython release tarballs, their signatures and the release managers' keys, taken byte for byte from Debian's
 # source packages of the machine's own Debian mirror, served where build containers reach the host (the Docker
 # bridge's gateway; 127.0.0.1 inside a build container is the container itself).
-#   scripts/source-mirror.sh start DIR PORT VERSIONS_JSON   fill DIR with every `version` of VERSIONS_JSON, serve it
+#   scripts/source-mirror.sh start DIR PORT [VERSIONS_JSON] fill DIR with every `version` of VERSIONS_JSON (files
+#                                                           that differ from Debian's are replaced), serve it; without
+#                                                           VERSIONS_JSON serve DIR as it is
 #   scripts/source-mirror.sh stop DIR
 #   scripts/source-mirror.sh address                        the host the mirror listens on (for build arguments)
 # Idempotent: an unchanged mirror that already answers is left running.
@@ -23,16 +25,18 @@ address() {
   fi
   echo "$gw"
 }
-cmd=${1:?usage: source-mirror.sh start DIR PORT VERSIONS_JSON | stop DIR | address}
+cmd=${1:?usage: source-mirror.sh start DIR PORT [VERSIONS_JSON] | stop DIR | address}
 case "$cmd" in
   address) address ;;
   start)
-    dir=${2:?folder} port=${3:?port} versions=${4:?versions file}
+    dir=${2:?folder} port=${3:?port} versions=${4:-}
     host=$(address); [ -n "$host" ] || { echo "source-mirror.sh: no Docker bridge gateway (is dockerd up?)" >&2; exit 1; }
     mkdir -p "$dir"
-    for v in $(jq -r '.[].version' "$versions"); do
-      "$py" -m "$mod" fill "$dir" "$v" | sed 's/^/source-mirror: /'
-    done
+    if [ -n "$versions" ]; then
+      for v in $(jq -r '.[].version' "$versions"); do
+        "$py" -m "$mod" fill "$dir" "$v" | sed 's/^/source-mirror: /'
+      done
+    fi
     if [ -f "$dir/mirror.pid" ] && kill -0 "$(cat "$dir/mirror.pid")" 2>/dev/null \
        && [ "$(cat "$dir/mirror.addr" 2>/dev/null)" = "$host:$port" ]; then
       exit 0

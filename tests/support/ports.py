@@ -1,6 +1,7 @@
 """Loopback ports for the throw-away registries of tests and benchmarks. Each area has its own range so that
 suites running side by side never take each other's port: registry 5100-5199, release 5300-5399,
-benchmarks 5400-5499; the local default's registry keeps 5000."""
+benchmarks 5400-5499, the SSH farm's registry 5500-5599 (tests/integration/farm and benchmarks/bench_farm.py: free
+on the farm network's bridge address as well, see the farm's conftest); the local default's registry keeps 5000."""
 from __future__ import annotations
 
 import socket

@@ -9,6 +9,7 @@ storage was replaced, or one that accepts a push it then does not serve, must no
 """
 from __future__ import annotations
 
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,9 +20,12 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 
 # Words in an engine error that mean the registry or the network hiccupped, not that the push is wrong.
-_TRANSIENT = ("timeout", "timed out", "connection reset", "connection refused", "eof", "broken pipe",
+_TRANSIENT = ("timeout", "timed out", "connection reset", "eof", "broken pipe",
               "502", "503", "504", "500", "429", "too many requests", "temporary", "i/o timeout", "unavailable")
-_PERMANENT = ("unauthorized", "denied", "authentication required", "manifest invalid", "name unknown")
+# A refused port, a name that does not resolve or a TLS failure is a wrong address or trust setting, not a passing
+# fault: retrying only delays the error (as the registry client does, these fail at once).
+_PERMANENT = ("unauthorized", "denied", "authentication required", "manifest invalid", "name unknown",
+              "connection refused", "no such host", "certificate", "x509", "tls:")
 
 
 class PushError(BuildfarmError, RuntimeError):
@@ -196,17 +200,17 @@ class Pusher:
             try:
                 image = ImageRef.parse(ref, default_tag="latest")
                 registry = self.registry_for(image.api_host)
-                # the lambdas run at once inside _with_retries; the defaults bind this iteration's values
-                remote = self._with_retries(res, lambda registry=registry, ref=ref: remote_digest(registry, ref))
+                # partial binds this iteration's registry and ref (a closure in a loop would see later ones)
+                remote = self._with_retries(res, functools.partial(remote_digest, registry, ref))
                 if remote and remote in local_digests(attrs, image.familiar_repository):
                     res.status, res.digest = "unchanged", remote
                 elif self.check_mode:
                     res.status = "would-push"
                 else:
                     res.attempts = 0
-                    pushed = self._with_retries(res, lambda ref=ref: self._push_tag(client, ref))
+                    pushed = self._with_retries(res, functools.partial(self._push_tag, client, ref))
                     served = self._with_retries(TagResult(ref, "pushed"),
-                                                lambda registry=registry, ref=ref: remote_digest(registry, ref))
+                                                functools.partial(remote_digest, registry, ref))
                     if served != pushed:
                         raise PushError(
                             "the registry accepted the push of %s (%s) but serves %s for it: the engine pushed "

@@ -306,9 +306,9 @@ def render_readme(
     if tags:
         parts.append(tags)
         if arch and content.build_badge:
-            fmt = {"arch": arch, "name": name, "image": image}
+            badge = {"arch": arch, "name": name, "image": image}
             parts.append("[![%s build status badge](%s)](%s)" % (
-                image, content.build_badge["image"].format(**fmt), content.build_badge["link"].format(**fmt)))
+                image, content.build_badge["image"].format(**badge), content.build_badge["link"].format(**badge)))
     elif arch:
         parts.append("**WARNING:** THIS IMAGE *IS NOT SUPPORTED* ON THE `%s` ARCHITECTURE" % arch)
     else:  # a library file without entries (an image no longer maintained)

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Sequence, Union, overload
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
@@ -173,6 +173,16 @@ class Paragraph:
             if f.name == name:
                 return f
         return None
+
+    # With a str default the result is a str (`get("Tags", "")`); without one, None for a missing field.
+    @overload
+    def get(self, name: str) -> Union[str, None]: ...
+
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    @overload
+    def get(self, name: str, default: None) -> Union[str, None]: ...
 
     def get(self, name: str, default: Union[str, None] = None) -> Union[str, None]:
         f = self.field(name)
@@ -574,7 +584,9 @@ class _Validator:
         own: dict[str, str] = {}
         for name in ("Tags", "SharedTags"):
             f = e.field(name)
-            for t in split_list(f.value) if f else []:
+            if f is None:
+                continue
+            for t in split_list(f.value):
                 if not TAG_RE.match(t):
                     self.err(f.line, name, t, r"a tag must match ^\w[\w.-]{0,127}$")
                     continue

@@ -10,9 +10,10 @@ and keep-alive.
 """
 from __future__ import annotations
 
+import io
 import socket
 import ssl
-from typing import Mapping
+from typing import Mapping, overload
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
@@ -29,7 +30,19 @@ class _Stale(HTTPProtocolError):
 class Headers(dict):
     """Response headers by lower-case name; a repeated header's values joined with ", "."""
 
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+    # A default given means a str back (`.get("connection", "").lower()`); without one, None for a missing header.
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    @overload
+    def get(self, name: str, default: None) -> str | None: ...
+
+    # dict.get takes any key and any default type; this narrower signature (names are str, values str) is the
+    # point, so the override is deliberately incompatible with dict's.
+    def get(self, name: str, default: str | None = None) -> str | None:
         return super().get(name.lower(), default)
 
 
@@ -43,11 +56,12 @@ class Connection:
         self.timeout = timeout
         self.context = context
         self._sock: socket.socket | None = None
-        self._rfile = None
+        self._rfile: io.BufferedReader | None = None  # set and cleared together with _sock
         self.resent = False  # the last request was sent a second time on a new connection
 
     def close(self) -> None:
         if self._sock is not None:
+            assert self._rfile is not None  # _connect and close set both or neither
             self._rfile.close()
             self._sock.close()
         self._sock = self._rfile = None
@@ -102,6 +116,8 @@ class Connection:
         lines.extend("%s: %s" % item for item in headers.items())
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append("Content-Length: %d" % len(body or b""))
+        # request() connects before every exchange, and close() is only called after the exchange's last read.
+        assert self._sock is not None
         # Head and body in one write: one segment for a small manifest.
         try:
             self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
@@ -128,8 +144,13 @@ class Connection:
             self.close()
         return status, response_headers, data
 
+    def _reader(self) -> io.BufferedReader:
+        # Reads happen only inside an exchange: request() connected first, and nothing closes before the last read.
+        assert self._rfile is not None
+        return self._rfile
+
     def _readline(self) -> bytes:
-        line = self._rfile.readline(MAX_LINE + 1)
+        line = self._reader().readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
             raise HTTPProtocolError("response line longer than %d bytes" % MAX_LINE)
         return line
@@ -158,7 +179,7 @@ class Connection:
         if method == "HEAD" or status in (204, 304):
             return b""
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size_line = self._readline().split(b";", 1)[0].strip()
                 try:
@@ -177,10 +198,10 @@ class Connection:
                 raise HTTPProtocolError("malformed Content-Length: %r" % length)
             return self._read_exactly(int(length))
         headers["connection"] = "close"  # the body ends where the connection does
-        return self._rfile.read()
+        return self._reader().read()
 
     def _read_exactly(self, size: int) -> bytes:
-        data = self._rfile.read(size)
+        data = self._reader().read(size)
         if len(data) != size:
             raise HTTPProtocolError("the server closed the connection %d bytes into a %d-byte body"
                                     % (len(data), size))

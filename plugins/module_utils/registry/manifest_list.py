@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
@@ -381,8 +382,9 @@ class Publisher:
         resolving = {s: pool.submit(self._resolve, s, s in fetch) for s in unique}
         # No barrier between resolving, copying and publishing: each tag goes on as soon as its own members
         # are resolved, so the registry never idles while the slowest member of the release is looked up.
+        # partial binds this iteration's spec, ex and result (a closure would see the last ones)
         stages = [_after(pool, [resolving[s] for s in spec.sources],
-                         lambda job=(spec, ex, result): self._stage(pool, *job, resolving))
+                         functools.partial(self._stage, pool, spec, ex, result, resolving))
                   for spec, ex, result in zip(specs, existing, results) if not isinstance(ex, str)]
         return results, stages
 
@@ -602,7 +604,7 @@ class Publisher:
         with self._lock:
             mount = self._mounts.get(blob)
             first = mount is None
-            if first:
+            if mount is None:
                 mount = self._mounts[blob] = Future()
         if not first:
             mount.result()  # the first one is running it in its own thread: a short wait, never a deadlock
@@ -724,9 +726,13 @@ def publish_many(jobs: Sequence[tuple[Publisher, Sequence[ListSpec]]], concurren
         return [results for results, _stages in started]
 
 
-def _after(pool: ThreadPoolExecutor, futures: Sequence[Future], fn: Callable[[], None]) -> Future:
-    """`fn` run in the pool once all `futures` are done; scheduled by callbacks, so no worker blocks waiting."""
-    done: Future = Future()
+_T = TypeVar("_T")
+
+
+def _after(pool: ThreadPoolExecutor, futures: Sequence[Future], fn: Callable[[], _T]) -> Future[_T]:
+    """`fn` run in the pool once all `futures` are done, its return value the result of the future returned;
+    scheduled by callbacks, so no worker blocks waiting."""
+    done: Future[_T] = Future()
     pending = [len(futures)]
     lock = threading.Lock()
 

@@ -144,9 +144,11 @@ def credentials_from_docker_config(config: Mapping | str, registry: str) -> Cred
     """
     if isinstance(config, str):
         with open(os.path.expanduser(config), encoding="utf-8") as f:
-            config = json.load(f)
+            content: Mapping = json.load(f)
+    else:
+        content = config
     wanted = _config_key_host(registry)
-    for key, entry in (config.get("auths") or {}).items():
+    for key, entry in (content.get("auths") or {}).items():
         if _config_key_host(key) != wanted or not isinstance(entry, Mapping):
             continue
         if entry.get("auth"):
@@ -328,6 +330,7 @@ class RegistryClient:
             return float("inf")
         left = self._deadline_at - time.monotonic()
         if left <= 0:
+            assert self.deadline is not None  # _deadline_at is only set from a deadline, and neither changes after
             raise RegistryError("deadline of %g s exceeded%s" % (self.deadline, ": " + last if last else ""),
                                 self.registry, *what)
         return left
@@ -404,6 +407,9 @@ class RegistryClient:
                 delay = max(delay, min(retry_after, self.retry_after_cap))
                 left = self.remaining(what, last)
                 if delay >= left:
+                    # remaining() is inf without a deadline, and a delay is finite (unless retry_after_cap is set to
+                    # inf and a Retry-After overflows a float): reaching here means there is a deadline
+                    assert self.deadline is not None
                     raise RegistryError("deadline of %g s exceeded (the next retry would wait %.1f s): %s"
                                         % (self.deadline, delay, last), self.registry, *what)
                 self._sleep(delay)
@@ -699,7 +705,7 @@ def _scope(repository: str, actions: str) -> str:
 
 def _scope_set(scope: str) -> frozenset[tuple[str, str]]:
     """`repository:a:pull,push repository:b:pull` as {(repository:a, pull), (repository:a, push), ...}."""
-    out = set()
+    out: set[tuple[str, str]] = set()
     for item in scope.split():
         resource, _sep, actions = item.rpartition(":")
         out.update((resource, action) for action in actions.split(","))

@@ -118,7 +118,7 @@ class Chain:
     def mirror_address() -> str:
         return subprocess.run([str(MIRROR), "address"], capture_output=True, text=True, check=True).stdout.strip()
 
-    start_mirror = staticmethod(lambda folder, port: start_mirror(folder, port))
+    start_mirror = staticmethod(lambda folder, port, fill=True: start_mirror(folder, port, fill))
     stop_mirror = staticmethod(lambda folder: stop_mirror(folder))
 
     def has_tag(self, repo: str, tag: str) -> bool:
@@ -128,9 +128,11 @@ class Chain:
         return r.status_code == 200
 
 
-def start_mirror(folder: pathlib.Path, port: int) -> None:
-    subprocess.run([str(MIRROR), "start", str(folder), str(port), str(PY_VERSIONS)], check=True,
-                   capture_output=True, text=True)
+def start_mirror(folder: pathlib.Path, port: int, fill: bool = True) -> None:
+    """Serve ``folder``; ``fill`` first fills it from Debian's source packages (which would undo a test's
+    tampering: a fault test serves its folder as it is)."""
+    subprocess.run([str(MIRROR), "start", str(folder), str(port)] + ([str(PY_VERSIONS)] if fill else []),
+                   check=True, capture_output=True, text=True)
 
 
 def stop_mirror(folder: pathlib.Path) -> None:

@@ -109,7 +109,10 @@ def _bad_mirror(tmp_path: pathlib.Path, break_it) -> tuple[pathlib.Path, int]:
     bad = tmp_path / "mirror"
     shutil.copytree(good / "ftp", bad / "ftp")
     shutil.copytree(good / "keys", bad / "keys")
-    break_it(bad / "ftp" / "python" / "3.13.5")
+    release = bad / "ftp" / "python" / "3.13.5"
+    before = {p.name: p.read_bytes() for p in release.iterdir()}
+    break_it(release)
+    assert {p.name: p.read_bytes() for p in release.iterdir()} != before  # the fault is really there
     port = free_port(8792, 8799)
     return bad, port
 
@@ -121,7 +124,7 @@ def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message:
                            timeout=10).headers["Docker-Content-Digest"]
     bad, port = _bad_mirror(tmp_path, break_it)
     host = chain.mirror_address()
-    chain.start_mirror(bad, port)
+    chain.start_mirror(bad, port, fill=False)  # as it is: filling would restore Debian's files
     try:
         run = chain.release(extra={"buildfarm_family_overrides": dict(LOCAL_OVERRIDES, python=dict(
             LOCAL_OVERRIDES["python"], build_args={"PYTHON_SOURCE_URL": "http://%s:%d/ftp/python" % (host, port),

@@ -108,6 +108,8 @@ class LocalDefault:
             "buildfarm_registry_config_dir": str(self.root / "registry-config"),
             "buildfarm_work_dir": str(self.root / "work"),
             "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),  # the Debian package cache
+            # the release mechanics on busybox; the debian -> python chain is tests/integration/chain's
+            "buildfarm_families": ["busybox"],
         })
 
     def release(self, *args: str) -> Run:
@@ -198,6 +200,10 @@ def farm(tmp_path):
         # the playbook's own folders live next to the copied inventory, not the checkout
         "buildfarm_artifacts_dir": str(root / "artifacts"),
     }))
+    # busybox only: the debian -> python chain is tests/integration/chain's (one CPython build per session); a
+    # test's own zz-families.yml, loaded after this file, still chooses its families
+    (root / "inventory" / "group_vars" / "all" / "zy-busybox.yml").write_text(
+        yaml.safe_dump({"buildfarm_families": ["busybox"]}))
     reg = Registry(root / "registry", port)
     reg.start()
     yield Farm(root, port)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
+import uuid
 
 import pytest
 import requests
@@ -30,7 +31,9 @@ def _families(farm, names) -> pathlib.Path:
     folder.mkdir(exist_ok=True)
     shutil.copytree(REPO / "families" / "busybox", folder / "busybox", dirs_exist_ok=True)
     extra = farm.inventory / "group_vars" / "all" / "zz-families.yml"
-    extra.write_text(yaml.safe_dump({"buildfarm_families_dir": str(folder), "buildfarm_families": list(names)}))
+    # a fresh build argument: the first release really builds, whatever an earlier run left on the engine
+    extra.write_text(yaml.safe_dump({"buildfarm_families_dir": str(folder), "buildfarm_families": list(names),
+                                     "buildfarm_build_args": {"BUILDFARM_TEST_RUN": uuid.uuid4().hex}}))
     return folder
 
 

@@ -12,7 +12,9 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref 
 
 @pytest.mark.parametrize("message, transient", [
     ("received unexpected HTTP status: 503 Service Unavailable", True),
-    ("Get http://127.0.0.1:5000/v2/: dial tcp 127.0.0.1:5000: connect: connection refused", True),
+    ("Get http://127.0.0.1:5000/v2/: dial tcp 127.0.0.1:5000: connect: connection refused", False),
+    ("dial tcp: lookup registry.invalid: no such host", False),
+    ("x509: certificate signed by unknown authority", False),
     ("net/http: TLS handshake timeout", True),
     ("unauthorized: authentication required", False),
     ("denied: requested access to the resource is denied", False),
