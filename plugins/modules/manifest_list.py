@@ -341,7 +341,9 @@ def _annotations(annotations: dict, namespace: str, repo: str) -> dict:
     """The index annotations of one repository: ${name} and ${repository} filled in."""
     path = repo if "/" in repo or not namespace else "%s/%s" % (namespace, repo)
     subs = {"name": path.rsplit("/", 1)[-1], "repository": path}
-    return {str(k): string.Template(str(v)).safe_substitute(subs) for k, v in (annotations or {}).items()}
+    # only strings are filled in: anything else goes on unchanged, for the core to refuse with its own message
+    return {k: string.Template(v).safe_substitute(subs) if isinstance(v, str) else v
+            for k, v in (annotations or {}).items()}
 
 
 def main() -> None:
