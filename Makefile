@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 INVENTORY ?= inventories/local
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap system venv services source-mirror release release-check test unit functional integration \
+.PHONY: help bootstrap system venv services source-mirror release release-check test test-chain unit functional integration \
         sanity lint molecule bench build clean
 
 help:
@@ -50,6 +50,10 @@ unit:
 
 integration: services
 	pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# The debian -> python chain built for real (Debian root filesystems, CPython from source): ~45 minutes here.
+test-chain: bootstrap services
+	BUILDFARM_TEST_CHAIN=1 pytest -q -p no:cacheprovider tests/integration/chain $(PYTEST_ARGS)
 
 lint:
 	ansible-lint --profile production --offline

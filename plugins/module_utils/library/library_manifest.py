@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union, overload
+from typing import Any, Iterable, Sequence, Union, overload
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
@@ -489,22 +489,26 @@ def load(path) -> LibraryManifest:
     return parse(text, str(path))
 
 
-def shared_tag_groups(manifest: LibraryManifest) -> list[SharedTagGroup]:
-    """Shared tags whose entry sets are identical form one group, groups and tags in order of first appearance."""
-    tag_entries: dict[str, list[Entry]] = {}
-    for e in manifest.entries:
+def group_shared_tags(entries: Sequence[Any]) -> list[tuple[list[str], list[int]]]:
+    """The one shared-tag grouping (READMEs, validation, manifest lists): shared tags whose entry sets are identical
+    form one group, groups and tags in order of first appearance. `entries`: anything with `shared_tags` (library
+    entries, planned entries); a group is (its tags, the indexes of its entries)."""
+    tag_entries: dict[str, list[int]] = {}
+    for i, e in enumerate(entries):
         for t in e.shared_tags:
             lst = tag_entries.setdefault(t, [])
-            if not any(x is e for x in lst):
-                lst.append(e)
-    groups: dict[tuple, SharedTagGroup] = {}
-    for t, ents in tag_entries.items():
-        key = tuple(id(e) for e in ents)
-        if key in groups:
-            groups[key].tags.append(t)
-        else:
-            groups[key] = SharedTagGroup([t], ents)
-    return list(groups.values())
+            if i not in lst:
+                lst.append(i)
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for t, idx in tag_entries.items():
+        groups.setdefault(tuple(idx), []).append(t)
+    return [(tags, list(idx)) for idx, tags in groups.items()]
+
+
+def shared_tag_groups(manifest: LibraryManifest) -> list[SharedTagGroup]:
+    """A library file's shared-tag groups (group_shared_tags) with their entries."""
+    return [SharedTagGroup(tags, [manifest.entries[i] for i in idx])
+            for tags, idx in group_shared_tags(manifest.entries)]
 
 
 def _path_problem(value: str) -> str:

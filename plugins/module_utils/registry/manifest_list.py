@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
+from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
@@ -191,12 +192,8 @@ class SharedGroup:
 
 
 def shared_groups(entries: Sequence[Entry]) -> list[SharedGroup]:
-    """One group per shared tag, in order of first appearance (a library file brings its own groups)."""
-    members: dict[str, list[int]] = {}
-    for i, entry in enumerate(entries):
-        for tag in entry.shared_tags:
-            members.setdefault(tag, []).append(i)
-    return [SharedGroup((tag,), tuple(idx)) for tag, idx in members.items()]
+    """The shared-tag groups of planned entries: the library model's one grouping (a library file's are the same)."""
+    return [SharedGroup(tuple(tags), tuple(idx)) for tags, idx in library_manifest.group_shared_tags(entries)]
 
 
 def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mapping[str, str] | None = None,
@@ -765,9 +762,6 @@ def diff_text(result: TagResult) -> dict:
 
 def load_library_file(path: str) -> tuple[list[Entry], list[SharedGroup]]:
     """Entries and shared-tag groups of a bashbrew library file, from the collection's library manifest parser."""
-    # Imported here so publishing from a plan does not depend on the parser.
-    from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest
-
     with open(path, encoding="utf-8") as f:
         manifest = library_manifest.parse(f.read(), path).validate()
     entries = [Entry.from_dict({"tags": e.tags, "shared_tags": e.shared_tags, "architectures": e.architectures},
