@@ -37,7 +37,7 @@ release: bootstrap services source-mirror
 # default's builds (inventories/local: buildfarm_build_args, buildfarm_source_mirror_port)
 source-mirror: services
 	@if [ "$(INVENTORY)" = inventories/local ]; then scripts/source-mirror.sh start .cache/source-mirror 8791 \
-		inventories/local/files/python-versions.json; fi
+		inventories/local-files/python-versions.json; fi
 
 release-check: bootstrap services
 	ansible-playbook -i $(INVENTORY) playbooks/release.yml --check --diff $(ARGS)

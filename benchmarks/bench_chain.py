@@ -86,7 +86,7 @@ def main() -> int:
     run_id = uuid.uuid4().hex
     mirror = REPO / ".cache" / "source-mirror"
     subprocess.run([str(REPO / "scripts" / "source-mirror.sh"), "start", str(mirror), "8791",
-                    str(REPO / "inventories" / "local" / "files" / "python-versions.json")], check=True,
+                    str(REPO / "inventories" / "local-files" / "python-versions.json")], check=True,
                    stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory(prefix="bench-chain-") as tmp:
         root = pathlib.Path(tmp)

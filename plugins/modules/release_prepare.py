@@ -104,7 +104,7 @@ EXAMPLES = r"""
     artifacts_dir: artifacts
     overrides:
       python:
-        versions_file: inventories/local/files/python-versions.json
+        versions_file: inventories/local-files/python-versions.json
         architectures: [amd64]
         variants: [slim-trixie]
         build_args:

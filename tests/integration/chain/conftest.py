@@ -26,7 +26,7 @@ from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwa
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 LOCAL = REPO / "inventories" / "local"
-PY_VERSIONS = LOCAL / "files" / "python-versions.json"
+PY_VERSIONS = LOCAL.parent / "local-files" / "python-versions.json"
 MIRROR = REPO / "scripts" / "source-mirror.sh"
 LIST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.list.v2+json",

@@ -31,7 +31,7 @@ pytestmark = [
 PY_KEY = "python:3.13.5-slim-trixie"
 # the local default's overrides, but python's build arguments (replaced whole by -e in the fault tests)
 LOCAL_OVERRIDES = {
-    "python": {"versions_file": str(REPO / "inventories/local/files/python-versions.json"),
+    "python": {"versions_file": str(REPO / "inventories/local-files/python-versions.json"),
                "architectures": ["amd64"], "variants": ["slim-trixie"]},
     "debian": {"architectures": ["amd64", "arm64v8"]},
 }

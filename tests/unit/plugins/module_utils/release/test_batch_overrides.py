@@ -11,7 +11,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family.family imp
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
-LOCAL_VERSIONS = REPO / "inventories" / "local" / "files" / "python-versions.json"
+LOCAL_VERSIONS = REPO / "inventories" / "local-files" / "python-versions.json"
 
 
 def _library(tmp_path: pathlib.Path) -> str:
