@@ -18,11 +18,13 @@ Format (the whole contract)::
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import string
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -205,30 +207,45 @@ def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[st
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
 
-    def test_image(img: Mapping[str, Any]) -> ImageSmokeResult:
-        res = ImageSmokeResult(img["key"], img["image_id"], True)
-        suite = suites.get(img["repo"])
-        if suite is None:
-            return res
-        marker = pass_marker(cache_dir, img["image_id"], suite) if cache_dir else ""
+    def run_suite(image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
+        res = ImageSmokeResult(key, image_id, True)
+        marker = pass_marker(cache_dir, image_id, suite) if cache_dir else ""
         if marker and os.path.exists(marker):
             res.cached = True
             return res
         client = connect()
-        labels = client.images.get(img["image_id"]).labels or {}
+        labels = client.images.get(image_id).labels or {}
         subs = substitutions(a.name, labels.get(version_label, ""))
-        prefix = "buildfarm-test-%s-%s-%d" % (a.name, img["image_id"].replace("sha256:", "")[:12], os.getpid())
+        # unique per run: one image is never tested twice at once (see below), but other runs may share the engine
+        prefix = "buildfarm-test-%s-%s-%d-%s" % (a.name, image_id.replace("sha256:", "")[:12], os.getpid(),
+                                                 uuid.uuid4().hex[:6])
         for t in suite.for_os(os_name):
             try:
-                res.tests.append(run_test(client, img["image_id"], t, os_name, subs, prefix))
+                res.tests.append(run_test(client, image_id, t, os_name, subs, prefix))
             except Exception as exc:  # noqa: BLE001 - reported as this test's failure
                 res.tests.append(SmokeResult(t.name, False, None, "", "%s: %s" % (type(exc).__name__, exc)))
         res.passed = all(t.passed for t in res.tests)
         if res.passed and marker:
             with open(marker, "w", encoding="utf-8") as fh:
-                fh.write(img["key"] + "\n")
+                fh.write(key + "\n")
         return res
 
     testable = [i for i in images if i.get("status") in TESTABLE]
+    # One run per (image, suite): entries sharing an image (a family copied under another name, a Dockerfile two
+    # repositories use) and the same tests get that run's result instead of testing the image again.
+    runs: dict[tuple[str, str], tuple[str, SmokeSuite]] = {}
+    for img in testable:
+        suite = suites.get(img["repo"])
+        if suite is not None:
+            runs.setdefault((img["image_id"], suite.sha256), (img["key"], suite))
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        return list(pool.map(test_image, testable))
+        done = dict(zip(runs, pool.map(lambda k: run_suite(k[0], runs[k][1], runs[k][0]), list(runs))))
+    out = []
+    for img in testable:
+        suite = suites.get(img["repo"])
+        if suite is None:
+            out.append(ImageSmokeResult(img["key"], img["image_id"], True))
+            continue
+        first = done[(img["image_id"], suite.sha256)]
+        out.append(dataclasses.replace(first, key=img["key"], tests=list(first.tests)))
+    return out
