@@ -81,7 +81,7 @@ def run(count: int) -> tuple[float, float, int, int]:
         subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(root / "registry"), str(port)],
                        check=True, stdout=subprocess.DEVNULL)
         try:
-            first, rc1, _ = release(inv)
+            first, rc1, dummy = release(inv)
             unchanged, rc2, changed = release(inv)
         finally:
             subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(root / "registry")], check=False,
@@ -102,8 +102,8 @@ def main() -> int:
     print("release of the local default as families grow (busybox copies x amd64, arm64v8, s390x; %d CPUs, load %.1f)"
           % (os.cpu_count() or 0, os.getloadavg()[0]))
     for n, (first, unchanged, changed, rc) in results.items():
-        print("  %2d families: first %7.1f s, unchanged %6.1f s (changed=%d, rc=%d)" % (n, first, unchanged, changed,
-                                                                                       rc))
+        print("  %2d families: first %7.1f s, unchanged %6.1f s (changed=%d, rc=%d)"
+              % (n, first, unchanged, changed, rc))
     lo, hi = min(sizes), max(sizes)
     if lo != hi:
         print("  unchanged %d/%d: %.2fx (target <= 1.5)" % (hi, lo, results[hi][1] / results[lo][1]))

@@ -55,7 +55,7 @@ def farm_side(root: pathlib.Path) -> tuple[float, tuple[float, int, int], tuple[
         run_vars = {"buildfarm_families": ["busybox"],
                     "buildfarm_build_args": {"BUILDFARM_BENCH_RUN": uuid.uuid4().hex}}
         sides = []
-        for _ in range(2):
+        for _attempt in range(2):
             start = time.monotonic()
             run = farm.release(**run_vars)
             elapsed = time.monotonic() - start
@@ -92,7 +92,7 @@ def local_side(root: pathlib.Path) -> tuple[tuple[float, int, int], tuple[float,
                    check=True, stdout=subprocess.DEVNULL)
     try:
         out = []
-        for _ in range(2):
+        for _attempt in range(2):
             elapsed, rc, stats = release(inv)
             out.append((elapsed, rc, sum(s.get("changed", 0) for s in stats.values())))
         return out[0], out[1]

@@ -42,6 +42,7 @@ if [ ! -f "$deps_stamp" ]; then
   for c in $KEEP community/general; do
     rm -rf "${colls:?}/$c"
   done
+  # shellcheck disable=SC2086 # KEEP is a list of collections: split into arguments on purpose
   (cd "$tmp" && "$top/$venv/bin/python" - "$whl" "$colls" $KEEP <<'PY'
 import sys, zipfile, os
 whl, dest = sys.argv[1], sys.argv[2]

@@ -22,6 +22,8 @@ _ARGUMENT_SPEC = {
     "build_args": {"type": "dict", "default": {}},
     "arch": {"type": "str", "default": "windows-amd64"},
 }
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False

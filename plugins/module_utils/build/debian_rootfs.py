@@ -26,9 +26,10 @@ import tarfile
 import tempfile
 import time
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
     SOURCES_DIR,
@@ -113,8 +114,12 @@ def archive_mirror(sources_dir: str = SOURCES_DIR, os_release: str = "/etc/os-re
 
 def _fetch_url(url: str) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - the host's own apt mirror
+        # Ansible's own URL opener (proxy and certificate handling as in every module); the host's own apt mirror
+        resp = open_url(url, timeout=60)
+        try:
             return resp.read()
+        finally:
+            resp.close()
     except (urllib.error.URLError, OSError) as exc:
         raise RootfsError("cannot fetch %s: %s" % (url, getattr(exc, "reason", exc))) from None
 

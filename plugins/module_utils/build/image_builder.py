@@ -38,7 +38,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 )
 
 
-
 @dataclass
 class FamilyShare:
     repo: str

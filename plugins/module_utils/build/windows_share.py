@@ -24,6 +24,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common import arc
 
 __all__ = ["windows_share", "BuildInputError"]
 
+
 def _win_join(*parts: str) -> str:
     return "\\".join(p.strip("\\/").replace("/", "\\") for p in parts if p)
 

@@ -244,7 +244,7 @@ def tags_markdown(manifest: LibraryManifest, arch: Union[str, None] = None, fmt:
         return simple
     shared = ("\n\n" if spaced else "\n").join(
         "-\t%s:\n%s%s" % (_tags_line(tags), "\n" if spaced else "",
-                           "\n".join("\t-\t" + _linked(e.tags[:1], e, arch) for e in kept))
+                          "\n".join("\t-\t" + _linked(e.tags[:1], e, arch) for e in kept))
         for tags, kept in groups
     )
     text = "%s\n\n## Simple Tags\n\n%s\n\n## Shared Tags" % (FAQ_SHARED, simple)

@@ -61,7 +61,8 @@ class Connection:
 
     def close(self) -> None:
         if self._sock is not None:
-            assert self._rfile is not None  # _connect and close set both or neither
+            if self._rfile is None:  # _connect and close set both or neither
+                raise AssertionError("a connection without its reader")
             self._rfile.close()
             self._sock.close()
         self._sock = self._rfile = None
@@ -117,7 +118,8 @@ class Connection:
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append("Content-Length: %d" % len(body or b""))
         # request() connects before every exchange, and close() is only called after the exchange's last read.
-        assert self._sock is not None
+        if self._sock is None:
+            raise AssertionError("no connection for the request")
         # Head and body in one write: one segment for a small manifest.
         try:
             self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
@@ -146,7 +148,8 @@ class Connection:
 
     def _reader(self) -> io.BufferedReader:
         # Reads happen only inside an exchange: request() connected first, and nothing closes before the last read.
-        assert self._rfile is not None
+        if self._rfile is None:
+            raise AssertionError("a read outside an exchange")
         return self._rfile
 
     def _readline(self) -> bytes:

@@ -632,8 +632,8 @@ class Publisher:
                                     "would be copied back" if self.check_mode else "copied back"))
 
     def _put(self, result: TagResult, checks: Sequence[Future]) -> None:
-        failed = [o[1] for o in (f.result() for f in checks) if o[0] == "error" or (o[0] == "ok" and o[1] and
-                                                                                 o[1] not in _PRESENCE)]
+        failed = [o[1] for o in (f.result() for f in checks)
+                  if o[0] == "error" or (o[0] == "ok" and o[1] and o[1] not in _PRESENCE)]
         if failed:
             result.action, result.message = "failed", "not published: " + failed[0]
             return

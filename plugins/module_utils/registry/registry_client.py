@@ -330,7 +330,9 @@ class RegistryClient:
             return float("inf")
         left = self._deadline_at - time.monotonic()
         if left <= 0:
-            assert self.deadline is not None  # _deadline_at is only set from a deadline, and neither changes after
+            # _deadline_at is only set from a deadline, and neither changes after
+            if self.deadline is None:
+                raise AssertionError("a deadline time without a deadline")
             raise RegistryError("deadline of %g s exceeded%s" % (self.deadline, ": " + last if last else ""),
                                 self.registry, *what)
         return left
@@ -409,7 +411,8 @@ class RegistryClient:
                 if delay >= left:
                     # remaining() is inf without a deadline, and a delay is finite (unless retry_after_cap is set to
                     # inf and a Retry-After overflows a float): reaching here means there is a deadline
-                    assert self.deadline is not None
+                    if self.deadline is None:
+                        raise AssertionError("a deadline exceeded without a deadline")
                     raise RegistryError("deadline of %g s exceeded (the next retry would wait %.1f s): %s"
                                         % (self.deadline, delay, last), self.registry, *what)
                 self._sleep(delay)

@@ -118,8 +118,13 @@ class Chain:
     def mirror_address() -> str:
         return subprocess.run([str(MIRROR), "address"], capture_output=True, text=True, check=True).stdout.strip()
 
-    start_mirror = staticmethod(lambda folder, port, fill=True: start_mirror(folder, port, fill))
-    stop_mirror = staticmethod(lambda folder: stop_mirror(folder))
+    @staticmethod
+    def _start_mirror(folder: pathlib.Path, port: int, fill: bool = True) -> None:
+        _start_mirror(folder, port, fill)
+
+    @staticmethod
+    def _stop_mirror(folder: pathlib.Path) -> None:
+        _stop_mirror(folder)
 
     def has_tag(self, repo: str, tag: str) -> bool:
         r = requests.head("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
@@ -128,14 +133,14 @@ class Chain:
         return r.status_code == 200
 
 
-def start_mirror(folder: pathlib.Path, port: int, fill: bool = True) -> None:
+def _start_mirror(folder: pathlib.Path, port: int, fill: bool = True) -> None:
     """Serve ``folder``; ``fill`` first fills it from Debian's source packages (which would undo a test's
     tampering: a fault test serves its folder as it is)."""
     subprocess.run([str(MIRROR), "start", str(folder), str(port)] + ([str(PY_VERSIONS)] if fill else []),
                    check=True, capture_output=True, text=True)
 
 
-def stop_mirror(folder: pathlib.Path) -> None:
+def _stop_mirror(folder: pathlib.Path) -> None:
     subprocess.run([str(MIRROR), "stop", str(folder)], check=False, capture_output=True)
 
 
@@ -157,7 +162,7 @@ def chain(tmp_path_factory):
         "buildfarm_artifacts_dir": str(root / "artifacts"),
         "buildfarm_families": ["debian", "python"],
     }))
-    start_mirror(REPO / ".cache" / "source-mirror", 8791)
+    _start_mirror(REPO / ".cache" / "source-mirror", 8791)
     reg = ThrowAwayRegistry(root / "registry", port)
     reg.start()
     yield Chain(root, port)

@@ -159,7 +159,7 @@ class Farm:
                  ) % {"u": user, "h": home, "k": pub}
         host.sh(setup)
         host.port = int(docker("port", container, "22/tcp").stdout.split(":")[-1])
-        for _ in range(100):  # the entry point makes the host keys, then sshd listens
+        for _attempt in range(100):  # the entry point makes the host keys, then sshd listens
             keys = host.sh("cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null", check=False).stdout.split()
             if keys and host.sh("ss -ltn | grep -q ':22 '", check=False).returncode == 0:
                 break
@@ -180,7 +180,7 @@ class Farm:
         keys = host.sh("cat /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
         with self.known_hosts.open("a") as f:
             f.write("[127.0.0.1]:%d %s %s\n" % (host.port, keys[0], keys[1]))
-        for _ in range(100):
+        for _attempt in range(100):
             if host.sh("ss -ltn | grep -q ':22 '", check=False).returncode == 0:
                 return
             time.sleep(0.1)

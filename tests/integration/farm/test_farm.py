@@ -61,7 +61,7 @@ def test_bare_hosts_become_builders_over_ssh(provisioned):
 
 
 def test_builders_pull_from_the_tls_registry(provisioned):
-    farm, _ = provisioned
+    farm, dummy = provisioned
     client = RegistryClient(farm.registry, ca_cert=str(farm.work_dir / "registry-ca.crt"))
     assert client.scheme == "https" and client.ping()
     digest = push_image(client, "amd64/farm-hello", "1", content=b"hello from the farm\n")
@@ -74,16 +74,16 @@ def test_builders_pull_from_the_tls_registry(provisioned):
 
 
 def test_second_provision_changes_nothing(provisioned):
-    farm, _ = provisioned
+    farm, dummy = provisioned
     rc, result, stderr = farm.provision()
     assert rc == 0, (_failed(result), stderr[-2000:])
     assert _changed(result) == {"localhost": 0, "farm-amd64": 0, "farm-s390x": 0}, _changed(result)
 
 
 def test_a_url_as_registry_is_refused_before_the_host_is_changed(provisioned):
-    farm, _ = provisioned
+    farm, dummy = provisioned
     inventory = farm.inventory(buildfarm_registry="https://%s" % farm.registry)
-    rc, result, _ = farm.provision("--limit", "farm-amd64", inventory=inventory)
+    rc, result, dummy = farm.provision("--limit", "farm-amd64", inventory=inventory)
     assert rc != 0
     msg = _failed(result)["farm-amd64"]
     assert "buildfarm_registry: \"https://%s\" is not host[:port]" % farm.registry in msg, msg
@@ -92,9 +92,9 @@ def test_a_url_as_registry_is_refused_before_the_host_is_changed(provisioned):
 
 def test_an_untrusted_registry_is_named_with_the_fix(provisioned):
     """TLS not declared: the builder reaches the registry but cannot verify it, and says what to set."""
-    farm, _ = provisioned
+    farm, dummy = provisioned
     inventory = farm.inventory(buildfarm_registry_tls=False)
-    rc, result, _ = farm.provision("--limit", "farm-amd64", inventory=inventory)
+    rc, result, dummy = farm.provision("--limit", "farm-amd64", inventory=inventory)
     assert rc != 0
     msg = _failed(result)["farm-amd64"]
     assert "cannot use the registry %s" % farm.registry in msg and "buildfarm_registry_tls: true" in msg, msg

@@ -69,7 +69,7 @@ def test_both_architectures_are_built_on_their_hosts_and_published(released):
 
 
 def test_a_second_release_changes_nothing(released):
-    farm, _ = released
+    farm, dummy = released
     run = farm.release(**FAMILY, **RUN)
     assert run.rc == 0, run.messages()[-4000:]
     assert set(run.changed().values()) == {0}, run.changed()
@@ -78,7 +78,7 @@ def test_a_second_release_changes_nothing(released):
 
 
 def test_a_stopped_host_is_named_and_the_other_one_publishes_then_it_converges(released):
-    farm, _ = released
+    farm, dummy = released
     before = _platforms(farm)
     stale = farm.artifacts / "release-report.md"
     stale.write_text("a report of an earlier run\n")

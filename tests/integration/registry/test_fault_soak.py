@@ -85,7 +85,8 @@ def _publish_until_complete(proxy: FaultProxy, specs, checker: Checker, tags: li
         errors: list[BaseException] = []
 
         def observe(attempts: int = attempts, stop: threading.Event = stop,
-                    errors: list[BaseException] = errors) -> None:  # the states in between, while it runs
+                    errors: list[BaseException] = errors  # pylint: disable=dangerous-default-value
+                    ) -> None:  # the states in between, while it runs; the defaults bind this attempt's values
             pick = random.Random(attempts)
             while not stop.is_set():
                 try:

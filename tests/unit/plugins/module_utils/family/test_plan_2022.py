@@ -81,7 +81,7 @@ def test_templates_render_2022_data_as_upstream_did(family_2022):
 
 
 def test_no_gpg_key_and_no_checksum_means_no_check(repo_root, golden, tmp_path):
-    policy = dict(POLICY_2022, template_vars={"gpg_keys": {}})
+    policy = {**POLICY_2022, "template_vars": {"gpg_keys": {}}}
     family = load_family(str(family_of_era(repo_root, tmp_path / "python", golden / DAY / "versions.json",
                                            **policy)))
     text = render_family(family)["3.9/slim-bullseye/Dockerfile"]
