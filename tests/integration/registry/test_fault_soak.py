@@ -84,9 +84,9 @@ def _publish_until_complete(proxy: FaultProxy, specs, checker: Checker, tags: li
         stop = threading.Event()
         errors: list[BaseException] = []
 
-        def observe(attempts: int = attempts, stop: threading.Event = stop,
-                    errors: list[BaseException] = errors  # pylint: disable=dangerous-default-value
-                    ) -> None:  # the states in between, while it runs; the defaults bind this attempt's values
+        # the defaults bind this attempt's values (errors is this attempt's own list, shared on purpose)
+        def observe(attempts: int = attempts, stop: threading.Event = stop,  # pylint: disable=dangerous-default-value
+                    errors: list[BaseException] = errors) -> None:  # the states in between, while it runs
             pick = random.Random(attempts)
             while not stop.is_set():
                 try:
