@@ -96,11 +96,12 @@ def scan_context(roots: Sequence[str]) -> dict[str, tuple[str, ContextFile]]:
                 if stat.S_ISLNK(st.st_mode):
                     files[rel] = (full, ContextFile(rel, 0o777, link=os.readlink(full)))
                 elif stat.S_ISREG(st.st_mode):
-                    files[rel] = (full, ContextFile(rel, _norm_mode(st.st_mode), _sha256_file(full)))
+                    files[rel] = (full, ContextFile(rel, _norm_mode(st.st_mode), sha256_file(full)))
     return files
 
 
-def _sha256_file(path: str) -> str:
+def sha256_file(path: str) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks (context files, bundles, root filesystems)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

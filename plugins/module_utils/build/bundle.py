@@ -9,7 +9,6 @@ Plain typed Python.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import sha256_file
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 
 RELEASE_JSON = "release.json"
@@ -45,14 +45,6 @@ class Bundle:
         return {f["name"]: f["tests"] for f in self.families if f.get("tests")}
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _safe_members(tar: tarfile.TarFile, path: str) -> list[tarfile.TarInfo]:
     members = tar.getmembers()
     for m in members:
@@ -67,7 +59,7 @@ def open_bundle(path: str, work_dir: str, keep: int = 2) -> Bundle:
     """The bundle ``path`` unpacked under ``work_dir/bundle`` (once per content); older unpacked bundles beyond the
     ``keep`` most recent are removed."""
     try:
-        digest = _sha256(path)
+        digest = sha256_file(path)
     except OSError as exc:
         raise BundleError("%s: cannot read the release bundle: %s" % (path, exc.strerror)) from None
     base = os.path.join(work_dir, "bundle")

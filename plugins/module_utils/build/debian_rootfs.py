@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import sha256_file
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
     SOURCES_DIR,
     PackageError,
@@ -243,14 +244,6 @@ def slimify(full: str, dest: str, slim: bool = True) -> None:
                 out.addfile(info, io.BytesIO(cfg))
 
 
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass
 class RootfsResult:
     changed: bool
@@ -335,7 +328,7 @@ def make_rootfs(run: Runner, spec: Mapping[str, Any], variants: Sequence[str], d
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(staged, target)  # same file system: the tarball is never half-written
             os.chmod(target, 0o644)
-            have[variant] = {"input": w, "sha256": _sha256_file(target)}
+            have[variant] = {"input": w, "sha256": sha256_file(target)}
             files["%s/%s" % (variant, ROOTFS_FILE)] = have[variant]["sha256"]
     with open(stamp_path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(have, fh, indent=1, sort_keys=True)
