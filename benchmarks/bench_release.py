@@ -38,7 +38,11 @@ def release(inventory: pathlib.Path) -> tuple[float, int, dict]:
     except (json.JSONDecodeError, KeyError):
         stats = {}
     if proc.returncode != 0:
-        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+        # the whole run for a look afterwards: the tail of a JSON document rarely says which task failed
+        kept = pathlib.Path(tempfile.gettempdir()) / "bench-failed-release.json"
+        kept.write_text(proc.stdout)
+        print("release failed (rc %d), its output kept in %s" % (proc.returncode, kept), file=sys.stderr)
+        print(proc.stderr[-2000:], file=sys.stderr)
     return elapsed, proc.returncode, stats
 
 
