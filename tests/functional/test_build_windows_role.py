@@ -2,13 +2,24 @@
 
 What runs: `ansible-playbook --syntax-check` of release.yml with the production example inventory; the role's
 argument spec against bad variables, on localhost, failing before the first task; the windows_share action
-plugin through ansible-playbook (it runs on the controller). The PowerShell scripts never run here.
+plugin through ansible-playbook (it runs on the controller) on a release bundle; and the whole role against a
+FAKE Windows side (see FAKE_WINDOWS: a stand-in ansible.windows whose modules act on a local folder), which
+checks that one bundle is sent for several families and that every build job finds its context in it. The
+PowerShell scripts never run here.
 """
 from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pathlib
+import sys
+import tarfile
 
 import pytest
 import yaml
 
+from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BUNDLE_FORMAT, RELEASE_JSON
 from ansible_collections.buildfarm.images.tests.support.playbook import run_ansible
 
 
@@ -52,33 +63,224 @@ def test_bad_variables_fail_clearly_before_touching_the_host(overrides, message)
     assert "Compute this builder's share" not in out
 
 
+def _entry(version: str, release: str) -> dict:
+    variant = "windowsservercore-" + release
+    return {"tags": ["%s-%s" % (version, variant)], "architectures": ["windows-amd64"],
+            "directory": "%s/%s" % (version, variant), "constraints": [variant], "file": "Dockerfile",
+            "from": ["mcr.microsoft.com/windows/servercore:" + release], "version": version + ".1"}
+
+
+def write_bundle(path: pathlib.Path, families: dict[str, list[dict]]) -> pathlib.Path:
+    """A release bundle as release_prepare writes it: release.json and render/<family>/<entry directory>/."""
+    files = {RELEASE_JSON: json.dumps({"format": BUNDLE_FORMAT, "architectures": ["windows-amd64"], "families": [
+        {"name": name, "repository": "library/" + name, "entries": entries, "depends_on": [], "context": {},
+         "build_args": {}, "source": "https://example.net/%s.git" % name, "revision": "abc", "created": "",
+         "tests": {"windows": [{"name": "version", "command": "%s --version" % name}]}}
+        for name, entries in families.items()]}).encode()}
+    for name, entries in families.items():
+        for e in entries:
+            files["render/%s/%s/Dockerfile" % (name, e["directory"])] = ("FROM %s\n" % e["from"][0]).encode()
+    with tarfile.open(path, "w") as tar:
+        for member in sorted(files):
+            info = tarfile.TarInfo(member)
+            info.size = len(files[member])
+            tar.addfile(info, io.BytesIO(files[member]))
+    return path
+
+
+def share_play(bundle, host, releases, families=None):
+    args = {"bundle": str(bundle), "host": host, "releases": releases, "registry": "r.example.net",
+            "work_dir": "C:\\b"}
+    if families is not None:
+        args["families"] = families
+    return [{"name": "Share", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
+        {"name": "Compute the share", "buildfarm.images.windows_share": args, "register": "share"},
+        {"name": "Show", "ansible.builtin.debug": {"var": "share"}}]}]
+
+
 def test_windows_share_runs_on_the_controller(tmp_path):
-    render = tmp_path / "render" / "3.14" / "windowsservercore-ltsc2022"
-    render.mkdir(parents=True)
-    (render / "Dockerfile").write_text("FROM mcr.microsoft.com/windows/servercore:ltsc2022\n")
-    entry = {"tags": ["3.14-windowsservercore-ltsc2022"], "architectures": ["windows-amd64"],
-             "directory": "3.14/windowsservercore-ltsc2022", "constraints": ["windowsservercore-ltsc2022"],
-             "from": ["mcr.microsoft.com/windows/servercore:ltsc2022"], "version": "3.14.1"}
-    release = [{"name": "python", "repository": "python", "entries": [entry],
-                "render_dir": str(tmp_path / "render"), "tests_file": ""}]
-
-    def share(host, releases):
-        play = [{"name": "Share", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [{
-            "name": "Compute the share",
-            "buildfarm.images.windows_share": {"release": release, "families": ["python"], "host": host,
-                                               "releases": releases, "registry": "r.example.net",
-                                               "context_dir": "C:\\b"},
-            "register": "share"}, {"name": "Show", "ansible.builtin.debug": {"var": "share.jobs"}}]}]
-        return run_ansible(["ansible-playbook", "-i", "localhost,"], play=play)
-
-    ok = share("win2022", {"win2022": "ltsc2022", "win2025": "ltsc2025"})
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [_entry("3.14", "ltsc2022")]})
+    ok = run_ansible(["ansible-playbook", "-i", "localhost,"],
+                     play=share_play(bundle, "win2022", {"win2022": "ltsc2022", "win2025": "ltsc2025"}))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "r.example.net/winamd64/python:3.14-windowsservercore-ltsc2022" in ok.stdout
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    # the contexts are in the one unpacked bundle on the host, named like bundle.py's folder on a Linux builder
+    assert json.dumps("C:\\b\\bundle\\%s\\render\\python\\3.14\\windowsservercore-ltsc2022" % digest[:16]) \
+        in ok.stdout
+    assert '"bundle_sha256": "%s"' % digest in ok.stdout
     assert "changed=0" in ok.stdout
-    bad = share("win2022", {"win2022": "ltsc2022", "win2025": None})
+    bad = run_ansible(["ansible-playbook", "-i", "localhost,"],
+                      play=share_play(bundle, "win2022", {"win2022": "ltsc2022", "win2025": None}))
     assert bad.returncode != 0
     assert "windows_share (win2022): SchedulingError: Windows builder win2025 has no buildfarm_windows_release" \
         in bad.stdout
+
+
+def test_windows_share_names_the_bundle_and_field_of_bad_input(tmp_path):
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [_entry("3.14", "ltsc2022")]})
+    unknown = run_ansible(["ansible-playbook", "-i", "localhost,"],
+                          play=share_play(bundle, "win2022", {"win2022": "ltsc2022"}, families=["pyhton"]))
+    assert unknown.returncode != 0
+    assert "%s: field families: pyhton not in the release bundle (its families: python)" % bundle in unknown.stdout
+    (tmp_path / "not.tar").write_text("not a tar\n")
+    broken = run_ansible(["ansible-playbook", "-i", "localhost,"],
+                         play=share_play(tmp_path / "not.tar", "win2022", {"win2022": "ltsc2022"}))
+    assert broken.returncode != 0
+    assert "BundleError: %s: not a release bundle" % (tmp_path / "not.tar") in broken.stdout
+
+
+# A fake ansible.windows, playbook-adjacent (Ansible looks for collections in the playbook's collections/ folder
+# before the configured ones): no Windows host runs here. Its win_file, win_copy and win_powershell run on the
+# controller against a folder standing for the host's drives (C:\x -> <host>/C/x) and log every call. Its
+# win_powershell stands in for the role's scripts by their parameters: the unpack is done with Python's tarfile
+# after the same sha256 check; the build checks that each job's Dockerfile is where the job says (in what was
+# sent) and reports it built; tests pass; pushes succeed. It proves what the role sends and where the jobs look,
+# not the PowerShell itself.
+FAKE_WINDOWS = r'''
+import hashlib, json, os, shutil, tarfile
+from ansible.plugins.action import ActionBase
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = HERE.split(os.sep + "collections" + os.sep)[0]
+
+
+def host_path(win):
+    drive, rest = win.split(":", 1)
+    return os.path.join(ROOT, "host", drive, *[p for p in rest.split("\\") if p])
+
+
+def log(action, **kw):
+    with open(os.path.join(ROOT, "calls.jsonl"), "a") as fh:
+        fh.write(json.dumps(dict(kw, action=action)) + "\n")
+
+
+class FakeAction(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        result.update(self.fake(dict(self._task.args)))
+        return result
+'''
+
+FAKE_ACTIONS = {
+    "win_file": r'''
+class ActionModule(FakeAction):
+    def fake(self, args):
+        log("win_file", **args)
+        path = host_path(args["path"])
+        changed = not os.path.isdir(path)
+        os.makedirs(path, exist_ok=True)
+        return {"changed": changed}
+''',
+    "win_copy": r'''
+class ActionModule(FakeAction):
+    def fake(self, args):
+        dest = host_path(args["dest"])
+        with open(args["src"], "rb") as fh:
+            data = fh.read()
+        changed = not os.path.exists(dest) or open(dest, "rb").read() != data
+        log("win_copy", src=args["src"], dest=args["dest"], size=len(data), changed=changed)
+        with open(dest, "wb") as fh:
+            fh.write(data)
+        return {"changed": changed, "dest": args["dest"]}
+''',
+    "win_powershell": r'''
+class ActionModule(FakeAction):
+    def fake(self, args):
+        p = args["parameters"]
+        if "Bundle" in p:
+            log("unpack", **p)
+            bundle, dest = host_path(p["Bundle"]), host_path(p["Dest"])
+            if hashlib.sha256(open(bundle, "rb").read()).hexdigest() != p["Sha256"]:
+                return {"failed": True, "msg": "sha256 mismatch"}
+            unpacked = not os.path.isdir(dest)
+            if unpacked:
+                with tarfile.open(bundle) as tar:
+                    tar.extractall(dest + ".tmp", filter="data")
+                os.rename(dest + ".tmp", dest)
+            return {"changed": False, "result": {"dir": p["Dest"], "unpacked": unpacked}}
+        if "Label" in p:
+            log("build", keys=[j["key"] for j in p["Jobs"]])
+            out = []
+            for j in p["Jobs"]:
+                found = os.path.isfile(os.path.join(host_path(j["context"]), j["dockerfile"]))
+                out.append({"key": j["key"], "repo": j["repo"], "tags": j["tags"],
+                            "status": "built" if found else "failed", "image_id": "sha256:" + "1" * 64,
+                            "error": "" if found else "no %s in %s" % (j["dockerfile"], j["context"])})
+            return {"changed": True, "result": out}
+        if "Jobs" in p:
+            return {"changed": False, "result": [{"key": i["key"], "passed": True, "tests": []} for i in p["Images"]]}
+        return {"changed": True, "result": [
+            {"key": i["key"], "ok": True, "tags": [{"ref": t, "status": "pushed", "digest": "sha256:" + "2" * 64}
+                                                   for t in i["tags"]]} for i in p["Images"]]}
+''',
+}
+
+
+def fake_windows(tmp_path: pathlib.Path) -> pathlib.Path:
+    coll = tmp_path / "collections" / "ansible_collections" / "ansible" / "windows"
+    (coll / "plugins" / "action").mkdir(parents=True)
+    (coll / "meta").mkdir()
+    (coll / "meta" / "runtime.yml").write_text("requires_ansible: '>=2.15'\n")
+    for name, body in FAKE_ACTIONS.items():
+        (coll / "plugins" / "action" / (name + ".py")).write_text(FAKE_WINDOWS + body)
+    return tmp_path / "calls.jsonl"
+
+
+ROLE_PLAY = [{"name": "Build the Windows share", "hosts": "all", "gather_facts": False,
+              "roles": [{"role": "buildfarm.images.build_windows"}]}]
+
+
+def run_role(tmp_path, bundle, host="win2022"):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(ROLE_PLAY, sort_keys=False))
+    inventory = {"all": {"hosts": {
+        "win2022": {"buildfarm_windows_release": "ltsc2022"}, "win2025": {"buildfarm_windows_release": "ltsc2025"}},
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    return run_ansible(["ansible-playbook", "-i", tmp_path / "hosts.yml", "--limit", host, playbook],
+                       extra_vars={"buildfarm_build_bundle": str(bundle), "buildfarm_registry": "r.example.net",
+                                   "buildfarm_build_windows_hosts": ["win2022", "win2025"]})
+
+
+def calls(log: pathlib.Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_the_role_sends_one_bundle_for_several_families(tmp_path):
+    log = fake_windows(tmp_path)
+    bundle = write_bundle(tmp_path / "release.tar", {
+        "python": [_entry("3.14", "ltsc2022"), _entry("3.13", "ltsc2022"), _entry("3.14", "ltsc2025")],
+        "pypy": [_entry("7.3", "ltsc2022")]})
+    result = run_role(tmp_path, bundle)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    copies = [c for c in calls(log) if c["action"] == "win_copy"]
+    # one transfer, the bundle, for the two families and three entries of this host
+    assert [(c["src"], c["dest"], c["size"]) for c in copies] == [
+        (str(bundle), "C:\\ProgramData\\buildfarm\\builds\\release.tar", bundle.stat().st_size)]
+    assert [c["action"] for c in calls(log)] == ["win_file", "win_copy", "unpack", "build"]
+    assert calls(log)[-1]["keys"] == ["python:3.14-windowsservercore-ltsc2022",
+                                      "python:3.13-windowsservercore-ltsc2022", "pypy:7.3-windowsservercore-ltsc2022"]
+    # every job found its Dockerfile in the one unpacked bundle (the fake build fails a job that did not)
+    assert "failed=0" in out and "not pushed" not in out
+    unpacked = list((tmp_path / "host/C/ProgramData/buildfarm/builds/bundle").iterdir())
+    assert [d.name for d in unpacked] == [hashlib.sha256(bundle.read_bytes()).hexdigest()[:16]]
+    assert sorted(p.name for p in (unpacked[0] / "render").iterdir()) == ["pypy", "python"]
+
+    # a second run sends the same file again (win_copy compares it) and unpacks nothing
+    again = run_role(tmp_path, bundle)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [c["changed"] for c in calls(log) if c["action"] == "win_copy"] == [True, False]
+
+
+def test_a_host_with_nothing_to_build_is_sent_nothing(tmp_path):
+    log = fake_windows(tmp_path)
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [_entry("3.14", "ltsc2022")]})
+    result = run_role(tmp_path, bundle, host="win2025")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [c["action"] for c in calls(log)] == ["build"]
+    assert calls(log)[0]["keys"] == []
 
 
 def test_every_default_is_in_the_argument_spec(repo_root):

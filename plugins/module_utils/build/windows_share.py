@@ -6,23 +6,34 @@ The Windows builders build with the Docker CLI in PowerShell (no Docker SDK or P
 build needs is prepared here: the host's share (scheduling.assign with the Windows releases), full tags, the
 content digest of each entry's rendered context (build_inputs), the labels (labels.py, as on Linux) and the
 PowerShell smoke tests as argument lists (smoke_tests). Plain typed Python; the action plugin windows_share is thin.
+
+The share is read from the release bundle (release_prepare's release.tar, the one file sent to every builder, as
+on Linux): the host gets that one file and unpacks it into ``<work_dir>\\bundle\\<bundle id>``, and the digests
+computed here are of the very files it builds from (unpacked from the same bytes, checked by its sha256).
 """
 from __future__ import annotations
 
+import os
 import string
+import tempfile
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling, smoke_tests
+from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
     BuildInputError,
     BuildInputs,
     scan_context,
+    sha256_file,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import image_labels
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
-__all__ = ["windows_share", "BuildInputError"]
+__all__ = ["windows_share", "windows_share_from_bundle", "BuildInputError", "BundleError", "BUNDLE_FILE"]
+
+# the name of the bundle on the host, as on a Linux builder (role build)
+BUNDLE_FILE = "release.tar"
 
 
 def _win_join(*parts: str) -> str:
@@ -99,3 +110,30 @@ def windows_share(release: Sequence[Mapping[str, Any]], families: Sequence[str],
         jobs += [_job(fam, e, repository, context_dir, tests, arch, build_args or {}) for e in share]
     return {"jobs": jobs, "unroutable": unroutable, "families": sorted({j["repo"] for j in jobs}),
             "label": INPUT_DIGEST_LABEL}
+
+
+def windows_share_from_bundle(bundle: str, families: Sequence[str] | None, host: str, releases: Mapping[str, str],
+                              registry: str, work_dir: str, *, namespace: str = "",
+                              build_args: Mapping[str, str] | None = None, arch: str = "windows-amd64") -> dict:
+    """``windows_share`` of the release bundle ``bundle`` (on the controller) for a host whose folder is ``work_dir``:
+    the jobs' contexts are in ``<work_dir>\\bundle\\<bundle id>\\render``, where the host unpacks the one file it gets.
+    ``families`` None: every family of the bundle. Adds ``bundle_file``, ``bundle_dir`` and ``bundle_sha256``."""
+    # Unpacked (strictly: regular files and folders only, see bundle.py) into a folder of this call's own, so that
+    # several Windows hosts computing their shares at once never race on one folder; the trees are a few kB.
+    with tempfile.TemporaryDirectory(prefix="buildfarm-windows-share-") as tmp:
+        unpacked = open_bundle(bundle, tmp)
+        digest = sha256_file(bundle)
+        names = [str(f["name"]) for f in unpacked.families]
+        if families is None:
+            families = names
+        unknown = [f for f in families if f not in names]
+        if unknown:
+            raise BundleError("%s: field families: %s not in the release bundle (its families: %s)"
+                              % (bundle, ", ".join(unknown), ", ".join(names) or "none"))
+        release = [dict(f, render_dir=unpacked.render_dir(f["name"])) for f in unpacked.families]
+        # the same folder name as bundle.py's on a Linux builder: a prefix of the bundle's sha256
+        bundle_dir = _win_join(work_dir, "bundle", os.path.basename(unpacked.root))
+        share = windows_share(release, families, host, releases, registry, _win_join(bundle_dir, "render"),
+                              namespace=namespace, build_args=build_args, arch=arch)
+    share.update(bundle_file=_win_join(work_dir, BUNDLE_FILE), bundle_dir=bundle_dir, bundle_sha256=digest)
+    return share
