@@ -55,6 +55,19 @@ options:
     description: Fail the task when a tag could not be pushed.
     type: bool
     default: true
+  host:
+    description:
+      - This builder's inventory hostname, named in the summary of I(status_file).
+    type: str
+    default: ""
+  status_file:
+    description:
+      - A JSON file rewritten every 5 seconds while the module works (run it with C(async) and poll) with C(job)
+        (C(push)), C(stage), every image's C(state) (C(waiting), C(pushing), then C(pushed), C(unchanged) or
+        C(failed)) with C(started) and C(seconds), C(finished), and a one-line C(summary) naming the host, what is
+        pushing and for how long. The build role prints the summary while it polls.
+      - Not written in check mode, which pushes nothing.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -112,6 +125,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pushe
     TagResult,
     push_items,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
 
 
 def main() -> None:
@@ -121,6 +135,8 @@ def main() -> None:
             retries=dict(type="int", default=3),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
+            host=dict(type="str", default=""),
+            status_file=dict(type="path"),
             **ENGINE_ARGS,
             **ENGINE_REGISTRY_ARGS
         ),
@@ -136,6 +152,10 @@ def main() -> None:
     except PushInputError as exc:
         module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
     connect = engine_factory(module)
+    # a dry run writes nothing on the builder (and runs in the foreground: nobody polls)
+    progress = Progress("" if module.check_mode else p["status_file"] or "", p["host"] or "localhost", "",
+                        interval=5.0, job="push")
+    progress.tick()
     pusher = Pusher(
         client_factory=connect,
         # retries are the pusher's, per tag, so that they show in the result
@@ -143,14 +163,18 @@ def main() -> None:
         retries=max(1, p["retries"]),
         check_mode=module.check_mode,
         max_workers=p["max_workers"],
+        progress=progress,
     )
     would_build = [t for t in todo if not t[1]]  # check mode: images a dry run would build
     todo = [t for t in todo if t[1]]
     try:
+        progress.set_stage("checking the images")
         pusher.check_images(todo)
+        results = pusher.run(todo)
     except PushInputError as exc:
         module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
-    results = pusher.run(todo)
+    finally:
+        progress.done()
     # images a dry run would build: every tag would be pushed
     results += [ImagePushResult(key, "", [TagResult(t, "would-push") for t in tags]) for key, _id, tags in would_build]
     tags = [t for r in results for t in r.tags]

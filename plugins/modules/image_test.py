@@ -64,6 +64,19 @@ options:
         fails.
     type: bool
     default: true
+  host:
+    description:
+      - This builder's inventory hostname, named in the summary of I(status_file).
+    type: str
+    default: ""
+  status_file:
+    description:
+      - A JSON file rewritten every 5 seconds while the module works (run it with C(async) and poll) with C(job)
+        (C(test)), C(stage), every image's C(state) (C(waiting), C(testing), then C(passed), C(failed) or
+        C(untested)) with C(started) and C(seconds), C(finished), and a one-line C(summary) naming the host, what
+        is testing and for how long. The build role prints the summary while it polls.
+      - Not written in check mode, which tests nothing.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -121,6 +134,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
 from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import (
     TESTABLE,
     SmokeTestError,
@@ -142,6 +156,8 @@ def main() -> None:
             cache_dir=dict(type="path"),
             max_workers=dict(type="int", default=2),
             fail_on_error=dict(type="bool", default=True),
+            host=dict(type="str", default=""),
+            status_file=dict(type="path"),
             **ENGINE_ARGS
         ),
         mutually_exclusive=[("tests", "release")],
@@ -159,8 +175,13 @@ def main() -> None:
     if module.check_mode:
         module.exit_json(changed=False, results=[], passed=[], failed_entries=[],
                          would_test=[i["key"] for i in p["images"] if i.get("status") in TESTABLE])
-    results = run_suites(connect, p["images"], suites, arch.name, p["cache_dir"] or "", p["max_workers"],
-                         OCI + "version")
+    progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name, interval=5.0, job="test")
+    progress.tick()
+    try:
+        results = run_suites(connect, p["images"], suites, arch.name, p["cache_dir"] or "", p["max_workers"],
+                             OCI + "version", progress=progress)
+    finally:
+        progress.done()
     out = dict(
         changed=False,
         results=[r.as_dict() for r in results],

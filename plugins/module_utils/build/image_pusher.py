@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
@@ -130,7 +131,7 @@ def remote_digest(registry: RegistryClient, ref: str) -> str:
 @dataclass
 class Pusher:
     """``client_factory``: a new engine client (one per worker); ``registry_for``: the registry client of a
-    registry host (shared by the workers)."""
+    registry host (shared by the workers); ``progress`` (job ``push``): every image's state while run() works."""
 
     client_factory: Callable[[], Any]
     registry_for: Callable[[str], RegistryClient]
@@ -139,6 +140,7 @@ class Pusher:
     check_mode: bool = False
     max_workers: int = 2
     sleep: Callable[[float], None] = time.sleep
+    progress: Progress | None = None
 
     def _push_tag(self, client: Any, ref: str) -> str:
         image = ImageRef.parse(ref, default_tag="latest")
@@ -224,5 +226,25 @@ class Pusher:
         return out
 
     def run(self, images: Sequence[tuple[str, str, Sequence[str]]]) -> list[ImagePushResult]:
+        progress = self.progress or Progress("", "", "", job="push")
+
+        def tracked(item: tuple[str, str, Sequence[str]]) -> ImagePushResult:
+            progress.start(item[0])
+            res = self.push_image(*item)
+            progress.finish(item[0], image_state(res))
+            return res
+
+        progress.waiting([i[0] for i in images])
+        progress.set_stage("pushing")
         with ThreadPoolExecutor(max_workers=max(1, self.max_workers)) as pool:
-            return list(pool.map(lambda i: self.push_image(*i), images))
+            return list(pool.map(tracked, images))
+
+
+def image_state(res: ImagePushResult) -> str:
+    """One word for an image's push: failed when a tag failed, else pushed (or would-push) when a tag was, else
+    unchanged."""
+    statuses = {t.status for t in res.tags}
+    for state in ("failed", "pushed", "would-push"):
+        if state in statuses:
+            return state
+    return "unchanged"

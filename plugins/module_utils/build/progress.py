@@ -1,12 +1,13 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The status of a long build, written by image_build while it works, for the play to show.
+"""The status of a long builder job (build, test or push), written by its module while it works, for the play to show.
 
-A CPython build takes many minutes and a root filesystem under qemu as many: the module runs in the background
-(async) and rewrites a small JSON file at least every ``interval`` seconds - the stage, each entry's state (waiting,
-building, built, unchanged, failed, skipped) with its start and duration, and a one-line ``summary`` - which the
-build role prints while it polls. Writes are atomic (temporary file, rename), so a reader never sees half a file.
-Plain typed Python.
+A CPython build takes many minutes and a root filesystem under qemu as many, and so do smoke tests under qemu and
+pushes of big images: image_build, image_test and image_push run in the background (async) and rewrite a small JSON
+file at least every ``interval`` seconds - the job, the stage, each entry's state (waiting, then the job's
+``action`` - building, testing or pushing - then its result: built, passed, pushed, failed, ...) with its start and
+duration, and a one-line ``summary`` - which the build role prints while it polls. Writes are atomic (temporary
+file, rename), so a reader never sees half a file. Plain typed Python.
 """
 from __future__ import annotations
 
@@ -27,13 +28,23 @@ def duration(seconds: float) -> str:
     return "%dh%02dm%02ds" % (s // 3600, s % 3600 // 60, s % 60)
 
 
-class Progress:
-    """Thread-safe status of one image_build call; ``path`` "" keeps it in memory only (durations still count)."""
+# job -> what an entry of it is doing while it is the job's turn (its state until its result)
+ACTIONS = {"build": "building", "test": "testing", "push": "pushing"}
 
-    def __init__(self, path: str, host: str, arch: str, interval: float = 10.0, clock=time.time):
+
+class Progress:
+    """Thread-safe status of one image_build, image_test or image_push call (``job``); ``path`` "" keeps it in
+    memory only (durations still count). ``arch`` "" when the job has none (a push)."""
+
+    def __init__(self, path: str, host: str, arch: str, interval: float = 10.0, clock=time.time,
+                 job: str = "build"):
+        if job not in ACTIONS:
+            raise ValueError("job %r: not one of %s" % (job, ", ".join(ACTIONS)))
         self.path = path
         self.host = host
         self.arch = arch
+        self.job = job
+        self.action = ACTIONS[job]
         self.clock = clock
         self.started = clock()
         self.stage = "starting"
@@ -59,7 +70,7 @@ class Progress:
 
     def start(self, key: str) -> None:
         with self._lock:
-            self.entries[key] = {"state": "building", "started": self.clock(), "seconds": 0.0}
+            self.entries[key] = {"state": self.action, "started": self.clock(), "seconds": 0.0}
         self.write()
 
     def finish(self, key: str, state: str) -> float:
@@ -83,18 +94,19 @@ class Progress:
     def summary(self) -> str:
         now = self.clock()
         with self._lock:
-            building = ["%s (%s)" % (k, duration(now - e["started"])) for k, e in self.entries.items()
-                        if e["state"] == "building"]
+            active = ["%s (%s)" % (k, duration(now - e["started"])) for k, e in self.entries.items()
+                      if e["state"] == self.action]
             done = ["%s %s in %s" % (k, e["state"], duration(e["seconds"])) for k, e in self.entries.items()
-                    if e["state"] not in ("building", "waiting")]
+                    if e["state"] not in (self.action, "waiting")]
             waiting = [k for k, e in self.entries.items() if e["state"] == "waiting"]
-            parts = ["%s (%s), %s" % (self.host, self.arch, duration(now - self.started))]
-            if self.finished:
-                parts.append("finished")
-            elif not building:
+            who = "%s (%s)" % (self.host, self.arch) if self.arch else self.host
+            parts = ["%s, %s" % (who, duration(now - self.started))]
+            if self.finished:  # the last line the play shows of this job: which one it was
+                parts.append("%s finished" % self.job)
+            elif not active:
                 parts.append("%s for %s" % (self.stage, duration(now - self.stage_started)))
-            if building:
-                parts.append("building " + ", ".join(building))
+            if active:
+                parts.append(self.action + " " + ", ".join(active))
             if waiting:
                 parts.append("waiting: " + ", ".join(waiting))
             if done:
@@ -104,7 +116,8 @@ class Progress:
     def as_dict(self) -> dict[str, Any]:
         summary = self.summary()
         with self._lock:
-            return {"host": self.host, "arch": self.arch, "started": self.started, "updated": self.clock(),
+            return {"job": self.job, "host": self.host, "arch": self.arch, "started": self.started,
+                    "updated": self.clock(),
                     "stage": self.stage, "entries": {k: dict(v) for k, v in self.entries.items()},
                     "finished": self.finished, "summary": summary}
 

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
@@ -195,11 +196,12 @@ TESTABLE = ("built", "unchanged")
 
 
 def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[str, SmokeSuite], arch: str,
-               cache_dir: str = "", max_workers: int = 2, version_label: str = "org.opencontainers.image.version"
-               ) -> list[ImageSmokeResult]:
+               cache_dir: str = "", max_workers: int = 2, version_label: str = "org.opencontainers.image.version",
+               progress: Progress | None = None) -> list[ImageSmokeResult]:
     """Test every built or unchanged image of ``images`` (image_build's results) with its repository's suite, at
     most ``max_workers`` at once. An image that passed this exact suite before (a pass marker in ``cache_dir``) is
-    not tested again; an engine error is that image's failure, not the share's. ``connect`` makes a Docker client."""
+    not tested again; an engine error is that image's failure, not the share's. ``connect`` makes a Docker client.
+    ``progress`` (job ``test``) gets every entry's state: waiting, testing, then passed, failed or untested."""
     from concurrent.futures import ThreadPoolExecutor
 
     a = architectures.get(arch)
@@ -213,8 +215,13 @@ def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[st
         if marker and os.path.exists(marker):
             res.cached = True
             return res
-        client = connect()
-        labels = client.images.get(image_id).labels or {}
+        try:
+            client = connect()
+            labels = client.images.get(image_id).labels or {}
+        except Exception as exc:  # noqa: BLE001 - an engine that cannot be asked fails this image, not the share
+            res.passed = False
+            res.tests.append(SmokeResult("engine", False, None, "", "%s: %s" % (type(exc).__name__, exc)))
+            return res
         subs = substitutions(a.name, labels.get(version_label, ""))
         # unique per run: one image is never tested twice at once (see below), but other runs may share the engine
         prefix = "buildfarm-test-%s-%s-%d-%s" % (a.name, image_id.replace("sha256:", "")[:12], os.getpid(),
@@ -238,14 +245,32 @@ def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[st
         suite = suites.get(img["repo"])
         if suite is not None:
             runs.setdefault((img["image_id"], suite.sha256), (img["key"], suite))
+    progress = progress or Progress("", "", arch, job="test")
+
+    def tracked(run: tuple[str, str]) -> ImageSmokeResult:
+        key, suite = runs[run]
+        progress.start(key)
+        try:
+            res = run_suite(run[0], suite, key)
+        except BaseException:
+            progress.finish(key, "failed")
+            raise
+        progress.finish(key, "passed" if res.passed else "failed")
+        return res
+
+    progress.waiting([img["key"] for img in testable])
+    progress.set_stage("testing")
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        done = dict(zip(runs, pool.map(lambda k: run_suite(k[0], runs[k][1], runs[k][0]), list(runs))))
+        done = dict(zip(runs, pool.map(tracked, list(runs))))
     out = []
     for img in testable:
         suite = suites.get(img["repo"])
         if suite is None:
             out.append(ImageSmokeResult(img["key"], img["image_id"], True))
+            progress.finish(img["key"], "untested")
             continue
         first = done[(img["image_id"], suite.sha256)]
         out.append(dataclasses.replace(first, key=img["key"], tests=list(first.tests)))
+        if first.key != img["key"]:  # the same image and suite as another entry: that run's result is this one's
+            progress.finish(img["key"], "passed" if first.passed else "failed")
     return out

@@ -63,11 +63,11 @@ class Run:
         return {}
 
     def progress(self, host: str) -> list[str]:
-        """What the play printed while the builder worked (task `Show what is building`)."""
+        """What the play printed while the builder worked (task `Show what the builder is doing`)."""
         out = []
         for play in self.result["plays"]:
             for task in play["tasks"]:
-                if task["task"]["name"].endswith("Show what is building") and host in task["hosts"]:
+                if task["task"]["name"].endswith("Show what the builder is doing") and host in task["hosts"]:
                     msg = task["hosts"][host].get("msg")
                     if msg:
                         out.append(msg)

@@ -30,6 +30,14 @@ def _arch_images_complete(registry: str, arches=("amd64", "arm64v8", "s390x")) -
     return out
 
 
+def _progress(run, host: str) -> list[str]:
+    """What the play printed of `host`'s stages while they ran (role build's task `Show what the builder is doing`:
+    a line at least every 30 s, and each stage's last one)."""
+    return [task["hosts"][host]["msg"] for play in run.result["plays"] for task in play["tasks"]
+            if task["task"]["name"].endswith("Show what the builder is doing")
+            and task["hosts"].get(host, {}).get("msg")]
+
+
 def test_make_release_on_the_local_default_then_nothing_changes(local_default):
     """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000 (this test's own storage)."""
     first = local_default.release()
@@ -91,6 +99,14 @@ def test_adding_an_emulated_ppc64le_builder_adds_the_platform(farm):
     assert farm.platforms() == {"linux/amd64", "linux/arm64/v8", "linux/ppc64le", "linux/s390x"}
     assert _run_platform(farm.registry + "/library/busybox:1.35", "linux/ppc64le") == "ppc64le"
     assert run.cells()["ppc64le"]["push"] == "pushed"
+    # every builder's build, tests and push ran in the background, and the play said what each did on which host
+    for arch in ("amd64", "arm64v8", "s390x", "ppc64le"):
+        lines = _progress(run, "builder-" + arch)
+        assert all(m.startswith("builder-%s (%s), " % (arch, arch)) or m.startswith("builder-%s, " % arch)
+                   for m in lines), lines
+        assert any("build finished" in m and "busybox:1.35.0-glibc" in m for m in lines), lines
+        assert any("test finished" in m and "busybox:1.35.0-glibc passed in " in m for m in lines), lines
+        assert any("push finished" in m and "busybox:1.35.0-glibc pushed in " in m for m in lines), lines
 
 
 def test_the_inventory_asks_for_annotated_lists(farm):

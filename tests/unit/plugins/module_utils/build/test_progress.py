@@ -1,8 +1,10 @@
-"""The build status image_build writes while it works (what the build role prints every 30 s)."""
+"""The status image_build, image_test and image_push write while they work (what the build role prints every 30 s)."""
 from __future__ import annotations
 
 import json
 import time
+
+import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress, duration
 
@@ -58,3 +60,36 @@ def test_ticker_rewrites_the_file(tmp_path):
         time.sleep(0.02)
     assert json.loads(path.read_text())["updated"] > first
     p.done()
+
+
+def test_test_and_push_jobs_say_testing_and_pushing(tmp_path):
+    """image_test and image_push write the same file: their entries are testing / pushing while it is their turn."""
+    clock = Clock()
+    path = tmp_path / "status.json"
+    p = Progress(str(path), "builder-s390x", "s390x", clock=clock, job="test")
+    p.waiting(["busybox:1.35.0-glibc", "busybox:1.35.0-musl"])
+    p.set_stage("testing")
+    p.start("busybox:1.35.0-glibc")
+    clock.now += 42
+    p.write()
+    status = json.loads(path.read_text())
+    assert status["job"] == "test" and status["entries"]["busybox:1.35.0-glibc"]["state"] == "testing"
+    assert status["summary"] == ("builder-s390x (s390x), 42s; testing busybox:1.35.0-glibc (42s); "
+                                 "waiting: busybox:1.35.0-musl")
+    p.finish("busybox:1.35.0-glibc", "passed")
+    p.done()
+    assert json.loads(path.read_text())["summary"] == ("builder-s390x (s390x), 42s; test finished; waiting: "
+                                                       "busybox:1.35.0-musl; done: busybox:1.35.0-glibc passed in 42s")
+
+    # a push has no architecture of its own: the summary names the host alone
+    push = Progress(str(tmp_path / "push.json"), "builder-amd64", "", clock=clock, job="push")
+    push.start("busybox:latest")
+    clock.now += 3
+    push.write()
+    assert json.loads((tmp_path / "push.json").read_text())["summary"] == (
+        "builder-amd64, 3s; pushing busybox:latest (3s)")
+
+
+def test_an_unknown_job_is_refused():
+    with pytest.raises(ValueError, match="job 'deploy': not one of build, test, push"):
+        Progress("", "h", "amd64", job="deploy")
