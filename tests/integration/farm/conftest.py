@@ -8,7 +8,6 @@ container's own overlay. Host keys are checked (ansible.cfg): the test writes it
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
@@ -22,35 +21,12 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 
+from ansible_collections.buildfarm.images.tests.support import farm_host
+from ansible_collections.buildfarm.images.tests.support.farm_host import HOST_OPTIONS
 from ansible_collections.buildfarm.images.tests.support.playbook import REPO, run_ansible
 
-BASE_IMAGE = "buildfarm/debian:bookworm"
-HOST_IMAGE = "buildfarm/debian-sshd:bookworm"
 # apt's downloads, per host so that two hosts never wait for each other's lock; kept between runs.
 DEB_CACHE = REPO / ".cache" / "farm" / "debs"
-# The host's boot: a container that is not privileged gets the cgroup hierarchies read-only (on a cgroup v1 machine
-# the host's dockerd then cannot start a single container: "mkdir /sys/fs/cgroup/cpuset/docker: read-only file
-# system"); they are mounted again writable, inside the host's private cgroup namespace, as a real machine has them.
-# Then sshd with host keys of its own.
-HOST_BOOT = r"""awk '$3 == "cgroup" || $3 == "cgroup2" {print $2, $3, $4}' /proc/self/mounts |
-while read -r dir type opts; do
-  case ",$opts," in *,ro,*) umount "$dir" && mount -t "$type" -o "rw,${opts#ro,}" "$type" "$dir" ;; esac
-done
-ssh-keygen -A >/dev/null && exec /usr/sbin/sshd -D -e"""
-# openssh-server makes the base image a bare host Ansible can reach; apt keeps its .debs (in the cache volume).
-HOST_DOCKERFILE = """FROM %s
-RUN apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq -y --no-install-recommends \\
-      install openssh-server >/dev/null \\
- && rm -rf /var/lib/apt/lists/* && touch -d @0 /var/lib/apt/lists \\
- && rm -f /etc/apt/apt.conf.d/docker-clean /etc/ssh/ssh_host_* && mkdir -p /run/sshd
-CMD %s
-""" % (BASE_IMAGE, json.dumps(["sh", "-c", HOST_BOOT]))
-HOST_OPTIONS = [
-    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-    "--security-opt", "systempaths=unconfined", "--cgroupns", "private",
-    "--init", "-v", "/var/lib/docker",
-]
 
 
 def docker(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -61,18 +37,11 @@ def docker(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Com
 
 
 def host_image() -> str:
-    """The sshd image, rebuilt only when its recipe (or the base image) changed."""
-    if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
-        pytest.skip("no %s: scripts/base-image.sh builds it" % BASE_IMAGE)
-    base_id = docker("image", "inspect", "-f", "{{ .Id }}", BASE_IMAGE).stdout.strip()
-    recipe = hashlib.sha256((HOST_DOCKERFILE + base_id).encode()).hexdigest()[:16]
-    have = docker("image", "inspect", "-f", '{{ index .Config.Labels "buildfarm.recipe" }}', HOST_IMAGE,
-                  check=False).stdout.strip()
-    if have != recipe:
-        proc = subprocess.run(["docker", "build", "-q", "--label", "buildfarm.recipe=" + recipe, "-t", HOST_IMAGE, "-"],
-                              input=HOST_DOCKERFILE, capture_output=True, text=True, timeout=600, check=False)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-    return HOST_IMAGE
+    """The sshd image (tests/support/farm_host.py, shared with role builder's molecule scenario `ssh`)."""
+    try:
+        return farm_host.host_image()
+    except farm_host.NoBaseImage as exc:
+        pytest.skip(str(exc))
 
 
 def _free_port(address: str, first: int = 5500, last: int = 5599) -> int:
