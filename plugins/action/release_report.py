@@ -6,9 +6,9 @@ are read from the hostvars here, in Python, instead of being assembled by a temp
 module writes the report. A relative I(dest_dir) resolves against the directory ansible-playbook runs in."""
 from __future__ import annotations
 
-import os
-
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.buildfarm.images.plugins.plugin_utils.paths import absolute_paths
 
 
 class ActionModule(ActionBase):
@@ -33,9 +33,7 @@ class ActionModule(ActionBase):
                     if res is not None:
                         results[h] = res
                 args["results"] = results
-        for name in ("dest_dir", "dest"):  # dest is dest_dir's old name, an alias
-            if args.get(name):
-                args[name] = os.path.abspath(os.path.expanduser(str(args[name])))
+        args = absolute_paths(args, ("dest_dir", "dest"))  # dest is dest_dir's old name, an alias
         result.update(self._execute_module(module_name="buildfarm.images.release_report", module_args=args,
                                            task_vars=task_vars))
         return result

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
@@ -54,44 +55,6 @@ Annotations = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable
 
 class PublishError(BuildfarmError, ValueError):
     """Bad input (names the entry, field and value), or a publish that cannot start (the lock)."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    tags: tuple[str, ...]
-    shared_tags: tuple[str, ...] = ()
-    architectures: tuple[str, ...] = ()
-    constraints: tuple[str, ...] = ()  # e.g. windowsservercore-ltsc2022: Windows entries differ by them
-
-    @classmethod
-    def from_dict(cls, data: Mapping, where: str) -> "Entry":
-        def names(key: str, alt: str) -> tuple[str, ...]:
-            value = data.get(key, data.get(alt, ()))
-            if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-                raise PublishError("%s: field %s must be a list of names, got %r" % (where, key, value))
-            return tuple(value)
-
-        entry = cls(names("tags", "Tags"), names("shared_tags", "SharedTags"),
-                    names("architectures", "Architectures"), tuple(sorted(names("constraints", "Constraints"))))
-        for key, values in (("tags", entry.tags), ("shared_tags", entry.shared_tags)):
-            for tag in values:
-                # The distribution grammar, before any request: a traversal, an over-long or a non-ASCII tag
-                # fails here instead of after the members were copied.
-                validate_tag(tag, where, key)
-        twice = sorted({a for a in entry.architectures if entry.architectures.count(a) > 1})
-        if twice:
-            raise PublishError("%s: field architectures names %s twice" % (where, ", ".join(twice)))
-        if not entry.tags:
-            raise PublishError("%s: field tags is empty" % where)
-        if not entry.architectures:
-            raise PublishError("%s: field architectures is empty (entry %s)" % (where, entry.tags[0]))
-        for arch in entry.architectures:
-            if not architectures.is_known(arch):
-                raise PublishError("%s: field architectures: unknown architecture %r (known: %s)"
-                                   % (where, arch, ", ".join(architectures.ARCHITECTURES)))
-        return entry
 
 
 @dataclass(frozen=True)
@@ -179,8 +142,9 @@ class TagResult:
             "".join(" %s=%s" % kv for kv in sorted((m.get("annotations") or {}).items()))) for m in members)
 
 
-def load_entries(entries: Sequence[Mapping], where: str = "entries") -> list[Entry]:
-    return [Entry.from_dict(e, "%s[%d]" % (where, i)) for i, e in enumerate(entries)]
+def load_entries(entries: Sequence[Mapping], where: str = "entries") -> list[ReleaseEntry]:
+    """The entries to publish (the library model's one entry, its publishing view); bad ones name their field."""
+    return [ReleaseEntry.from_dict(e, "%s[%d]" % (where, i), publish=True) for i, e in enumerate(entries)]
 
 
 @dataclass(frozen=True)
@@ -191,12 +155,12 @@ class SharedGroup:
     entries: tuple[int, ...]
 
 
-def shared_groups(entries: Sequence[Entry]) -> list[SharedGroup]:
+def shared_groups(entries: Sequence[ReleaseEntry]) -> list[SharedGroup]:
     """The shared-tag groups of planned entries: the library model's one grouping (a library file's are the same)."""
     return [SharedGroup(tuple(tags), tuple(idx)) for tags, idx in library_manifest.group_shared_tags(entries)]
 
 
-def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mapping[str, str] | None = None,
+def plan_lists(entries: Sequence[ReleaseEntry], repository: str, arch_namespaces: Mapping[str, str] | None = None,
                groups: Sequence[SharedGroup] | None = None) -> list[ListSpec]:
     """Per tag, the members wanted: each entry's own tags, then the tags of each shared-tag group."""
     specs: list[ListSpec] = []
@@ -210,21 +174,21 @@ def plan_lists(entries: Sequence[Entry], repository: str, arch_namespaces: Mappi
             raise PublishError("arch_namespaces: value of %s must be a string, got %r" % (arch, namespace))
         validate_repository("%s/%s" % (namespace, repository), field="arch_namespaces.%s" % arch)
 
-    def sources(entry: Entry) -> list[MemberSource]:
+    def sources(entry: ReleaseEntry) -> list[MemberSource]:
         return [MemberSource(a, "%s/%s" % (architectures.namespace_for(a, arch_namespaces), repository),
                              entry.tags[0]) for a in entry.architectures]
 
-    def one_per_platform(tag: str, owners: Sequence[Entry]) -> None:
+    def one_per_platform(tag: str, owners: Sequence[ReleaseEntry]) -> None:
         """A list has one member per platform: two entries of one architecture under a shared tag would make
         the list's member for it a matter of chance (checked for entries as the library parser does)."""
-        first: dict[tuple, Entry] = {}
+        first: dict[tuple, ReleaseEntry] = {}
         for entry in owners:
             for arch in entry.architectures:
                 # Windows entries of one architecture differ by os.version, named by their Constraints (or
                 # known only once resolved: _prepare checks the platforms again).
                 if architectures.get(arch).is_windows and not entry.constraints:
                     continue
-                key = (arch, entry.constraints)
+                key = (arch, tuple(sorted(entry.constraints)))  # their order does not make another platform
                 if key in first:
                     raise PublishError("shared tag %r: entries %s and %s both have architecture %s (a list has "
                                        "one member per platform)" % (tag, first[key].tags[0], entry.tags[0], arch))
@@ -760,12 +724,13 @@ def diff_text(result: TagResult) -> dict:
             "after": result.diff_lines([m.summary() for m in result.members], result.annotations)}
 
 
-def load_library_file(path: str) -> tuple[list[Entry], list[SharedGroup]]:
+def load_library_file(path: str) -> tuple[list[ReleaseEntry], list[SharedGroup]]:
     """Entries and shared-tag groups of a bashbrew library file, from the collection's library manifest parser."""
     with open(path, encoding="utf-8") as f:
         manifest = library_manifest.parse(f.read(), path).validate()
-    entries = [Entry.from_dict({"tags": e.tags, "shared_tags": e.shared_tags, "architectures": e.architectures},
-                               "%s: entry %s" % (path, ", ".join(e.tags))) for e in manifest.entries]
+    entries = [ReleaseEntry.from_dict({"tags": e.tags, "shared_tags": e.shared_tags, "architectures": e.architectures},
+                                      "%s: entry %s" % (path, ", ".join(e.tags)), publish=True)
+               for e in manifest.entries]
     index = {id(e): i for i, e in enumerate(manifest.entries)}
     groups = [SharedGroup(tuple(g.tags), tuple(index[id(e)] for e in g.entries))
               for g in library_manifest.shared_tag_groups(manifest)]

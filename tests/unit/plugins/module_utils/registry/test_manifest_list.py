@@ -7,6 +7,8 @@ import json
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
     ARCH_ANNOTATION,
     Member,
@@ -55,14 +57,48 @@ def test_plan_with_explicit_groups():
 
 
 @pytest.mark.parametrize("entries,message", [
-    ([{"tags": ["a"], "architectures": ["amd64", "sparc"]}], r"entries\[0\]: field architectures: unknown.*'sparc'"),
-    ([{"tags": [], "architectures": ["amd64"]}], r"entries\[0\]: field tags is empty"),
-    ([{"tags": ["a"]}], r"entries\[0\]: field architectures is empty"),
-    ([{"tags": "a", "architectures": 5}], r"entries\[0\]: field architectures must be a list"),
+    ([{"tags": ["a"], "architectures": ["amd64", "sparc"]}],
+     r"entries\[0\]: field architectures: unknown architecture \(entry a; known: amd64, .*\) \(value: 'sparc'\)"),
+    ([{"tags": [], "architectures": ["amd64"]}], r"entries\[0\]: field tags: entry has no tags"),
+    ([{"tags": ["a"]}], r"entries\[0\]: field architectures: entry a has no architectures"),
+    ([{"tags": "a", "architectures": 5}], r"entries\[0\]: field architectures: must be a list .*\(value: 5\)"),
+    ([{"tags": ["a"], "architectures": ["amd64", "amd64"]}],
+     r"entries\[0\]: field architectures: architecture listed twice \(entry a\) \(value: 'amd64'\)"),
+    ([{"tags": ["ok"], "architectures": ["amd64"]}, {"tags": ["../v2/_catalog"], "architectures": ["amd64"]}],
+     r"entries\[1\]: field tags: not a valid tag .*\(value: '../v2/_catalog'\)"),
+    ([{"tags": ["ok"], "shared_tags": ["bad tag"], "architectures": ["amd64"]}],
+     r"entries\[0\]: field shared_tags: not a valid tag .*\(value: 'bad tag'\)"),
 ])
 def test_bad_entries_named(entries, message):
-    with pytest.raises(PublishError, match=message):
+    with pytest.raises(BuildfarmError, match=message):
         load_entries(entries)
+
+
+def test_entries_are_the_library_model_entry():
+    """The publish path reads the release's one entry model: its publishing view needs no directory, takes the
+    library file's field names and comma-separated values, and ignores the keys a list does not use."""
+    entry, = load_entries([{"Tags": "1.36-glibc, 1.36", "SharedTags": "latest", "Architectures": "amd64, s390x",
+                            "Constraints": "b, a", "from": "not checked here", "builder": 5}])
+    assert isinstance(entry, ReleaseEntry)
+    assert (entry.tags, entry.shared_tags, entry.architectures, entry.constraints) == (
+        ["1.36-glibc", "1.36"], ["latest"], ["amd64", "s390x"], ["b", "a"])
+    # A plan's entry (to_dict) publishes as it is.
+    planned = ReleaseEntry.from_dict({"tags": ["1.36"], "shared_tags": ["1"], "architectures": ["amd64"],
+                                      "constraints": ["c"], "directory": "d"}, "p")
+    published = load_entries([planned.to_dict()])[0]
+    assert (published.tags, published.shared_tags, published.architectures, published.constraints,
+            published.directory) == (["1.36"], ["1"], ["amd64"], ["c"], "d")
+    # The build view still wants its directory.
+    with pytest.raises(EntryError, match="field directory: missing"):
+        ReleaseEntry.from_dict({"tags": ["1"], "architectures": ["amd64"]}, "p")
+
+
+def test_constraints_order_does_not_make_another_platform():
+    entries = load_entries([
+        {"tags": ["a"], "shared_tags": ["s"], "architectures": ["windows-amd64"], "Constraints": "x, y"},
+        {"tags": ["b"], "shared_tags": ["s"], "architectures": ["windows-amd64"], "constraints": ["y", "x"]}])
+    with pytest.raises(PublishError, match="shared tag 's': entries a and b both have architecture windows-amd64"):
+        plan_lists(entries, "w")
 
 
 def test_duplicate_tag_rejected_before_anything():
@@ -152,7 +188,7 @@ def test_library_file_input_uses_the_collection_parser(tmp_path):
     path = tmp_path / "busybox"
     path.write_text(LIBRARY)
     entries, groups = load_library_file(str(path))
-    assert [e.tags for e in entries] == [("1.36.1-glibc", "1.36-glibc"), ("1.36.1-musl", "1.36-musl")]
+    assert [e.tags for e in entries] == [["1.36.1-glibc", "1.36-glibc"], ["1.36.1-musl", "1.36-musl"]]
     assert [(g.tags, g.entries) for g in groups] == [(("1.36.1", "1.36", "latest"), (0, 1))]
     specs = plan_lists(entries, "busybox", groups=groups)
     latest = [s for s in specs if s.tag == "latest"][0]
