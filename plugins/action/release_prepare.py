@@ -9,6 +9,8 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.buildfarm.images.plugins.plugin_utils.paths import absolute_path, absolute_paths
+
 _PATH_OPTIONS = ("families_dir", "work_dir", "artifacts_dir", "parents_library")
 
 
@@ -19,16 +21,27 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        for key in _PATH_OPTIONS:
-            if args.get(key):
-                args[key] = os.path.abspath(os.path.expanduser(str(args[key])))
+        args = absolute_paths(self._task.args, _PATH_OPTIONS)
         overrides = args.get("overrides")
         if isinstance(overrides, dict):  # the module checks the rest of it
             args["overrides"] = {
-                name: dict(o, versions_file=os.path.abspath(os.path.expanduser(str(o["versions_file"]))))
+                name: dict(o, versions_file=absolute_path(o["versions_file"]))
                 if isinstance(o, dict) and isinstance(o.get("versions_file"), str) and o["versions_file"] else o
                 for name, o in overrides.items()}
+        # library files are named relative to the project (library_base_dir), which is itself relative to the
+        # directory ansible-playbook runs in
+        base = absolute_path(args.pop("library_base_dir", None) or ".")
+
+        def under_base(path):
+            return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
+
+        libraries = args.get("library_files")
+        if isinstance(libraries, list):  # paths, or {file, tests}: the module checks the rest
+            args["library_files"] = [
+                under_base(lib) if isinstance(lib, str) and lib else
+                dict(lib, **{k: under_base(lib[k]) for k in ("file", "tests")
+                             if isinstance(lib.get(k), str) and lib[k]}) if isinstance(lib, dict) else lib
+                for lib in libraries]
         result.update(self._execute_module(module_name="buildfarm.images.release_prepare", module_args=args,
                                            task_vars=task_vars))
         return result

@@ -251,6 +251,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_build
     ReleaseBuilder,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
+from ansible_collections.buildfarm.images.plugins.module_utils.library.git_source import (
+    GitCache,
+    GitSource,
+    GitSourceError,
+)
 
 
 class _TimedBuilder(ReleaseBuilder):
@@ -348,6 +353,28 @@ def _rootfs_context(module: AnsibleModule, spec: dict, arch: str, variants: list
     return dest
 
 
+def _library_share(module: AnsibleModule, f: dict, mine: list, arch: str, cache_dir: str,
+                   release: str) -> FamilyShare:
+    """A library file's share: each entry as this architecture builds it (its `<arch>-` overrides), its Directory
+    fetched from GitRepo into this builder's git cache (one bare repository per GitRepo, shallow by commit) and
+    exported once per commit and folder. An entry whose source cannot be had fails alone."""
+    def run(argv, cwd):
+        return module.run_command(list(argv), cwd=cwd, environ_update={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+
+    # scratch space: fetched in check mode too, the digest of what would be built needs the files
+    cache = GitCache(os.path.join(cache_dir, "git"), run, trees=os.path.join(cache_dir, "git-trees"))
+    share = FamilyShare(repo=f["name"], context_root="", entries=[], source=f.get("source") or "")
+    for d in mine:
+        e = ReleaseEntry.from_dict(d, repo=f["name"], where="%s (release %s)" % (f["name"], release)).for_arch(arch)
+        share.entries.append(e)
+        try:
+            share.context_dirs[e.key] = cache.export(GitSource(e.git_repo, e.git_commit, e.directory, e.file,
+                                                               e.git_fetch))
+        except (GitSourceError, OSError) as exc:
+            share.entry_errors[e.key] = "%s: %s" % (f.get("library_file") or f["name"], exc)
+    return share
+
+
 def _release_families(module: AnsibleModule, arch: str, made: list, progress: Progress) -> list[FamilyShare]:
     p = module.params
     if not p["work_dir"]:
@@ -361,6 +388,10 @@ def _release_families(module: AnsibleModule, arch: str, made: list, progress: Pr
     for f in bundle.families:
         mine = [e for e in share if e["repo"] == f["name"]]
         if not mine:
+            continue
+        if f.get("kind") == "library":
+            progress.set_stage("fetching the Git sources of %s" % f["name"])
+            out.append(_library_share(module, f, mine, arch, cache_dir, p["release"]))
             continue
         extra, error = "", ""
         spec = (f.get("context") or {}).get("debian_package")

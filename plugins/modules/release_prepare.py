@@ -78,6 +78,26 @@ options:
       - Bad overrides fail before anything is written, naming C(overrides.<family>), the field and the value.
     type: dict
     default: {}
+  library_files:
+    description:
+      - Library files (the official-images format, as bashbrew builds them) whose entries are built from Git
+        (C(buildfarm_library_files)); each is a path, or a mapping with C(file) and C(tests) (a smoke tests file
+        in the families' format; without one each image gets a generic run test). Relative paths resolve against
+        the directory C(ansible-playbook) runs in; a relative local C(GitRepo) against the library file's folder.
+      - The repository is the file's name. Every architecture's source (C(GitRepo), C(GitFetch), C(GitCommit),
+        C(Directory), C(File) and their C(<arch>-) overrides) is fetched into the controller's git cache
+        (C(<work_dir>/git)) and checked, and C(Builder) must be C(buildkit), C(classic) or C(oci-import), before
+        anything is written; an error names the file, the line, the field and the value.
+      - The entries' FROM lines (read from Git) order the release after the families and library files they are
+        built FROM; the builders fetch the sources themselves, cached per repository.
+    type: list
+    elements: raw
+    default: []
+  library_base_dir:
+    description:
+      - The folder relative paths of I(library_files) are relative to (a project's folder); itself relative to the
+        directory C(ansible-playbook) runs in. Default that directory. Resolved by the action plugin.
+    type: path
   debian_mirror:
     description: The Debian archive whose C(Release) files resolve the C(debian_release) versions source of a
       family. Default the archive of the controller's apt sources (read at run time).
@@ -115,20 +135,25 @@ EXAMPLES = r"""
 
 RETURN = r"""
 families:
-  description: The release's families in dependency order (a family after the families it is built FROM).
+  description: The release's families in dependency order (a family after the families it is built FROM), then
+    the repositories of I(library_files) (each after those it is built FROM).
   returned: always
   type: list
   elements: dict
   contains:
     name:
-      description: Family and repository name (the folder's name).
+      description: Family and repository name (the folder's name; a library file's name).
+      type: str
+    kind:
+      description: C(family) (rendered from a family folder) or C(library) (built from Git, from a library file).
       type: str
     repository:
       description: The repository of its lists, C(library/<name>).
       type: str
     entries:
       description: The plan's entries (C(tags), C(shared_tags), C(architectures), C(directory), C(file),
-        C(git_commit), C(constraints), C(builder), C(from), C(version), C(variant)).
+        C(git_commit), C(constraints), C(builder), C(from), C(version), C(variant); for a library file's entries
+        also C(git_repo), C(git_fetch) and C(arch_overrides)).
       type: list
       elements: dict
     dropped:
@@ -208,6 +233,8 @@ def main() -> None:
             source_date_epoch=dict(type="str"),
             overrides=dict(type="dict", default={}),
             debian_mirror=dict(type="str", default=""),
+            library_files=dict(type="list", elements="raw", default=[]),
+            library_base_dir=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -219,7 +246,9 @@ def main() -> None:
         module.fail_json(msg="source_date_epoch: not a number of seconds (value: %r)" % p["source_date_epoch"])
     try:
         release = batch.prepare(p["families_dir"], p["families"], p["architectures"], p["parents_library"],
-                                p["source_date_epoch"], debian_mirror=p["debian_mirror"], overrides=p["overrides"])
+                                p["source_date_epoch"], debian_mirror=p["debian_mirror"], overrides=p["overrides"],
+                                library_files=p["library_files"],
+                                git_cache_dir=os.path.join(os.path.abspath(p["work_dir"]), "git"))
         written = batch.write(release, p["work_dir"], p["artifacts_dir"], check=module.check_mode,
                               want_diff=module._diff)
     except FamilyError as exc:
@@ -232,14 +261,17 @@ def main() -> None:
     docs_dir = os.path.join(os.path.abspath(p["artifacts_dir"]), "docs")
     result = dict(
         changed=written.changed,
-        families=[dict({k: f[k] for k in ("name", "repository", "entries", "dropped", "depends_on", "scratch",
+        families=[dict({k: f[k] for k in ("name", "kind", "repository", "entries", "dropped", "depends_on", "scratch",
                                           "tests", "source", "revision", "created")},
                        render_dir=os.path.join(os.path.abspath(p["work_dir"]), "render", f["name"]))
                   for f in families],
         bundle=written.bundle,
         publish=[{"repository": f["name"], "entries": f["entries"]} for f in families],
-        docs=[{"name": f.name, "entries": [e.to_dict() for e in f.plan.entries], "family_dir": f.family.path,
-               "dest_dir": os.path.join(docs_dir, f.name)} for f in release.families],
+        # a library file has no docs/ folder: its READMEs get the default content
+        docs=[dict({"name": f.name, "entries": [e.to_dict() for e in f.entries],
+                    "dest_dir": os.path.join(docs_dir, f.name)},
+                   **({"family_dir": f.family_dir} if f.family_dir else {}))
+              for f in release.families],
         library_files=written.library_files,
         work_dir=os.path.abspath(p["work_dir"]),
         artifacts_dir=os.path.abspath(p["artifacts_dir"]),

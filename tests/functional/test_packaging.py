@@ -6,17 +6,17 @@ collection; the project's release.yml passes --syntax-check with only the declar
 only group modules that share their options; `ansible-builder introspect` lists only runtime requirements."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
-import tarfile
 
 import pytest
 import yaml
+
+from ansible_collections.buildfarm.images.tests.support import installed_collection
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
@@ -34,65 +34,19 @@ GROUP_OPTIONS = {
 }
 
 
-def _run(args: list[str], cwd: pathlib.Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+def _run(args: list, cwd: pathlib.Path, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
+    return installed_collection.run(args, cwd, env, timeout)
 
 
-def _tree_digest(root: pathlib.Path) -> dict[str, str]:
-    """Every file under root (symlinks as their target), with its sha256: what 'unchanged' means."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        rel = str(p.relative_to(root))
-        if p.is_symlink():
-            out[rel] = "-> " + os.readlink(p)
-        elif p.is_file():
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-        else:
-            out[rel] = "dir"
-    return out
-
-
-def _declared_closure() -> list[str]:
-    """galaxy.yml's dependencies and theirs (from each one's MANIFEST.json), as namespace.name."""
-    todo = list(yaml.safe_load((REPO / "galaxy.yml").read_text()).get("dependencies") or {})
-    seen: list[str] = []
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.append(name)
-        manifest = CHECKOUT_COLLECTIONS.joinpath(*name.split("."), "MANIFEST.json")
-        assert manifest.is_file(), (
-            f"{name} (a dependency) is not in {CHECKOUT_COLLECTIONS}: run scripts/bootstrap-python.sh")
-        todo += list(json.loads(manifest.read_text())["collection_info"].get("dependencies") or {})
-    return sorted(seen)
+_tree_digest = installed_collection.tree_digest
+_declared_closure = installed_collection.declared_closure
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Build the tarball and install it with its declared dependencies, and only those, into a temp collections
-    path; an environment that sees only that path (no checkout, no ansible.cfg, no user or system collections)."""
-    tmp = tmp_path_factory.mktemp("packaging")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", ANSIBLE_NOCOLOR="1", HOME=str(tmp / "home"),
-               ANSIBLE_COLLECTIONS_PATH=str(tmp / "collections"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-               ANSIBLE_LOCAL_TEMP=str(tmp / "home" / ".ansible" / "tmp"))
-    build = _run([BIN / "ansible-galaxy", "collection", "build", "--output-path", tmp / "dist", REPO], tmp, env)
-    assert build.returncode == 0, build.stdout + build.stderr
-    (tarball,) = (tmp / "dist").glob("buildfarm-images-*.tar.gz")
-    deps = _declared_closure()
-    requirements = {"collections": [{"name": str(tarball), "type": "file"}] + [
-        {"name": str(CHECKOUT_COLLECTIONS.joinpath(*d.split("."))), "type": "dir"} for d in deps]}
-    (tmp / "requirements.yml").write_text(yaml.safe_dump(requirements))
-    install = _run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-r", tmp / "requirements.yml",
-                    "-p", tmp / "collections"], tmp, env)
-    assert install.returncode == 0, install.stdout + install.stderr
-    root = tmp / "collections" / "ansible_collections" / "buildfarm" / "images"
-    with tarfile.open(tarball) as tar:
-        names = set(tar.getnames())
-    return {"tmp": tmp, "env": env, "root": root, "names": names, "deps": deps,
-            "digest": _tree_digest(tmp / "collections")}
+    """The tarball built and installed with its declared dependencies, and only those, into a temp collections
+    path (tests/support/installed_collection.py)."""
+    return installed_collection.install(tmp_path_factory.mktemp("packaging"))
 
 
 def test_installs_with_exactly_the_declared_dependencies(installed: dict) -> None:

@@ -82,7 +82,13 @@ def open_bundle(path: str, work_dir: str, keep: int = 2) -> Bundle:
                         shutil.copyfileobj(src, out)
                     os.chmod(dest, 0o644)
             os.chmod(tmp, 0o755)
-            os.rename(tmp, root)
+            try:
+                os.rename(tmp, root)
+            except OSError:
+                if not os.path.isdir(root):
+                    raise
+                # unpacked meanwhile by another build on this host (same content, same folder): use that one
+                shutil.rmtree(tmp, ignore_errors=True)
         except (tarfile.TarError, OSError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise BundleError("%s: not a release bundle: %s" % (path, exc)) from None

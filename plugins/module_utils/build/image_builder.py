@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import image_labels
+from ansible_collections.buildfarm.images.plugins.module_utils.build.oci_layout import oci_layout_image
 from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
@@ -49,6 +50,13 @@ class FamilyShare:
     revision: str = ""  # overrides BuildSettings.revision for this family's entries without git_commit
     error: str = ""  # the family cannot be built here (e.g. its context source failed): its entries fail with it
     build_args: dict[str, str] = field(default_factory=dict)  # this family's own, over BuildSettings.build_args
+    # entries built from Git (a library file's): entry key -> its exported Directory on this builder, or the
+    # reason it could not be fetched (that entry fails, the others go on)
+    context_dirs: dict[str, str] = field(default_factory=dict)
+    entry_errors: dict[str, str] = field(default_factory=dict)
+
+    def context_dir(self, e: ReleaseEntry) -> str:
+        return self.context_dirs.get(e.key) or os.path.join(self.context_root, e.directory)
 
 
 @dataclass
@@ -66,6 +74,10 @@ class BuildSettings:
     @property
     def platform(self) -> str:
         return str(architectures.get(self.arch).platform)
+
+    @property
+    def platform_obj(self) -> architectures.Platform:
+        return architectures.get(self.arch).platform
 
 
 @dataclass
@@ -127,7 +139,10 @@ class ReleaseBuilder:
         self.dockerfiles: dict[str, str] = {}
         self.parent_keys: dict[str, list[str]] = {}
         for f, e in self.jobs:
-            path = os.path.join(f.context_root, e.directory, e.file)
+            if e.key in f.entry_errors:
+                self.dockerfiles[e.key], self.parent_keys[e.key] = "", []
+                continue
+            path = os.path.join(f.context_dir(e), e.file)
             try:
                 with open(path, encoding="utf-8") as fh:
                     text = fh.read()
@@ -181,9 +196,11 @@ class ReleaseBuilder:
                 # not attempted: the report shows `skipped: parent failed`
                 res.status, res.error = "skipped", "parent failed: %s" % ", ".join(failed_parents)
                 return res
-            if f.error:
-                res.status, res.error = "failed", f.error
+            if f.error or e.key in f.entry_errors:
+                res.status, res.error = "failed", f.error or f.entry_errors[e.key]
                 return res
+            if e.builder == "oci-import":
+                return self._oci_import(client, f, e, res)
             text = self.dockerfiles[key]
             pins: dict[str, str] = {}
             base = ""
@@ -196,7 +213,7 @@ class ReleaseBuilder:
                 else:
                     pins[fl.ref] = self._resolve_external(client, fl.ref)
                 base = base or fl.ref
-            roots = [os.path.join(f.context_root, e.directory)] + ([f.extra_context] if f.extra_context else [])
+            roots = [f.context_dir(e)] + ([f.extra_context] if f.extra_context else [])
             inputs = BuildInputs(
                 platform=self.settings.platform,
                 dockerfile_name=e.file,
@@ -226,13 +243,7 @@ class ReleaseBuilder:
                     image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
                     res.status = "built"
             res.image_id = image.id
-            for full in res.tags:
-                if full not in (image.tags or []):
-                    if res.status == "unchanged":
-                        res.retagged.append(full)
-                    if not self.settings.check_mode:
-                        repo, tag = full.rsplit(":", 1)
-                        image.tag(repo, tag)
+            self._tag(image, res)
         except BuildInputError as exc:
             res.status, res.error = "failed", str(exc)
         except Exception as exc:  # a build error must not stop the other entries of the share
@@ -241,6 +252,37 @@ class ReleaseBuilder:
             if log:
                 res.log_tail = [str(x.get("stream", x.get("error", ""))).rstrip() for x in log][-20:]
         return res
+
+    def _oci_import(self, client: Any, f: FamilyShare, e: ReleaseEntry, res: BuildResult) -> BuildResult:
+        """`Builder: oci-import`, as bashbrew does it: the image is the OCI layout's (File names its index.json),
+        loaded as it is (no build, no labels: its id is the config's digest, which is how an unchanged one is
+        found)."""
+        layout = oci_layout_image(os.path.join(f.context_dir(e), e.file), self.settings.platform_obj)
+        res.input_digest = layout.config_digest
+        try:
+            image = client.images.get(layout.config_digest)
+            res.status = "unchanged"
+        except Exception:  # docker.errors.ImageNotFound (the SDK is the caller's)
+            if self.settings.check_mode:
+                res.status = "would-build"
+                return res
+            loaded = client.images.load(layout.docker_archive())
+            image = next((i for i in loaded if i.id == layout.config_digest), None) or client.images.get(
+                layout.config_digest)
+            res.status = "built"
+        res.image_id = image.id
+        self._tag(image, res)
+        return res
+
+    def _tag(self, image: Any, res: BuildResult) -> None:
+        """Give ``image`` the entry's tags it lacks (an unchanged image retagged is a change to report)."""
+        for full in res.tags:
+            if full not in (image.tags or []):
+                if res.status == "unchanged":
+                    res.retagged.append(full)
+                if not self.settings.check_mode:
+                    repo, tag = full.rsplit(":", 1)
+                    image.tag(repo, tag)
 
     def _published(self, res: BuildResult) -> bool:
         """Whether the registry's image under the entry's first tag has these build inputs; sets ``res.pulled``

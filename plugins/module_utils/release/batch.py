@@ -49,6 +49,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family.plan impor
     plan_family,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync
+from ansible_collections.buildfarm.images.plugins.module_utils.library.git_source import GitCache, subprocess_runner
+from ansible_collections.buildfarm.images.plugins.module_utils.release.library_release import (
+    ReleaseLibrary,
+    library_name,
+    library_order,
+    load_library,
+)
 
 BUNDLE_FILE = "release.tar"
 
@@ -96,6 +103,14 @@ class ReleaseFamily:
     def name(self) -> str:
         return self.family.name
 
+    @property
+    def entries(self) -> list:
+        return list(self.plan.entries)
+
+    @property
+    def family_dir(self) -> str:
+        return self.family.path
+
     def context(self) -> dict:
         """The family's context sources as the builders get them: `debian_rootfs` with the Release files the
         release was planned from (suite -> sha256, epoch), which the builder checks and caches by."""
@@ -113,6 +128,7 @@ class ReleaseFamily:
         """What the builders, the publisher and the report need of the family (release.json)."""
         return {
             "name": self.name,
+            "kind": "family",
             "repository": self.plan.repository,
             "entries": [e.to_dict() for e in self.plan.entries],
             "dropped": [d.to_dict() for d in self.plan.dropped],
@@ -129,7 +145,8 @@ class ReleaseFamily:
 
 @dataclass
 class Release:
-    families: list[ReleaseFamily]  # dependency order: a family after the families it is built FROM
+    # dependency order: a family after the families it is built FROM; the library files' repositories last
+    families: list[ReleaseFamily | ReleaseLibrary]
     architectures: list[str]
     families_dir: str
     warnings: list[str] = field(default_factory=list)
@@ -275,14 +292,16 @@ def apply_overrides(family: Family, override: Any, where: str) -> Family:
 
 def prepare(families_dir: str, names: Sequence[str] | None = None, architectures: Sequence[str] | None = None,
             parents_dir: str | None = None, source_date_epoch: str | None = None,
-            debian_mirror: str = "", overrides: dict[str, Any] | None = None) -> Release:
+            debian_mirror: str = "", overrides: dict[str, Any] | None = None,
+            library_files: Sequence[Any] = (), git_cache_dir: str = "") -> Release:
     """Load, render and plan the release's families (``names``, default every family of ``families_dir``) for
-    ``architectures`` (default all). Any bad input raises a FamilyError naming file, field and value."""
+    ``architectures`` (default all), then the repositories of ``library_files`` (built from Git: each entry's source
+    fetched into ``git_cache_dir`` and checked). Any bad input raises a FamilyError naming file, field and value."""
     families_dir = os.path.abspath(families_dir)
     if not os.path.isdir(families_dir):
         raise ReleaseError(families_dir, "families_dir", families_dir, "families folder not found")
     names = list(names) if names is not None else discover(families_dir)
-    if not names:
+    if not names and not library_files:
         raise ReleaseError(families_dir, "families", [], "no family to release (no folder with a family.yml)")
     for a in architectures or ():
         if not _arches.is_known(a):
@@ -319,7 +338,30 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
         release.families.append(ReleaseFamily(family, rendered, plan, deps[n], revision, created,
                                               _load_tests(family),
                                               dict(((overrides or {}).get(n) or {}).get("build_args") or {})))
+    if library_files:
+        release.families += _libraries(library_files, seen, architectures, git_cache_dir)
     return release
+
+
+def _libraries(specs: Sequence[Any], families: set[str], architectures: Sequence[str] | None,
+               git_cache_dir: str) -> list[ReleaseLibrary]:
+    if not git_cache_dir:
+        raise ReleaseError("release", "git_cache_dir", git_cache_dir, "library files need a git cache folder")
+    names: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        path = spec.get("file") if isinstance(spec, dict) else spec
+        if not isinstance(path, str) or not path:
+            raise ReleaseError("library_files[%d]" % i, "library_files", spec, "a library file's path is missing")
+        n = library_name(path)
+        if n in families:
+            raise ReleaseError(path, "library_files", n, "a family of the release has this repository name")
+        if n in names:
+            raise ReleaseError(path, "library_files", n, "library_files[%d] has this repository name too" % names[n])
+        names[n] = i
+    cache = GitCache(git_cache_dir, subprocess_runner)
+    every = families | set(names)
+    loaded = [load_library(spec, "library_files[%d]" % i, cache, architectures, every) for i, spec in enumerate(specs)]
+    return library_order(loaded, "library_files")
 
 
 def bundle_bytes(release: Release) -> bytes:
@@ -354,6 +396,8 @@ def write(release: Release, work_dir: str, artifacts_dir: str, check: bool = Fal
     work_dir, artifacts_dir = os.path.abspath(work_dir), os.path.abspath(artifacts_dir)
     res = WriteResult(False, os.path.join(work_dir, BUNDLE_FILE), {})
     for f in release.families:
+        if isinstance(f, ReleaseLibrary):
+            continue  # built from Git: nothing rendered, and its library file is the user's own
         sync(f.family, os.path.join(work_dir, "render", f.name), files=f.rendered)
         path = os.path.join(artifacts_dir, "library", f.name)
         res.library_files[f.name] = path
