@@ -186,6 +186,21 @@ def _arch_list(file: str, fld: str, value: Any) -> tuple[str, ...]:
     return archs
 
 
+def load_tests_data(path: str) -> Any:
+    """A smoke tests file's data (a family's `build.tests`, a library file's `tests`), validated before anything is
+    built; errors name the file."""
+    from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import SmokeTestError, parse
+
+    if not os.path.isfile(path):
+        raise FamilyError(path, "(file)", path, "tests file not found")
+    raw = _load_yaml(path)
+    try:
+        parse(raw, path)
+    except SmokeTestError as exc:
+        raise FamilyError(path, "(tests)", str(exc), "invalid smoke tests") from None
+    return raw
+
+
 def _load_yaml(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as f:

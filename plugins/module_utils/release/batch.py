@@ -31,7 +31,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_root
     RootfsError,
     resolve_release_versions,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import SmokeTestError, parse
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import (
@@ -39,6 +38,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family.family imp
     Family,
     FamilyError,
     load_family,
+    load_tests_data,
     load_versions,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import (
@@ -200,22 +200,7 @@ def _git_revision(folder: str) -> tuple[str, str]:
 
 
 def _load_tests(family: Family) -> Any:
-    if not family.build.tests_file:
-        return None
-    import yaml  # family.py needs PyYAML already
-
-    path = family.build.tests_file
-    try:
-        with open(path, "rb") as fh:
-            raw = yaml.safe_load(fh.read())
-        parse(raw, path)  # validated here, before anything is built
-    except OSError as exc:
-        raise FamilyError(path, "(file)", path, "cannot read the tests file: %s" % exc.strerror) from None
-    except yaml.YAMLError as exc:
-        raise FamilyError(path, "(yaml)", str(exc), "not valid YAML") from None
-    except SmokeTestError as exc:
-        raise FamilyError(path, "(tests)", str(exc), "invalid smoke tests") from None
-    return raw
+    return load_tests_data(family.build.tests_file) if family.build.tests_file else None
 
 
 def resolve_versions(family: Family, debian_mirror: str = "") -> Family:

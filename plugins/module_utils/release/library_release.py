@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import from_lines
-from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import SmokeTestError, parse
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_tests_data
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
 from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.library.git_source import (
@@ -96,22 +95,6 @@ def _source(e: lm.Entry, arch: str, base_dir: str) -> GitSource:
         repo = os.path.normpath(os.path.join(base_dir, repo))
     return GitSource(repo=repo, commit=e.arch_value(arch, "GitCommit"), directory=e.arch_value(arch, "Directory"),
                      file=e.arch_value(arch, "File"), fetch=e.arch_value(arch, "GitFetch"))
-
-
-def _load_tests(path: str) -> Any:
-    import yaml
-
-    try:
-        with open(path, "rb") as fh:
-            raw = yaml.safe_load(fh.read())
-        parse(raw, path)
-    except OSError as exc:
-        raise LibraryReleaseError(path, "tests", path, "cannot read the tests file: %s" % exc.strerror) from None
-    except yaml.YAMLError as exc:
-        raise LibraryReleaseError(path, "(yaml)", str(exc), "not valid YAML") from None
-    except SmokeTestError as exc:
-        raise LibraryReleaseError(path, "(tests)", str(exc), "invalid smoke tests") from None
-    return raw
 
 
 def load_library(spec: Any, where: str, cache: GitCache, architectures: Sequence[str] | None,
@@ -202,7 +185,7 @@ def load_library(spec: Any, where: str, cache: GitCache, architectures: Sequence
             # a relative local GitRepo resolves against the library file on the controller; builders get it so
             arch_overrides={a: dict(v, GitRepo=_source(e, a, base_dir).repo) if "GitRepo" in v else v
                             for a, v in overrides.items()}))
-    tests = _load_tests(tests_path) if tests_path else GENERIC_TESTS
+    tests = load_tests_data(tests_path) if tests_path else GENERIC_TESTS
     return ReleaseLibrary(name, path, entries, dropped, depends, tests)
 
 
