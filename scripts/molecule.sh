@@ -59,8 +59,16 @@ for role in "${roles[@]}"; do
     fi
     start=$SECONDS
     echo "molecule: testing $name (log: ${log#"$top"/})"
+    # a scenario runs in its folder: whatever it writes relative to the current directory lands in the checkout
+    before=$(git status --porcelain --untracked-files=all -- "roles/$role" 2>/dev/null || true)
     if (cd "roles/$role" && molecule test -s "$scenario") >"$log" 2>&1; then
-      summary+=("molecule: $name passed in $((SECONDS - start))s")
+      left=$(comm -13 <(echo "$before" | sort) <(git status --porcelain --untracked-files=all -- "roles/$role" 2>/dev/null | sort))
+      if [ -n "$left" ]; then
+        summary+=("molecule: $name FAILED: it left files in the checkout: $(echo "$left" | tr '\n' ' ')")
+        failed=1
+      else
+        summary+=("molecule: $name passed in $((SECONDS - start))s")
+      fi
     else
       summary+=("molecule: $name FAILED in $((SECONDS - start))s, see ${log#"$top"/}")
       failed=1

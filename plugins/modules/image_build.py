@@ -35,6 +35,7 @@ attributes:
 extends_documentation_fragment:
   - buildfarm.images.docker_engine
   - buildfarm.images.engine_registries
+  - buildfarm.images.progress
 options:
   release:
     description:
@@ -127,13 +128,6 @@ options:
       - This builder's inventory hostname, one of I(group_hosts).
     type: str
     default: ""
-  status_file:
-    description:
-      - A JSON file rewritten every 5 seconds while the module works (run it with C(async) and poll)
-        with C(stage), every entry's C(state) (C(waiting), C(building), then its result status) with C(started) and
-        C(seconds), C(finished), and a one-line C(summary) naming the host, what is building and for how long.
-        The build role prints the summary while it polls.
-    type: path
 """
 
 EXAMPLES = r"""

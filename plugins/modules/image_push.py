@@ -24,13 +24,14 @@ author: buildfarm.images contributors (@buildfarm)
 attributes:
   check_mode:
     support: full
-    description: Asks the registry, pushes nothing, lists the tags that would be pushed.
+    description: Asks the registry, pushes nothing (no I(status_file) either), lists the tags that would be pushed.
   diff_mode:
     support: full
     description: The tags pushed (or that would be) with their digest.
 extends_documentation_fragment:
   - buildfarm.images.docker_engine
   - buildfarm.images.engine_registries
+  - buildfarm.images.progress
 options:
   images:
     description:
@@ -60,14 +61,6 @@ options:
       - This builder's inventory hostname, named in the summary of I(status_file).
     type: str
     default: ""
-  status_file:
-    description:
-      - A JSON file rewritten every 5 seconds while the module works (run it with C(async) and poll) with C(job)
-        (C(push)), C(stage), every image's C(state) (C(waiting), C(pushing), then C(pushed), C(unchanged) or
-        C(failed)) with C(started) and C(seconds), C(finished), and a one-line C(summary) naming the host, what is
-        pushing and for how long. The build role prints the summary while it polls.
-      - Not written in check mode, which pushes nothing.
-    type: path
 """
 
 EXAMPLES = r"""

@@ -20,12 +20,13 @@ author: buildfarm.images contributors (@buildfarm)
 attributes:
   check_mode:
     support: full
-    description: Runs nothing; lists the images that would be tested.
+    description: Runs nothing (no I(status_file) either); lists the images that would be tested.
   diff_mode:
     support: none
     description: Changes nothing on the builder.
 extends_documentation_fragment:
   - buildfarm.images.docker_engine
+  - buildfarm.images.progress
 options:
   images:
     description: Items with C(key), C(repo), C(image_id) and C(status), as returned by M(buildfarm.images.image_build).
@@ -69,14 +70,6 @@ options:
       - This builder's inventory hostname, named in the summary of I(status_file).
     type: str
     default: ""
-  status_file:
-    description:
-      - A JSON file rewritten every 5 seconds while the module works (run it with C(async) and poll) with C(job)
-        (C(test)), C(stage), every image's C(state) (C(waiting), C(testing), then C(passed), C(failed) or
-        C(untested)) with C(started) and C(seconds), C(finished), and a one-line C(summary) naming the host, what
-        is testing and for how long. The build role prints the summary while it polls.
-      - Not written in check mode, which tests nothing.
-    type: path
 """
 
 EXAMPLES = r"""

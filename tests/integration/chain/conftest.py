@@ -78,6 +78,7 @@ class Run:
 class Chain:
     root: pathlib.Path
     port: int
+    optimize: str
     first: Run | None = None
 
     @property
@@ -119,12 +120,23 @@ class Chain:
         return subprocess.run([str(MIRROR), "address"], capture_output=True, text=True, check=True).stdout.strip()
 
     @staticmethod
-    def _start_mirror(folder: pathlib.Path, port: int, fill: bool = True) -> None:
+    def start_mirror(folder: pathlib.Path, port: int, fill: bool = True) -> None:
         _start_mirror(folder, port, fill)
 
     @staticmethod
-    def _stop_mirror(folder: pathlib.Path) -> None:
+    def stop_mirror(folder: pathlib.Path) -> None:
         _stop_mirror(folder)
+
+    def python_overrides(self, mirror: str) -> dict:
+        """The local default's family overrides with python's sources at ``mirror`` (``http://host:port``)."""
+        build_args = {"PYTHON_SOURCE_URL": mirror + "/ftp/python", "GPG_KEYSERVER": mirror + "/pks/keys.asc"}
+        if self.optimize == "0":  # else the template's default: the build arguments, and image, of make release
+            build_args["PYTHON_OPTIMIZE"] = "0"
+        return {
+            "python": {"versions_file": str(PY_VERSIONS), "architectures": ["amd64"], "variants": ["slim-trixie"],
+                       "build_args": build_args},
+            "debian": {"architectures": ["amd64", "arm64v8"]},
+        }
 
     def has_tag(self, repo: str, tag: str) -> bool:
         r = requests.head("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
@@ -146,11 +158,14 @@ def _stop_mirror(folder: pathlib.Path) -> None:
 
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory):
-    """The local default releasing debian and python (no busybox: other suites cover it) to its own registry, the
-    source mirror on the local default's port (the python image's build arguments, hence its input digest, are
-    then those of `make release`). Its first release runs once, in the first test that asks for it."""
+    """The local default releasing debian and python (no busybox: other suites cover it) to its own registry, with
+    the source mirror of `make release`. In `make test` python is built with PYTHON_OPTIMIZE=0 (no PGO, no LTO:
+    minutes instead of half an hour; the recipe, verification and tests are the same); `make test-chain`
+    (BUILDFARM_TEST_CHAIN=full) builds it as production does, with the build arguments of `make release`, whose
+    image it then reuses. Its first release runs once, in the first test that asks for it."""
     root = tmp_path_factory.mktemp("chain")
     port = free_port(5300, 5399)
+    chain = Chain(root, port, "1" if os.environ.get("BUILDFARM_TEST_CHAIN") == "full" else "0")
     shutil.copytree(LOCAL, root / "inventory")
     data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
     data["all"]["children"].pop("registry", None)
@@ -161,11 +176,12 @@ def chain(tmp_path_factory):
         "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
         "buildfarm_artifacts_dir": str(root / "artifacts"),
         "buildfarm_families": ["debian", "python"],
+        "buildfarm_family_overrides": chain.python_overrides("http://%s:8791" % chain.mirror_address()),
     }))
     _start_mirror(REPO / ".cache" / "source-mirror", 8791)
     reg = ThrowAwayRegistry(root / "registry", port)
     reg.start()
-    yield Chain(root, port)
+    yield chain
     reg.stop()
     out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                          text=True, check=False)

@@ -19,22 +19,11 @@ from ansible_collections.buildfarm.images.tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 
-# The chain builds Debian root filesystems (one under qemu) and CPython from source: about 45 minutes on this
-# 2-core machine, more than `make test`'s budget allows next to everything else. `make test-chain` runs it
-# (BUILDFARM_TEST_CHAIN=1); `make test` skips it, saying so.
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(os.environ.get("BUILDFARM_TEST_CHAIN") != "1",
-                       reason="the debian -> python chain builds CPython (~45 min): run it with make test-chain"),
-]
+# The chain builds Debian root filesystems (one under qemu) and CPython from source. In `make test` CPython is built
+# without PGO and LTO (PYTHON_OPTIMIZE=0, see conftest.py); `make test-chain` builds it as production does (~45 min).
+pytestmark = [pytest.mark.integration]
 
 PY_KEY = "python:3.13.5-slim-trixie"
-# the local default's overrides, but python's build arguments (replaced whole by -e in the fault tests)
-LOCAL_OVERRIDES = {
-    "python": {"versions_file": str(REPO / "inventories/local-files/python-versions.json"),
-               "architectures": ["amd64"], "variants": ["slim-trixie"]},
-    "debian": {"architectures": ["amd64", "arm64v8"]},
-}
 SLIM_KEY = "debian:trixie-slim"
 
 
@@ -86,31 +75,6 @@ def test_an_unchanged_release_changes_nothing(chain, first_release):
     assert {i["status"] for i in second.images("builder-amd64").values()} == {"unchanged"}
 
 
-def test_a_debian_change_makes_python_a_build_again(chain, first_release, tmp_path):
-    """Dry run (CPython builds for half an hour): with debian's recipe changed, debian and, through its new image
-    id in python's input digest, python would be built again; busybox-style unchanged entries stay unchanged."""
-    assert first_release.rc == 0
-    families = tmp_path / "families"
-    for name in ("debian", "python"):
-        shutil.copytree(REPO / "families" / name, families / name)
-    template = families / "debian" / "Dockerfile.j2"
-    template.write_text(template.read_text().replace('CMD ["bash"]', 'LABEL io.buildfarm.test=changed\nCMD ["bash"]'))
-    run = chain.release("--check", extra={"buildfarm_families_dir": str(families)})
-    dry = {}
-    for play in run.result["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].endswith("Dry run of the share build") and "builder-amd64" in task["hosts"]:
-                dry = {i["key"]: i for i in task["hosts"]["builder-amd64"].get("images") or []}
-    assert dry[SLIM_KEY]["status"] == "would-build", dry
-    assert dry[PY_KEY]["status"] == "would-build", dry
-    unchanged = chain.release("--check")
-    for play in unchanged.result["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].endswith("Dry run of the share build") and "builder-amd64" in task["hosts"]:
-                images = {i["key"]: i for i in task["hosts"]["builder-amd64"].get("images") or []}
-                assert images[PY_KEY]["status"] == "unchanged", images[PY_KEY]
-
-
 def _bad_mirror(tmp_path: pathlib.Path, break_it) -> tuple[pathlib.Path, int]:
     good = REPO / ".cache" / "source-mirror"
     bad = tmp_path / "mirror"
@@ -133,9 +97,7 @@ def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message:
     host = chain.mirror_address()
     chain.start_mirror(bad, port, fill=False)  # as it is: filling would restore Debian's files
     try:
-        run = chain.release(extra={"buildfarm_family_overrides": dict(LOCAL_OVERRIDES, python=dict(
-            LOCAL_OVERRIDES["python"], build_args={"PYTHON_SOURCE_URL": "http://%s:%d/ftp/python" % (host, port),
-                                                   "GPG_KEYSERVER": "http://%s:%d/pks/keys.asc" % (host, port)}))})
+        run = chain.release(extra={"buildfarm_family_overrides": chain.python_overrides("http://%s:%d" % (host, port))})
     finally:
         chain.stop_mirror(bad)
     assert run.rc != 0
@@ -175,3 +137,53 @@ def test_a_signature_by_another_key_fails_the_build(chain, first_release, tmp_pa
 
     _fails_and_pushes_nothing(chain, first_release, tmp_path, resign,
                               "is not a good signature by the release manager's key")
+
+
+def _manifest_digest(chain, repo: str, tag: str) -> str:
+    r = requests.head("http://%s/v2/%s/manifests/%s" % (chain.registry, repo, tag),
+                      headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"}, timeout=10)
+    r.raise_for_status()
+    return r.headers["Docker-Content-Digest"]
+
+
+def test_a_debian_change_rebuilds_python_from_it(chain, first_release, tmp_path):
+    """debian's recipe changed (a label), python's not: debian is built again (its root filesystems come from the
+    cache, the archive is unchanged), python is built again FROM the new debian:trixie-slim (its image id is in
+    python's input digest) and both are published; a release of the unchanged families then reuses the images
+    built before (found by input digest) instead of building anything."""
+    assert first_release.rc == 0
+    before = _manifest_digest(chain, "amd64/python", "3.13.5-slim-trixie")
+    families = tmp_path / "families"
+    for name in ("debian", "python"):
+        shutil.copytree(REPO / "families" / name, families / name)
+    template = families / "debian" / "Dockerfile.j2"
+    text = template.read_text()
+    assert 'CMD ["bash"]' in text
+    template.write_text(text.replace('CMD ["bash"]', 'LABEL io.buildfarm.test=changed\nCMD ["bash"]'))
+
+    run = chain.release(extra={"buildfarm_families_dir": str(families)})
+    assert run.rc == 0, run.messages()[-4000:]
+    amd64 = run.images("builder-amd64")
+    assert amd64[SLIM_KEY]["status"] == "built", amd64[SLIM_KEY]
+    assert amd64[PY_KEY]["status"] == "built", amd64[PY_KEY]
+    assert run.images("builder-arm64v8")[SLIM_KEY]["status"] == "built"
+    after = _manifest_digest(chain, "amd64/python", "3.13.5-slim-trixie")
+    assert after != before
+
+    slim = "%s/amd64/debian:trixie-slim" % chain.registry
+    python = "%s/amd64/python:3.13.5-slim-trixie" % chain.registry
+    _docker("pull", slim)
+    _docker("pull", python)
+    assert _docker("image", "inspect", "-f", '{{index .Config.Labels "io.buildfarm.test"}}', slim) == "changed"
+    slim_layers = json.loads(_docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", slim))
+    py_layers = json.loads(_docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", python))
+    assert py_layers[:len(slim_layers)] == slim_layers
+    # the new python is FROM the new debian: the label is inherited
+    assert _docker("image", "inspect", "-f", '{{index .Config.Labels "io.buildfarm.test"}}', python) == "changed"
+    out = _docker("run", "--rm", python, "python3", "-c", 'print(__import__("sys").version)')
+    assert out.startswith("3.13.5 "), out
+
+    back = chain.release()
+    assert back.rc == 0, back.messages()[-3000:]
+    assert {i["status"] for i in back.images("builder-amd64").values()} == {"unchanged"}
+    assert _manifest_digest(chain, "amd64/python", "3.13.5-slim-trixie") == before

@@ -59,3 +59,21 @@ def test_windows_recipe(path):
     assert 'SHELL ["powershell", "-Command"' in text
     assert text.index("Get-FileHash python.exe -Algorithm sha256") < text.index("Start-Process python.exe")
     assert "`\n\tPYTHON_SHA256=" in text  # one ENV with two pairs, continued with the escape character
+
+
+@pytest.mark.parametrize("optimize, arch, flags", [
+    (None, "x86_64-linux-gnu", ["--enable-optimizations", "--with-lto"]),  # the default is upstream's build
+    ("1", "riscv64-linux-gnu", ["--enable-optimizations"]),  # no LTO on riscv64, as upstream
+    ("0", "x86_64-linux-gnu", []),  # PYTHON_OPTIMIZE=0: a plain build (the collection's chain tests)
+])
+def test_optimisation_is_a_build_argument_defaulting_to_upstreams(optimize, arch, flags):
+    text = FILES["3.13/slim-trixie/Dockerfile"]
+    default = next(args for word, args in instructions(text) if word == "ARG" and args.startswith("PYTHON_OPTIMIZE="))
+    env = {"PATH": "/usr/bin:/bin", "gnuArch": arch,
+           "PYTHON_OPTIMIZE": default.split("=", 1)[1] if optimize is None else optimize}
+    configure = text[text.index("./configure"):text.index("nproc=")]
+    words = [line.strip().rstrip("\\").strip() for line in configure.splitlines() if "PYTHON_OPTIMIZE" in line]
+    assert len(words) == 2
+    out = subprocess.run(["sh", "-c", "echo " + " ".join(words)], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == flags
