@@ -31,6 +31,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".collections"))
 
+from ansible_collections.buildfarm.images.tests.support.chain_families import debian_changed  # noqa: E402
 from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
 
 PY_KEY = "python:3.13.5-slim-trixie"
@@ -83,17 +84,6 @@ def plain_build(root: pathlib.Path, registry: str, build_args: dict[str, str]) -
     return took
 
 
-def _debian_changed(root: pathlib.Path) -> pathlib.Path:
-    """A families folder where only debian's recipe changed (a label): the next release builds debian again from
-    its cached root filesystems and python again FROM it, alone on the machine after the first seconds."""
-    families = root / "families-changed"
-    for name in ("debian", "python"):
-        shutil.copytree(REPO / "families" / name, families / name)
-    template = families / "debian" / "Dockerfile.j2"
-    template.write_text(template.read_text().replace('CMD ["bash"]', 'LABEL io.buildfarm.bench=changed\nCMD ["bash"]'))
-    return families
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-plain", action="store_true", help="skip the plain docker build comparison")
@@ -109,11 +99,11 @@ def main() -> int:
                    stdout=subprocess.DEVNULL)
     host = subprocess.run([str(REPO / "scripts" / "source-mirror.sh"), "address"], capture_output=True,
                           text=True, check=True).stdout.strip()
-    # python's build arguments as the local default passes them (plus PYTHON_OPTIMIZE=0 with --quick)
-    py_args = {"PYTHON_SOURCE_URL": "http://%s:8791/ftp/python" % host,
-               "GPG_KEYSERVER": "http://%s:8791/pks/keys.asc" % host}
-    if opts.quick:
-        py_args["PYTHON_OPTIMIZE"] = "0"
+    # every family's build arguments: PYTHON_OPTIMIZE=0 with --quick (only python's template declares it)
+    build_args = {"PYTHON_OPTIMIZE": "0"} if opts.quick else {}
+    # python's as the local default's overrides give them, for the plain build
+    py_args = dict(build_args, PYTHON_SOURCE_URL="http://%s:8791/ftp/python" % host,
+                   GPG_KEYSERVER="http://%s:8791/pks/keys.asc" % host)
     third = plain = -1.0
     third_report: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-chain-") as tmp:
@@ -129,13 +119,9 @@ def main() -> int:
             "buildfarm_artifacts_dir": str(root / "artifacts"),
             "buildfarm_build_cache_dir": str(root / "cache"),  # a fresh builder: root filesystems made again
             "buildfarm_families": ["debian", "python"],
-            # every input digest new (the label of the run), so nothing is found already built
-            "buildfarm_build_args": {"BUILDFARM_BENCH_RUN": run_id},
-            "buildfarm_family_overrides": {
-                "python": {"versions_file": str(REPO / "inventories" / "local-files" / "python-versions.json"),
-                           "architectures": ["amd64"], "variants": ["slim-trixie"], "build_args": py_args},
-                "debian": {"architectures": ["amd64", "arm64v8"]},
-            },
+            # every input digest new (the label of the run), so nothing is found already built; python's sources
+            # are the local default's (its overrides, made from buildfarm_source_mirror)
+            "buildfarm_build_args": dict(build_args, BUILDFARM_BENCH_RUN=run_id),
         }))
         subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(root / "registry"), str(port)],
                        check=True, stdout=subprocess.DEVNULL)
@@ -147,7 +133,7 @@ def main() -> int:
                 # comparison takes a release where python is (almost) the only build, then the plain build of
                 # the same Dockerfile FROM the same debian image.
                 third, rc3, _stats3, third_report = release(
-                    inv, {"buildfarm_families_dir": str(_debian_changed(root))})
+                    inv, {"buildfarm_families_dir": str(debian_changed(root / "families-changed", run_id))})
                 if rc3 == 0:
                     plain = plain_build(root, "127.0.0.1:%d" % port, dict(py_args, BUILDFARM_BENCH_RUN=run_id))
         finally:

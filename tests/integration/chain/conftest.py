@@ -78,7 +78,6 @@ class Run:
 class Chain:
     root: pathlib.Path
     port: int
-    optimize: str
     first: Run | None = None
 
     @property
@@ -127,17 +126,6 @@ class Chain:
     def stop_mirror(folder: pathlib.Path) -> None:
         _stop_mirror(folder)
 
-    def python_overrides(self, mirror: str) -> dict:
-        """The local default's family overrides with python's sources at ``mirror`` (``http://host:port``)."""
-        build_args = {"PYTHON_SOURCE_URL": mirror + "/ftp/python", "GPG_KEYSERVER": mirror + "/pks/keys.asc"}
-        if self.optimize == "0":  # else the template's default: the build arguments, and image, of make release
-            build_args["PYTHON_OPTIMIZE"] = "0"
-        return {
-            "python": {"versions_file": str(PY_VERSIONS), "architectures": ["amd64"], "variants": ["slim-trixie"],
-                       "build_args": build_args},
-            "debian": {"architectures": ["amd64", "arm64v8"]},
-        }
-
     def has_tag(self, repo: str, tag: str) -> bool:
         r = requests.head("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
                           headers={"Accept": LIST_TYPES + ", application/vnd.docker.distribution.manifest.v2+json"},
@@ -165,7 +153,7 @@ def chain(tmp_path_factory):
     image it then reuses. Its first release runs once, in the first test that asks for it."""
     root = tmp_path_factory.mktemp("chain")
     port = free_port(5300, 5399)
-    chain = Chain(root, port, "1" if os.environ.get("BUILDFARM_TEST_CHAIN") == "full" else "0")
+    chain = Chain(root, port)
     shutil.copytree(LOCAL, root / "inventory")
     data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
     data["all"]["children"].pop("registry", None)
@@ -176,8 +164,10 @@ def chain(tmp_path_factory):
         "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
         "buildfarm_artifacts_dir": str(root / "artifacts"),
         "buildfarm_families": ["debian", "python"],
-        "buildfarm_family_overrides": chain.python_overrides("http://%s:8791" % chain.mirror_address()),
-    }))
+    } | ({} if os.environ.get("BUILDFARM_TEST_CHAIN") == "full" else {
+        # added to every family's build arguments; only python's template declares it
+        "buildfarm_build_args": {"PYTHON_OPTIMIZE": "0"},
+    })))
     _start_mirror(REPO / ".cache" / "source-mirror", 8791)
     reg = ThrowAwayRegistry(root / "registry", port)
     reg.start()

@@ -16,6 +16,7 @@ import uuid
 import pytest
 import requests
 
+from ansible_collections.buildfarm.images.tests.support.chain_families import debian_changed
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -98,7 +99,8 @@ def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message:
     host = chain.mirror_address()
     chain.start_mirror(bad, port, fill=False)  # as it is: filling would restore Debian's files
     try:
-        run = chain.release(extra={"buildfarm_family_overrides": chain.python_overrides("http://%s:%d" % (host, port))})
+        # the local default's python build arguments are made from buildfarm_source_mirror
+        run = chain.release(extra={"buildfarm_source_mirror": "http://%s:%d" % (host, port)})
     finally:
         chain.stop_mirror(bad)
     assert run.rc != 0
@@ -155,16 +157,10 @@ def test_a_debian_change_rebuilds_python_from_it(chain, first_release, tmp_path)
     built before (found by input digest) instead of building anything."""
     assert first_release.rc == 0
     before = _image_id(chain, "amd64/python", "3.13.5-slim-trixie")
-    families = tmp_path / "families"
-    for name in ("debian", "python"):
-        shutil.copytree(REPO / "families" / name, families / name)
-    template = families / "debian" / "Dockerfile.j2"
-    text = template.read_text()
-    assert 'CMD ["bash"]' in text
     # a change of this run only: the same change made by an earlier run on this engine would find its images
     # (the farm reuses whatever has the input digest), and nothing would be built
     change = uuid.uuid4().hex
-    template.write_text(text.replace('CMD ["bash"]', 'LABEL io.buildfarm.test=%s\nCMD ["bash"]' % change))
+    families = debian_changed(tmp_path / "families", change)
 
     run = chain.release(extra={"buildfarm_families_dir": str(families)})
     assert run.rc == 0, run.messages()[-4000:]
