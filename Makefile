@@ -48,8 +48,9 @@ test: bootstrap services
 unit:
 	pytest -q -p no:cacheprovider tests/unit tests/functional $(PYTEST_ARGS)
 
+# Two streams: the debian -> python chain beside every other integration test (see the script).
 integration: services
-	pytest -q -p no:cacheprovider --durations=25 tests/integration $(PYTEST_ARGS)
+	scripts/integration.sh $(PYTEST_ARGS)
 
 # The debian -> python chain as production builds it (CPython with PGO and LTO, the image of `make release`):
 # ~45 minutes here. `make test` runs the same tests with PYTHON_OPTIMIZE=0 (a plain CPython build, minutes).

@@ -152,7 +152,7 @@ def chain(tmp_path_factory):
     (BUILDFARM_TEST_CHAIN=full) builds it as production does, with the build arguments of `make release`, whose
     image it then reuses. Its first release runs once, in the first test that asks for it."""
     root = tmp_path_factory.mktemp("chain")
-    port = free_port(5300, 5399)
+    port = free_port(5600, 5699)
     chain = Chain(root, port)
     shutil.copytree(LOCAL, root / "inventory")
     data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())

@@ -38,14 +38,19 @@ def _progress(run, host: str) -> list[str]:
             and task["hosts"].get(host, {}).get("msg")]
 
 
-def test_make_release_on_the_local_default_then_nothing_changes(local_default):
-    """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000 (this test's own storage)."""
+def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_registry_is_refilled(local_default):
+    """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000 (this test's own storage).
+    One test for the three releases of one farm that matter most: the first publishes, the second changes nothing,
+    and after the registry's folder is wiped while it runs (what `make clean` does; the engine still remembers its
+    pushes and keeps its images) the next one pushes every architecture's images again, whole, and publishes the
+    lists; the one after that changes nothing again."""
     first = local_default.release()
     assert first.rc == 0, first.messages()[-3000:]
     assert _run_platform("127.0.0.1:5000/library/busybox:latest", "linux/s390x") == "s390x"
     assert first.report["architectures"] == ["amd64", "arm64v8", "s390x"]
     assert {r["tag"] for r in first.report["rows"]} == {
         "1.35.0-glibc", "1.35-glibc", "1-glibc", "glibc", "1.35.0", "1.35", "1", "latest"}
+    pushed = _arch_images_complete("127.0.0.1:5000")
 
     second = local_default.release()
     assert second.rc == 0
@@ -56,19 +61,10 @@ def test_make_release_on_the_local_default_then_nothing_changes(local_default):
             assert (cell["status"], cell["push"]) == ("unchanged", "unchanged"), (row["tag"], arch, cell)
     assert (local_default.artifacts / "release-report.md").read_text().count("unchanged/unchanged") == 3 * 8
 
-
-def test_a_registry_that_lost_its_storage_gets_the_images_again(local_default):
-    """The embedded registry's folder wiped while it runs (what `make clean` does): the engine still remembers
-    its pushes and keeps its images, the registry has nothing. The next release pushes every architecture's
-    images again (the arch images come back whole, and the lists are published), the one after changes nothing."""
-    first = local_default.release()
-    assert first.rc == 0, first.messages()[-3000:]
-    pushed = _arch_images_complete("127.0.0.1:5000")
-
     local_default.wipe_registry()
-    second = local_default.release()
-    assert second.rc == 0, second.messages()[-3000:]
-    for row in second.report["rows"]:
+    refilled = local_default.release()
+    assert refilled.rc == 0, refilled.messages()[-3000:]
+    for row in refilled.report["rows"]:
         assert row["published"] == "created", row
         for arch, cell in row["architectures"].items():
             # the builds are the engine's (unchanged), the pushes are real
@@ -76,10 +72,10 @@ def test_a_registry_that_lost_its_storage_gets_the_images_again(local_default):
             assert cell["digest"] == pushed[arch]
     assert _arch_images_complete("127.0.0.1:5000") == pushed
 
-    third = local_default.release()
-    assert third.rc == 0
-    assert set(third.changed().values()) == {0}, third.changed()
-    assert {c["push"] for r in third.report["rows"] for c in r["architectures"].values()} == {"unchanged"}
+    again = local_default.release()
+    assert again.rc == 0
+    assert set(again.changed().values()) == {0}, again.changed()
+    assert {c["push"] for r in again.report["rows"] for c in r["architectures"].values()} == {"unchanged"}
 
 
 def test_check_mode_changes_nothing(farm):
