@@ -19,7 +19,8 @@ pytest.importorskip("docker")
 TESTS = {"linux": [{"name": "version", "command": ["busybox"], "stdout": "BusyBox"}]}
 # nothing listens there: every engine call fails at once
 NO_ENGINE = "unix:///nonexistent/buildfarm-no-engine.sock"
-CACHED, OTHER = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+CACHED = "sha256:" + "a" * 64
+OTHER = "sha256:" + "b" * 64
 IMAGES = [
     {"key": "busybox:1.35.0-glibc", "repo": "busybox", "image_id": CACHED, "status": "unchanged"},
     {"key": "busybox:1.35.0-musl", "repo": "busybox", "image_id": OTHER, "status": "built"},
