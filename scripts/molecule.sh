@@ -40,7 +40,7 @@ scripts/base-image.sh
 
 failed=0
 summary=()
-names=() logs_of=() roles_of=() scenarios_of=()
+pairs=()  # role/scenario, in order
 for role in "${roles[@]}"; do
   if [ ! -f "roles/$role/molecule/default/molecule.yml" ]; then
     summary+=("molecule: $role MISSING (no roles/$role/molecule/default/molecule.yml)")
@@ -53,14 +53,13 @@ for role in "${roles[@]}"; do
     [ "$s" = default ] || scenarios+=("$s")
   done
   for scenario in "${scenarios[@]}"; do
-    if [ "$scenario" = default ]; then
-      names+=("$role") logs_of+=("$logs/$role.log")
-    else
-      names+=("$role/$scenario") logs_of+=("$logs/$role-$scenario.log")
-    fi
-    roles_of+=("$role") scenarios_of+=("$scenario")
+    pairs+=("$role/$scenario")
   done
 done
+
+# A scenario's name (the role alone for its default) and log file, from its role/scenario pair.
+name_of() { if [ "${1#*/}" = default ]; then echo "${1%%/*}"; else echo "$1"; fi; }
+log_of() { if [ "${1#*/}" = default ]; then echo "$logs/${1%%/*}.log"; else echo "$logs/${1%%/*}-${1#*/}.log"; fi; }
 
 # One scenario, its verdict in <log>.result (one line) for the summary, which keeps the order above.
 run_one() {
@@ -86,23 +85,25 @@ run_one() {
 # own (names with the scenario's tag, the build scenario's registry on 5398, the registry scenarios' inside their
 # own instances, builder/ssh's on free loopback ports), and most of a scenario's time is waiting on containers.
 jobs=${BUILDFARM_MOLECULE_JOBS:-2}
-for i in "${!names[@]}"; do
+for pair in "${pairs[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
     wait -n || true
   done
-  echo "molecule: testing ${names[$i]} (log: ${logs_of[$i]#"$top"/})"
-  rm -f "${logs_of[$i]}.result"
-  run_one "${roles_of[$i]}" "${scenarios_of[$i]}" "${names[$i]}" "${logs_of[$i]}" &
+  name=$(name_of "$pair") log=$(log_of "$pair")
+  echo "molecule: testing $name (log: ${log#"$top"/})"
+  rm -f "$log.result"
+  run_one "${pair%%/*}" "${pair#*/}" "$name" "$log" &
 done
 wait || true
-for i in "${!names[@]}"; do
-  result=$(cat "${logs_of[$i]}.result" 2>/dev/null || echo "molecule: ${names[$i]} FAILED: no result")
+for pair in "${pairs[@]}"; do
+  name=$(name_of "$pair") log=$(log_of "$pair")
+  result=$(cat "$log.result" 2>/dev/null || echo "molecule: $name FAILED: no result")
   summary+=("$result")
   case $result in
     *FAILED*|*MISSING*)
       failed=1
-      echo "---- last lines of ${names[$i]}'s log:" >&2
-      tail -n 60 "${logs_of[$i]}" >&2
+      echo "---- last lines of $name's log:" >&2
+      tail -n 60 "$log" >&2
       ;;
   esac
 done
