@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 
 def duration(seconds: float) -> str:
     """90 -> 1m30s, 3725 -> 1h02m05s."""
@@ -143,3 +145,50 @@ class Progress:
         self.write()
         self._ticker = threading.Thread(target=run, name="progress", daemon=True)
         self._ticker.start()
+
+
+# -- the reading side: the play following a background job ----------------------------------------------------------
+class JobNotFound(BuildfarmError):
+    """The async job a play follows has no results file."""
+
+
+def job_finished(job_file: str) -> bool:
+    """Whether the Ansible async job whose results file is ``job_file`` has ended. async_wrapper writes
+    ``{"started": ..., "finished": false}`` when it starts the module and replaces it (atomically) with the module's
+    result, which has no ``started``, when the module ends, however it ends; a missing file is a job that does not
+    exist (JobNotFound)."""
+    try:
+        with open(job_file, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise JobNotFound("no such async job (it never started, or its results file was cleaned up)",
+                          file=job_file) from None
+    except (OSError, ValueError):
+        return False  # not written yet: the job has just started
+    return "started" not in data or bool(data.get("finished"))
+
+
+def read_status(path: str) -> dict[str, Any]:
+    """The status file a module writes (Progress.write), {} while there is none or it cannot be read."""
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def wait_for_job(job_file: str, status_file: str, timeout: float, clock=time.monotonic, sleep=time.sleep,
+                 poll: float = 1.0) -> tuple[bool, dict[str, Any]]:
+    """Wait up to ``timeout`` seconds for the async job to end (its results file, the truth: a module killed before
+    writing its status still ends its job), checking every ``poll`` seconds; returns whether it ended and its
+    status file. One module run per round of the play instead of a wait, an async_status and a read: the round's
+    cost on the builder's CPU - which a compile is using - is what the play adds to a build."""
+    deadline = clock() + max(0.0, timeout)
+    finished = job_finished(job_file)
+    while not finished and clock() < deadline:
+        sleep(min(poll, max(0.0, deadline - clock())))
+        finished = job_finished(job_file)
+    return finished, read_status(status_file)

@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress, duration
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import (
+    JobNotFound,
+    Progress,
+    duration,
+    job_finished,
+    read_status,
+    wait_for_job,
+)
 
 
 class Clock:
@@ -93,3 +100,71 @@ def test_test_and_push_jobs_say_testing_and_pushing(tmp_path):
 def test_an_unknown_job_is_refused():
     with pytest.raises(ValueError, match="job 'deploy': not one of build, test, push"):
         Progress("", "h", "amd64", job="deploy")
+
+
+# -- following a job: the files async_wrapper writes (its own first line, then the module's result) ----------------
+def test_job_finished_reads_the_async_results_file(tmp_path):
+    job = tmp_path / "j1.42"
+    job.write_text(json.dumps({"started": True, "finished": False, "ansible_job_id": "j1.42"}))
+    assert job_finished(str(job)) is False
+    job.write_text("")  # created, not written yet
+    assert job_finished(str(job)) is False
+    job.write_text(json.dumps({"changed": True, "images": []}))  # the module's result: the job ended
+    assert job_finished(str(job)) is True
+    job.write_text(json.dumps({"failed": True, "msg": "Timeout exceeded", "child_pid": 7}))  # killed by the wrapper
+    assert job_finished(str(job)) is True
+
+
+def test_a_missing_job_names_its_file(tmp_path):
+    with pytest.raises(JobNotFound, match="j9.9: no such async job"):
+        job_finished(str(tmp_path / "j9.9"))
+
+
+def test_read_status_is_empty_without_a_readable_file(tmp_path):
+    assert read_status("") == {}
+    assert read_status(str(tmp_path / "none.json")) == {}
+    (tmp_path / "bad.json").write_text("{not json")
+    assert read_status(str(tmp_path / "bad.json")) == {}
+    p = Progress(str(tmp_path / "s.json"), "builder-1", "amd64")
+    p.set_stage("building")
+    assert read_status(str(tmp_path / "s.json"))["stage"] == "building"
+
+
+def test_wait_for_job_waits_until_the_job_ends_or_the_timeout(tmp_path):
+    job = tmp_path / "j2.1"
+    job.write_text(json.dumps({"started": True, "finished": False}))
+    clock = Clock()
+    slept: list[float] = []
+
+    def sleep(s):
+        slept.append(s)
+        clock.now += s
+        if len(slept) == 3:  # the module ends during the third second
+            job.write_text(json.dumps({"changed": False}))
+
+    finished, status = wait_for_job(str(job), "", 25, clock=clock, sleep=sleep)
+    assert finished is True and status == {} and slept == [1.0, 1.0, 1.0]
+
+    job.write_text(json.dumps({"started": True, "finished": False}))
+    slept.clear()
+
+    def sleep_only(s):
+        slept.append(s)
+        clock.now += s
+
+    finished, _status = wait_for_job(str(job), "", 2.5, clock=clock, sleep=sleep_only)
+    assert finished is False and slept == [1.0, 1.0, 0.5]  # never past the timeout
+
+
+def test_wait_for_job_answers_an_ended_job_at_once(tmp_path):
+    job = tmp_path / "j3.1"
+    job.write_text(json.dumps({"changed": True}))
+    status = tmp_path / "s.json"
+    p = Progress(str(status), "builder-1", "amd64")
+    p.done()
+
+    def sleep(_s):
+        raise AssertionError("an ended job is not waited for")
+
+    finished, got = wait_for_job(str(job), str(status), 25, clock=Clock(), sleep=sleep)
+    assert finished is True and got["finished"] is True and "build finished" in got["summary"]
