@@ -59,7 +59,7 @@ done
 
 # A scenario's name (the role alone for its default) and log file, from its role/scenario pair.
 name_of() { if [ "${1#*/}" = default ]; then echo "${1%%/*}"; else echo "$1"; fi; }
-log_of() { if [ "${1#*/}" = default ]; then echo "$logs/${1%%/*}.log"; else echo "$logs/${1%%/*}-${1#*/}.log"; fi; }
+log_of() { local name; name=$(name_of "$1"); echo "$logs/${name//\//-}.log"; }
 
 # One scenario, its verdict in <log>.result (one line) for the summary, which keeps the order above.
 run_one() {
