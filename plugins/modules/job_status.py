@@ -67,6 +67,7 @@ EXAMPLES = r"""
     release: /var/lib/buildfarm/release.tar
     work_dir: /var/lib/buildfarm
     arch: amd64
+    registry: 127.0.0.1:5000
     status_file: /var/lib/buildfarm/image_build.status.json
   async: 21600
   poll: 0

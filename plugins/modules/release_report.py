@@ -66,13 +66,20 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Write the release report
+- name: Write the release report (each builder's architecture and result read from its hostvars)
   buildfarm.images.release_report:
-    release: "{{ buildfarm_release }}"
-    builders: "{{ dict(groups['builders'] | zip(groups['builders'] | map('extract', hostvars, 'buildfarm_arch'))) }}"
+    release: "{{ buildfarm_release.families }}"
+    builders: "{{ groups['builders'] }}"
+    published: "{{ buildfarm_published.repositories }}"
+    dest_dir: artifacts
+
+- name: Write a report from results given as data
+  buildfarm.images.release_report:
+    release: "{{ buildfarm_release.families }}"
+    builders: {builder-amd64: amd64, builder-arm64v8: arm64v8}
     results: "{{ buildfarm_results }}"
     published: {busybox: "{{ buildfarm_published_busybox.lists }}"}
-    dest_dir: artifacts
+    dest_dir: artifacts/by-hand
 """
 
 RETURN = r"""
