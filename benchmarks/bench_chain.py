@@ -56,6 +56,10 @@ def release(inventory: pathlib.Path, extra: dict | None = None) -> tuple[float, 
         print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
     path = inventory.parent / "artifacts" / "release-report.json"
     report = json.loads(path.read_text()) if path.exists() else {}
+    # the root filesystems a builder made for its share (image_build's context_sources): not in the images' times
+    report["context_sources"] = [dict(src, host=host) for play in result.get("plays") or []
+                                 for task in play.get("tasks") or [] if task["task"]["name"].endswith("Build the share")
+                                 for host, res in task["hosts"].items() for src in res.get("context_sources") or []]
     return elapsed, proc.returncode, result.get("stats") or {}, report
 
 
@@ -154,6 +158,9 @@ def main() -> int:
     print("  build time of each image (first release):")
     for t in report.get("build_times") or []:
         print("    %-32s %-8s %-8s %9s" % (t["key"], t["arch"], t["status"], _duration(t["seconds"])))
+    for src in report.get("context_sources") or []:
+        print("    %-32s %-8s %-8s %9s" % ("(%s %s)" % (src["family"], src["kind"]), src["arch"],
+                                         "made" if src["changed"] else "cached", _duration(src["seconds"])))
     farm = next((t["seconds"] for t in third_report.get("build_times") or []
                  if t["key"] == PY_KEY and t["arch"] == "amd64" and t["status"] == "built"), 0.0)
     if plain > 0 and not farm:
