@@ -159,8 +159,9 @@ def main() -> int:
     for t in report.get("build_times") or []:
         print("    %-32s %-8s %-8s %9s" % (t["key"], t["arch"], t["status"], _duration(t["seconds"])))
     for src in report.get("context_sources") or []:
-        print("    %-32s %-8s %-8s %9s" % ("(%s %s)" % (src["family"], src["kind"]), src["arch"],
-                                         "made" if src["changed"] else "cached", _duration(src["seconds"])))
+        label = "(%s %s)" % (src["family"], src["kind"])
+        state = "made" if src["changed"] else "cached"
+        print("    %-32s %-8s %-8s %9s" % (label, src["arch"], state, _duration(src["seconds"])))
     farm = next((t["seconds"] for t in third_report.get("build_times") or []
                  if t["key"] == PY_KEY and t["arch"] == "amd64" and t["status"] == "built"), 0.0)
     if plain > 0 and not farm:
