@@ -13,26 +13,16 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
 
-import yaml
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".collections"))
-
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import bench_release  # noqa: E402  (the one way the benchmarks run a release)
-from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
-
-
-def release(inventory: pathlib.Path) -> tuple[float, int, int]:
-    """bench_release's run of release.yml, with the changed count summed over the hosts."""
-    elapsed, rc, stats = bench_release.release(inventory)
-    return elapsed, rc, sum(s.get("changed", 0) for s in stats.values())
+from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm  # noqa: E402
 
 
 def families_folder(root: pathlib.Path, count: int) -> list[str]:
@@ -46,40 +36,22 @@ def families_folder(root: pathlib.Path, count: int) -> list[str]:
 
 
 def run(count: int) -> tuple[float, float, int, int]:
-    port = free_port(5400, 5499)
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         root = pathlib.Path(tmp)
         names = families_folder(root, count)
-        inv = root / "inventory"
-        shutil.copytree(REPO / "inventories" / "local", inv)
-        hosts = yaml.safe_load((inv / "hosts.yml").read_text())
-        hosts["all"]["children"].pop("registry", None)
-        (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
-        (inv / "group_vars" / "all" / "zz-bench.yml").write_text(yaml.safe_dump({
-            "buildfarm_registry": "127.0.0.1:%d" % port,
+        with local_farm(root, {
             "buildfarm_families_dir": str(root / "families"),
             "buildfarm_families": names,
             "buildfarm_work_dir": str(root / "work"),
             "buildfarm_artifacts_dir": str(root / "artifacts"),
             "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
             "buildfarm_build_args": {"BUILDFARM_BENCH_RUN": uuid.uuid4().hex},
-        }))
-        subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(root / "registry"), str(port)],
-                       check=True, stdout=subprocess.DEVNULL)
-        try:
-            first, rc1, dummy = release(inv)
-            unchanged, rc2, changed = release(inv)
-        finally:
-            subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(root / "registry")], check=False,
-                           stdout=subprocess.DEVNULL)
-            out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                                 capture_output=True, text=True, check=False).stdout.split()
-            mine = [t for t in out if t.startswith("127.0.0.1:%d/" % port)]
-            if mine:
-                subprocess.run(["docker", "rmi"] + mine, capture_output=True, check=False)
+        }, bench_release.BENCH_PORTS, "zz-bench.yml") as (inv, _registry):
+            first, rc1, _doc = bench_release.release(inv)
+            unchanged, rc2, doc = bench_release.release(inv)
     if rc1 or rc2:
         print("%d families: release failed (rc %d, %d)" % (count, rc1, rc2), file=sys.stderr)
-    return first, unchanged, changed, rc1 or rc2
+    return first, unchanged, bench_release.changed(doc), rc1 or rc2
 
 
 def main() -> int:

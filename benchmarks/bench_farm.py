@@ -21,16 +21,15 @@ import tempfile
 import time
 import uuid
 
-import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".collections"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_release import release  # noqa: E402
+from bench_release import BENCH_PORTS, changed, release  # noqa: E402
 
 from ansible_collections.buildfarm.images.tests.integration.farm import conftest as farm_support  # noqa: E402
-from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
+from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm  # noqa: E402
 
 
 def farm_side(root: pathlib.Path) -> tuple[float, tuple[float, int, int], tuple[float, int, int]]:
@@ -73,36 +72,18 @@ def farm_side(root: pathlib.Path) -> tuple[float, tuple[float, int, int], tuple[
 
 def local_side(root: pathlib.Path) -> tuple[tuple[float, int, int], tuple[float, int, int]]:
     """The same release on a copy of the local default limited to the farm's architectures."""
-    port = free_port(5400, 5499)
-    inv = root / "inventory"
-    shutil.copytree(REPO / "inventories" / "local", inv)
-    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
-    hosts["all"]["children"].pop("registry", None)
-    hosts["all"]["children"]["builders"]["children"].pop("builders_arm64v8", None)
-    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
-    (inv / "group_vars" / "all" / "zz-bench.yml").write_text(yaml.safe_dump({
+    with local_farm(root, {
         "buildfarm_families": ["busybox"],
-        "buildfarm_registry": "127.0.0.1:%d" % port,
         "buildfarm_work_dir": str(root / "work"),
         "buildfarm_artifacts_dir": str(root / "artifacts"),
         "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
         "buildfarm_build_args": {"BUILDFARM_BENCH_RUN": uuid.uuid4().hex},
-    }))
-    subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(root / "registry"), str(port)],
-                   check=True, stdout=subprocess.DEVNULL)
-    try:
+    }, BENCH_PORTS, "zz-bench.yml", without_builders=["builders_arm64v8"]) as (inv, _registry):
         out = []
         for _attempt in range(2):
-            elapsed, rc, stats = release(inv)
-            out.append((elapsed, rc, sum(s.get("changed", 0) for s in stats.values())))
+            elapsed, rc, doc = release(inv)
+            out.append((elapsed, rc, changed(doc)))
         return out[0], out[1]
-    finally:
-        subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(root / "registry")], check=False)
-        tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                              capture_output=True, text=True, check=False).stdout.split()
-        mine = [t for t in tags if t.startswith("127.0.0.1:%d/" % port)]
-        if mine:
-            subprocess.run(["docker", "rmi"] + mine, capture_output=True, check=False)
 
 
 def main() -> int:

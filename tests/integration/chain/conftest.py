@@ -12,22 +12,20 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 
 import pytest
 import requests
-import yaml
 
-from ansible_collections.buildfarm.images.tests.support.ports import free_port
-from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
+from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 LOCAL = REPO / "inventories" / "local"
 PY_VERSIONS = LOCAL.parent / "local-files" / "python-versions.json"
 MIRROR = REPO / "scripts" / "source-mirror.sh"
+CHAIN_PORTS = (5600, 5699)  # see tests/support/ports.py
 LIST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.index.v1+json",
@@ -152,14 +150,9 @@ def chain(tmp_path_factory):
     (BUILDFARM_TEST_CHAIN=full) builds it as production does, with the build arguments of `make release`, whose
     image it then reuses. Its first release runs once, in the first test that asks for it."""
     root = tmp_path_factory.mktemp("chain")
-    port = free_port(5600, 5699)
-    chain = Chain(root, port)
-    shutil.copytree(LOCAL, root / "inventory")
-    data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
-    data["all"]["children"].pop("registry", None)
-    (root / "inventory" / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
-    (root / "inventory" / "group_vars" / "all" / "zz-test.yml").write_text(yaml.safe_dump({
-        "buildfarm_registry": "127.0.0.1:%d" % port,
+    _start_mirror(REPO / ".cache" / "source-mirror", 8791)
+    # the images stay under their other tags and input digests afterwards: the builders' cache
+    with local_farm(root, {
         "buildfarm_work_dir": str(root / "work"),
         "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
         "buildfarm_artifacts_dir": str(root / "artifacts"),
@@ -167,17 +160,8 @@ def chain(tmp_path_factory):
     } | ({} if os.environ.get("BUILDFARM_TEST_CHAIN") == "full" else {
         # added to every family's build arguments; only python's template declares it
         "buildfarm_build_args": {"PYTHON_OPTIMIZE": "0"},
-    })))
-    _start_mirror(REPO / ".cache" / "source-mirror", 8791)
-    reg = ThrowAwayRegistry(root / "registry", port)
-    reg.start()
-    yield chain
-    reg.stop()
-    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
-                         text=True, check=False)
-    tags = [t for t in out.stdout.split() if t.startswith("127.0.0.1:%d/" % port)]
-    if tags:  # the images stay under their other tags and input digests: the builders' cache
-        subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)
+    }), CHAIN_PORTS) as (_inventory, registry):
+        yield Chain(root, registry.port)
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,12 @@ uses for python's), and checks the image is an s390x Debian 12 where it runs."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
-import yaml
 
-from conftest import LOCAL, REPO, Chain
-from ansible_collections.buildfarm.images.tests.support.ports import free_port
-from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
+from conftest import CHAIN_PORTS, REPO, Chain
+from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm
 
 pytestmark = pytest.mark.integration
 
@@ -24,32 +21,17 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def s390x_farm(tmp_path_factory):
     root = tmp_path_factory.mktemp("s390x")
-    port = free_port(5600, 5699)
-    farm = Chain(root, port)
-    shutil.copytree(LOCAL, root / "inventory")
-    data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
-    data["all"]["children"].pop("registry", None)
-    (root / "inventory" / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
     versions = root / "debian-versions.json"
     versions.write_text(json.dumps({"12": {"version": "12", "suite": "bookworm", "variants": ["bookworm/slim"]}}))
-    (root / "inventory" / "group_vars" / "all" / "zz-test.yml").write_text(yaml.safe_dump({
-        "buildfarm_registry": farm.registry,
+    with local_farm(root, {
         "buildfarm_work_dir": str(root / "work"),
         # the machine's root filesystem cache, as make release's: made once per archive state
         "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
         "buildfarm_artifacts_dir": str(root / "artifacts"),
         "buildfarm_families": ["debian"],
         "buildfarm_family_overrides": {"debian": {"versions_file": str(versions), "architectures": ["s390x"]}},
-    }))
-    reg = ThrowAwayRegistry(root / "registry", port)
-    reg.start()
-    yield farm
-    reg.stop()
-    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
-                         text=True, check=False)
-    tags = [t for t in out.stdout.split() if t.startswith(farm.registry + "/")]
-    if tags:
-        subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)
+    }, CHAIN_PORTS) as (_inventory, registry):
+        yield Chain(root, registry.port)
 
 
 def test_debian_bookworm_slim_is_built_and_published_for_s390x(s390x_farm):

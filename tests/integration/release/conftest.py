@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 import yaml
+from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
 from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 
@@ -26,8 +27,11 @@ LIST_TYPES = ", ".join([
 ])
 
 
+RELEASE_PORTS = (5300, 5399)  # see tests/support/ports.py
+
+
 def _free_port() -> int:
-    return free_port(5300, 5399)
+    return free_port(*RELEASE_PORTS)
 
 
 @dataclass
@@ -84,7 +88,7 @@ def registry(tmp_path):
     reg.start()
     yield reg
     reg.stop()
-    _untag(reg.address + "/")
+    reg.untag()
 
 
 @dataclass
@@ -187,34 +191,15 @@ class Farm:
 @pytest.fixture
 def farm(tmp_path):
     """inventories/local with its own registry and work folder (the Debian package cache is shared)."""
-    port = _free_port()
     root = tmp_path
-    shutil.copytree(REPO / "inventories" / "local", root / "inventory")
-    data = yaml.safe_load((root / "inventory" / "hosts.yml").read_text())
-    data["all"]["children"].pop("registry", None)  # the registry of this farm is started below, not by the role
-    (root / "inventory" / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
-    (root / "inventory" / "group_vars" / "all" / "zz-test.yml").write_text(yaml.safe_dump({
-        "buildfarm_registry": "127.0.0.1:%d" % port,
+    with local_farm(root, {
         "buildfarm_work_dir": str(root / "work"),
         "buildfarm_build_cache_dir": str(REPO / ".cache" / "release" / "cache"),
         # the playbook's own folders live next to the copied inventory, not the checkout
         "buildfarm_artifacts_dir": str(root / "artifacts"),
-    }))
-    # busybox only: the debian -> python chain is tests/integration/chain's (one CPython build per session); a
-    # test's own zz-families.yml, loaded after this file, still chooses its families
-    (root / "inventory" / "group_vars" / "all" / "zy-busybox.yml").write_text(
-        yaml.safe_dump({"buildfarm_families": ["busybox"]}))
-    reg = Registry(root / "registry", port)
-    reg.start()
-    yield Farm(root, port)
-    reg.stop()
-    _untag(reg.address + "/")
-
-
-def _untag(prefix: str) -> None:
-    """Remove this farm's tags (the images stay under their other tags: they are the builders' cache)."""
-    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True,
-                         check=False)
-    tags = [t for t in out.stdout.split() if t.startswith(prefix)]
-    if tags:
-        subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)
+    }, RELEASE_PORTS) as (inventory, registry):
+        # busybox only: the debian -> python chain is tests/integration/chain's (one CPython build per session); a
+        # test's own zz-families.yml, loaded after this file, still chooses its families
+        (inventory / "group_vars" / "all" / "zy-busybox.yml").write_text(
+            yaml.safe_dump({"buildfarm_families": ["busybox"]}))
+        yield Farm(root, registry.port)

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, Registry, _free_port, _untag
+from conftest import REPO, Registry, _free_port
 
 sys.path.insert(0, str(REPO / "tests" / "support"))
 from examples import assert_all_ran, run_examples  # noqa: E402
@@ -96,7 +96,7 @@ def farm(tmp_path_factory):
         yield Farm(root, registry)
     finally:
         registry.stop()
-        _untag(registry.address + "/")
+        registry.untag()
 
 
 def _subs(farm: Farm, **more: str) -> dict:
