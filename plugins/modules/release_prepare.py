@@ -71,7 +71,9 @@ options:
       - Per-family changes for this release, without editing the family (family name -> mapping); names of
         families not in the release are ignored. Each may have C(versions_file) (another versions file, for
         example one an inventory pins; relative paths resolve against the directory C(ansible-playbook) runs in),
-        C(architectures) (the family is restricted to these, as its C(family.yml) C(architectures) would) and
+        C(architectures) (the family is restricted to these, as its C(family.yml) C(architectures) would, a list
+        for every variant, or a mapping of variant glob to a list, the first matching glob applying; a glob that
+        matches no variant is an error) and
         C(variants) (only these variants are rendered, planned and built; their tags stay those of the whole
         versions file, so C(3.13-slim) is still the slim entry of the default suite) and C(build_args) (the
         family's build arguments on the builders, over theirs, for example where python fetches its source).

@@ -15,10 +15,12 @@ Plain typed Python, importable without Ansible.
 """
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
+import glob
 import io
 import json
 import os
-import dataclasses
 import subprocess
 import tarfile
 import time
@@ -223,10 +225,10 @@ OVERRIDE_KEYS = ("versions_file", "architectures", "variants", "build_args")
 def apply_overrides(family: Family, override: Any, where: str) -> Family:
     """A release's per-family overrides (release_prepare `overrides`), applied without editing the family:
     `versions_file` (another versions file, e.g. an inventory's pinned versions), `architectures` (the family is
-    restricted to these, as family.yml `architectures` would) and `variants` (only these variants are rendered,
-    planned and built; the tags stay those of the versions file's variants) and `build_args` (this family's build
-    arguments on the builders, over the release's: where its builds fetch from). Errors name `where`, field,
-    value."""
+    restricted to these, as family.yml `architectures` would: a list, or a mapping of variant glob to a list),
+    `variants` (only these variants are rendered, planned and built; the tags stay those of the versions file's
+    variants) and `build_args` (this family's build arguments on the builders, over the release's: where its builds
+    fetch from). Errors name `where`, field, value."""
     if override is None:
         return family
     if not isinstance(override, dict):
@@ -261,18 +263,47 @@ def apply_overrides(family: Family, override: Any, where: str) -> Family:
         versions = tuple(kept)
     changes["versions"] = versions
     if override.get("architectures") is not None:
-        archs = override["architectures"]
-        if not isinstance(archs, list) or not archs or not all(isinstance(a, str) and _arches.is_known(a)
-                                                               for a in archs):
-            raise ReleaseError(where, "architectures", archs, "must be a non-empty list of known architectures")
-        own = family.architectures or (("*", tuple(archs)),)
-        changes["architectures"] = tuple((g, tuple(a for a in lst if a in archs)) for g, lst in own)
+        changes["architectures"] = _restrict_architectures(family, versions, override["architectures"], where)
     if override.get("build_args") is not None:
         args = override["build_args"]
         if not isinstance(args, dict) or not all(isinstance(k, str) and k and isinstance(v, (str, int, float))
                                                  for k, v in args.items()):
             raise ReleaseError(where, "build_args", args, "must be a mapping of build argument names to values")
     return dataclasses.replace(family, **changes)
+
+
+def _restrict_architectures(family: Family, versions: Sequence[Any], value: Any,
+                            where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """family.yml `architectures` restricted by an override's: a list (every variant) or, as family.yml's, a mapping
+    variant glob -> list (the first glob that matches a variant; a variant no glob matches keeps the family's
+    architectures). The result names each variant exactly: the family's and the override's globs need not line up."""
+    def arch_list(archs: Any, fld: str) -> tuple[str, ...]:
+        if not isinstance(archs, list) or not archs or not all(isinstance(a, str) and _arches.is_known(a)
+                                                               for a in archs):
+            raise ReleaseError(where, fld, archs, "must be a non-empty list of known architectures")
+        return tuple(archs)
+
+    if isinstance(value, list):
+        rules: tuple[tuple[str, tuple[str, ...]], ...] = (("*", arch_list(value, "architectures")),)
+    elif isinstance(value, dict) and value:
+        rules = tuple((str(g), arch_list(archs, "architectures.%s" % g)) for g, archs in value.items())
+    else:
+        raise ReleaseError(where, "architectures", value,
+                           "must be a list of architectures or a mapping of variant glob to a list")
+    names = sorted({x for v in versions for x in v.variants})
+    # a glob that matches nothing is a typo that would silently restrict nothing
+    unmatched = [g for g, archs in rules if not any(fnmatch.fnmatchcase(n, g) for n in names)]
+    if unmatched:
+        raise ReleaseError(where, "architectures", unmatched[0], "matches no variant (variants: %s)" % ", ".join(names))
+    restricted = []
+    for name in names:
+        allowed = next((archs for g, archs in rules if fnmatch.fnmatchcase(name, g)), None)
+        own = family.architectures_for(name)
+        if allowed is not None:
+            own = tuple(a for a in (allowed if own is None else own) if a in allowed)
+        if own is not None:
+            restricted.append((glob.escape(name), own))
+    return tuple(restricted)
 
 
 def prepare(families_dir: str, names: Sequence[str] | None = None, architectures: Sequence[str] | None = None,

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
@@ -68,3 +68,53 @@ def test_a_bad_pinned_versions_file_names_itself(tmp_path):
     with pytest.raises(FamilyError, match=r"versions.json: field 3.13.version: does not belong"):
         batch.prepare(str(REPO / "families"), ["python"], ["amd64"], _library(tmp_path),
                       overrides={"python": {"versions_file": str(bad)}})
+
+
+def _debian_two_suites(tmp_path: pathlib.Path) -> str:
+    """A versions file of debian's with trixie and bookworm, resolved offline (data.release given)."""
+    path = tmp_path / "debian-versions.json"
+    path.write_text(json.dumps({
+        "13": {"version": "13", "suite": "trixie", "variants": ["trixie", "trixie/slim"]},
+        "12": {"version": "12", "suite": "bookworm", "variants": ["bookworm", "bookworm/slim"]},
+    }))
+    return str(path)
+
+
+def test_architectures_by_variant_glob_restrict_each_variant(tmp_path):
+    """A farm whose mirror lacks one architecture of one suite restricts that suite only (the local default's
+    debian: s390x for bookworm, not trixie), the family untouched."""
+    family = load_family(str(REPO / "families" / "debian"))
+    family = batch.apply_overrides(family, {"versions_file": _debian_two_suites(tmp_path), "architectures": {
+        "trixie*": ["amd64", "arm64v8"], "bookworm*": ["amd64", "arm64v8", "s390x"]}}, "overrides.debian")
+    assert family.architectures_for("trixie") == family.architectures_for("trixie/slim") == ("amd64", "arm64v8")
+    assert family.architectures_for("bookworm/slim") == ("amd64", "arm64v8", "s390x")
+
+
+def test_architectures_list_and_unmatched_variants(tmp_path):
+    family = load_family(str(REPO / "families" / "debian"))
+    versions_file = _debian_two_suites(tmp_path)
+    # a list restricts every variant; the family's order is kept
+    listed = batch.apply_overrides(family, {"versions_file": versions_file, "architectures": ["s390x", "amd64"]},
+                                   "overrides.debian")
+    assert {listed.architectures_for(v) for v in ("trixie", "bookworm/slim")} == {("amd64", "s390x")}
+    # a variant no glob matches keeps the family's own list
+    partial = batch.apply_overrides(family, {"versions_file": versions_file, "architectures": {
+        "bookworm/slim": ["amd64"]}}, "overrides.debian")
+    assert partial.architectures_for("bookworm/slim") == ("amd64",)
+    assert partial.architectures_for("trixie") == family.architectures_for("trixie")
+    assert "riscv64" in partial.architectures_for("trixie")
+
+
+@pytest.mark.parametrize("archs, field, value", [
+    ({"bullseye*": ["amd64"]}, "architectures", "bullseye*"),  # a typo would restrict nothing
+    ({"trixie*": ["arm65"]}, "architectures.trixie*", ["arm65"]),
+    ({"trixie*": []}, "architectures.trixie*", []),
+    ({}, "architectures", {}),
+    ("amd64", "architectures", "amd64"),
+])
+def test_bad_architectures_by_glob_name_field_and_value(tmp_path, archs, field, value):
+    family = load_family(str(REPO / "families" / "debian"))
+    with pytest.raises(FamilyError) as exc:
+        batch.apply_overrides(family, {"versions_file": _debian_two_suites(tmp_path), "architectures": archs},
+                              "overrides.debian")
+    assert (exc.value.file, exc.value.field, exc.value.value) == ("overrides.debian", field, value)
