@@ -1,6 +1,7 @@
-"""The chain of the local default: a first and an unchanged release of debian (amd64 native, arm64v8 under qemu)
-and python 3.13.5 (amd64, built from source FROM the debian:trixie-slim just built), each image's build time, and
-the farm's overhead on the python build against a plain `docker build` of the same rendered Dockerfile.
+"""The chain of the local default: a first and an unchanged release of debian (trixie: amd64 native, arm64v8 under
+qemu; bookworm: the same and s390x under qemu) and python 3.13.5 (amd64, built from source FROM the
+debian:trixie-slim just built), each image's build time, and the farm's overhead on the python build against a
+plain `docker build` of the same rendered Dockerfile.
 
 Targets (issue 12): first release < 30 min on a 2-core machine, unchanged release < 60 s, overhead < 5 %.
 
@@ -156,7 +157,8 @@ def main() -> int:
             second, rc2, doc, _report = release(inv)
             if not opts.no_plain and rc1 == 0:
                 pairs = overhead(root, inv, registry.address, py_args, run_id, max(1, opts.rounds))
-    print("release of the local default's chain (debian x amd64, arm64v8; python x amd64%s; %d CPUs, load %.1f)"
+    print("release of the local default's chain (debian trixie x amd64, arm64v8, bookworm x amd64, arm64v8, s390x;"
+          " python x amd64%s; %d CPUs, load %.1f)"
           % (", PYTHON_OPTIMIZE=0" if opts.quick else "", os.cpu_count() or 0, os.getloadavg()[0]))
     print("  first release:     %9s  (rc=%d, target < 30m00s)" % (_duration(first), rc1))
     print("  unchanged release: %9.1f s (rc=%d, changed=%d, target < 60 s)" % (second, rc2, bench_release.changed(doc)))

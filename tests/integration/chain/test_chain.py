@@ -1,6 +1,7 @@
 """debian -> python on the local default, end to end: the root filesystems from the Debian archive, CPython 3.13.5
 built FROM the debian:trixie-slim just built and verified as production verifies it (pinned SHA-256, signature by
-the release manager's fingerprint), the official-images checks, the lists; an unchanged release changes nothing;
+the release manager's fingerprint), the official-images checks, the lists (debian's bookworm with s390x, built and
+smoke-tested under qemu); an unchanged release changes nothing;
 a tampered tarball or a signature by another key fails the build clearly and pushes nothing; a debian change
 makes python a build again."""
 from __future__ import annotations
@@ -61,6 +62,18 @@ def test_first_release_builds_debian_then_python_from_it(chain, first_release):
     assert chain.platforms("library/python", "3.13-slim") == {"linux/amd64"}
     assert chain.platforms("library/debian", "trixie-slim") == {"linux/amd64", "linux/arm64/v8"}
     assert chain.platforms("library/debian", "latest") == {"linux/amd64", "linux/arm64/v8"}
+    # bookworm for s390x as well (the local default's override: its mirror lacks trixie's s390x point release)
+    three = {"linux/amd64", "linux/arm64/v8", "linux/s390x"}
+    assert chain.platforms("library/debian", "bookworm") == chain.platforms("library/debian", "12-slim") == three
+    point = [r["tag"] for r in run.report["rows"] if r["tag"].startswith("12.")]
+    assert point and all(chain.has_tag("library/debian", t) for t in point), point
+    out = _docker("run", "--rm", "--pull", "always", "--platform", "linux/s390x",
+                  "%s/library/debian:bookworm-slim" % chain.registry, "sh", "-c",
+                  "dpkg --print-architecture; cat /etc/debian_version;"
+                  " find /usr/share/doc /usr/share/man -type f ! -name copyright | wc -l")
+    arch, version, docs = out.split()
+    assert arch == "s390x" and version.startswith("12.")
+    assert docs == "0"  # slim: of the docs and man pages only the copyright files stay
     times = {(t["key"], t["arch"]): t for t in run.report["build_times"]}
     assert (PY_KEY, "amd64") in times and (SLIM_KEY, "arm64v8") in times
     if amd64[PY_KEY]["status"] == "built":  # a long build was followed: the play printed what was building

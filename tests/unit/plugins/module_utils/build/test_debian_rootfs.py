@@ -42,6 +42,10 @@ MD5Sum:
  3e498904a30e240573dac8ddac594e6f  1961125 main/Contents-all
 """
 
+# the family's other suite: oldstable, its own point release and date
+BOOKWORM_RELEASE = (RELEASE.replace("Suite: stable", "Suite: oldstable").replace("13.8", "12.13")
+                    .replace("trixie", "bookworm").replace("Sat, 21 Nov 2026", "Sat, 14 Nov 2026"))
+
 
 @pytest.fixture()
 def mirror(tmp_path):
@@ -49,6 +53,8 @@ def mirror(tmp_path):
     root = tmp_path / "mirror"
     (root / "dists" / "trixie").mkdir(parents=True)
     (root / "dists" / "trixie" / "Release").write_text(RELEASE)
+    (root / "dists" / "bookworm").mkdir(parents=True)
+    (root / "dists" / "bookworm" / "Release").write_text(BOOKWORM_RELEASE)
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
@@ -115,11 +121,14 @@ def test_debian_family_planned_from_the_release_file(tmp_path, mirror):
     assert [e.tags for e in plan.entries] == [
         ["trixie", "trixie-20261121", "13.8", "13", "latest"],
         ["trixie-slim", "trixie-20261121-slim", "13.8-slim", "13-slim"],
+        ["bookworm", "bookworm-20261114", "12.13", "12"],
+        ["bookworm-slim", "bookworm-20261114-slim", "12.13-slim", "12-slim"],
     ]
-    assert [e.architectures for e in plan.entries] == [["amd64", "s390x"]] * 2
-    assert [e.version for e in plan.entries] == ["13.8", "13.8"]
+    assert [e.architectures for e in plan.entries] == [["amd64", "s390x"]] * 4
+    assert [e.version for e in plan.entries] == ["13.8", "13.8", "12.13", "12.13"]
     ctx = release.families[0].as_dict()["context"]["debian_rootfs"]
     assert ctx["releases"]["trixie"]["version"] == "13.8" and len(ctx["releases"]["trixie"]["sha256"]) == 64
+    assert ctx["releases"]["bookworm"]["version"] == "12.13"
     assert ctx["slim"] == ["*/slim"]
     assert "ADD trixie/slim/rootfs.tar /" in release.families[0].rendered["13/trixie/slim/Dockerfile"]
 
