@@ -48,18 +48,13 @@ class ThrowAwayRegistry:
     def untag(self) -> None:
         """Remove the engine's tags of this registry's images (the images stay under their other tags: they are
         the builders' cache)."""
-        untag(self.address + "/")
+        out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                             text=True, check=False)
+        tags = [t for t in out.stdout.split() if t.startswith(self.address + "/")]
+        if tags:
+            subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)
 
     def client(self, credentials: Credentials | None = None, **kw) -> RegistryClient:
         if self.tls:
             kw.setdefault("ca_cert", self.tls[0])
         return RegistryClient(self.address, credentials, **kw)
-
-
-def untag(prefix: str) -> None:
-    """Remove the engine's tags starting with ``prefix`` (a registry's address and /)."""
-    out = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True,
-                         check=False)
-    tags = [t for t in out.stdout.split() if t.startswith(prefix)]
-    if tags:
-        subprocess.run(["docker", "rmi"] + tags, capture_output=True, check=False)

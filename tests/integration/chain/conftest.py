@@ -19,10 +19,9 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm
+from ansible_collections.buildfarm.images.tests.support.local_inventory import LOCAL, local_farm
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
-LOCAL = REPO / "inventories" / "local"
 PY_VERSIONS = LOCAL.parent / "local-files" / "python-versions.json"
 MIRROR = REPO / "scripts" / "source-mirror.sh"
 CHAIN_PORTS = (5600, 5699)  # see tests/support/ports.py
