@@ -9,17 +9,29 @@ short_description: Build one builder's share of a release for its architecture
 version_added: 0.1.0
 description:
   - For every release-plan entry that lists I(arch), builds the rendered Dockerfile on the builder's Docker
-    engine (docker SDK, classic builder, C(platform) set so emulated builders produce the right architecture)
-    and tags it with all its tags and shared tags as C(<registry>/<namespace>/<repository>:<tag>).
+    engine (C(platform) set so emulated builders produce the right architecture) and tags it with all its tags and
+    shared tags as C(<registry>/<namespace>/<repository>:<tag>).
+  - Each entry is built with its builder, normalized as upstream does it - the entry's C(builder) (a library file's
+    C(Builder) or C(<arch>-Builder), else its family's), else C(buildkit) on Linux and C(classic) on Windows.
+    C(buildkit) runs C(docker buildx build) (the docker CLI with the buildx plugin, driver C(docker), that is the
+    engine's own BuildKit, nothing pulled) with C(--load); a Dockerfile's C(# syntax=) line is taken out (the engine's
+    built-in frontend builds it), and a feature the engine's BuildKit lacks (heredocs, C(COPY --link), ...) fails
+    the entry naming the feature and the engine's version. Parents are given as
+    C(--build-context <FROM>=docker-image://buildfarm-pin/<repository>:<image id>) where the engine's BuildKit has
+    named contexts (Docker 23 and later), else the FROM line names that local pin tag (Docker 20.10's BuildKit
+    resolves a local tag without pulling, an image id it does not); the pin tags this call made are taken off at
+    its end. C(classic) builds through the engine's API (docker SDK), C(oci-import) loads the entry's OCI layout.
+    An unknown builder fails before anything is built.
   - Labels every image with C(org.opencontainers.image.source), C(.revision), C(.version), C(.created),
     C(.base.name) and C(io.buildfarm.input-digest), a digest of the build inputs (Dockerfile, context files
-    with their modes, parent image ids, platform, build args).
+    with their modes, parent image ids, platform, build args, the builder unless C(classic)).
   - An image whose input digest already exists on the engine is not rebuilt (status C(unchanged)); missing tags
     are added to it.
   - An image the engine does not have (a new builder, a pruned engine) is not rebuilt either when the registry's
-    image under the entry's first tag carries the same input digest (two requests, the manifest and its config);
-    it is pulled by digest instead (status C(unchanged), C(pulled) names it), so an unchanged release re-pushes
-    nothing. A registry that cannot answer means a build.
+    image under the entry's first tag carries the same input digest (the manifest, or the OCI index and its first
+    non-attestation manifest, then the config); it is pulled by its image manifest digest instead (status
+    C(unchanged), C(pulled) names it), so an unchanged release re-pushes nothing. A registry that cannot answer
+    means a build.
   - Entries built FROM another entry of the release come after it; FROM lines are pinned to the parents' image
     ids so several architectures can build on one engine at once. Independent entries build concurrently.
   - A failing entry does not stop the others; entries FROM it are C(skipped).
@@ -64,7 +76,7 @@ options:
         name, is accepted too), C(context_root)
         (the rendered tree the entries' C(directory) is relative to), C(entries) (the release plan's
         C(plan.entries) - C(tags), C(shared_tags), C(architectures), C(directory), C(file), optional
-        C(version) and C(git_commit)), optional C(extra_context) (a folder of files prepared on this builder
+        C(version), C(git_commit) and C(builder)), optional C(extra_context) (a folder of files prepared on this builder
         for this architecture, overlaid on every entry's context), optional C(source) (the
         C(org.opencontainers.image.source) label), C(created) and C(revision) (per-family values of the
         options of those names)."
@@ -194,8 +206,30 @@ images:
     seconds:
       description: How long the entry took on this builder (its build, or finding it unchanged), in seconds.
       type: float
+    builder:
+      description: The builder the entry is built with, normalized (C(buildkit), C(classic) or C(oci-import)).
+      type: str
+      sample: buildkit
+    started:
+      description: When the entry's build (or finding it unchanged) began, RFC 3339 in UTC.
+      type: str
+      sample: "2026-06-24T10:00:00Z"
+    finished:
+      description: When it ended, RFC 3339 in UTC.
+      type: str
+      sample: "2026-06-24T10:03:12Z"
+    size:
+      description: The image's size on the engine in bytes (the engine's C(Size)); 0 when there is no image.
+      type: int
+    parents:
+      description: Every FROM image of the Dockerfile (build stages left out), first one first, each with
+        C(name) (the reference as written), C(key) (the entry of this release that provides it, else empty),
+        C(image_id) (the engine's image id it was built from) and C(digest) (the registry manifest digest of an
+        external parent from the engine's RepoDigests when known, else empty).
+      type: list
+      elements: dict
     log_tail:
-      description: Last lines of the build output.
+      description: Last lines of the build output (for C(buildkit), of C(docker buildx build --progress=plain)).
       type: list
       elements: str
 failed_entries:
@@ -454,6 +488,7 @@ def main() -> None:
             pull_parents=p["pull_parents"],
             max_workers=p["max_workers"],
             check_mode=module.check_mode,
+            docker_host=p["docker_host"] or "",
         )
         made: list = []
         progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name, interval=5.0)

@@ -17,7 +17,7 @@ import re
 import stat
 import tarfile
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import IO, Iterable, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 
@@ -119,24 +119,45 @@ class BuildInputs:
     files: dict[str, tuple[str, ContextFile]]  # without the Dockerfile itself
     parents: dict[str, str] = field(default_factory=dict)  # FROM reference -> resolved image id/digest
     build_args: dict[str, str] = field(default_factory=dict)
+    # the normalized builder (common/builders.py): the same Dockerfile built by BuildKit is another image (other
+    # layers, other history), so a family switching builders is rebuilt. `classic` leaves the digest as it was
+    # before builders counted, so a classic image built then is still found unchanged.
+    builder: str = "classic"
+    # FROM reference -> what the parent is, where its engine id is no identity (the containerd image store: one
+    # config, several manifests, several ids; build/engine_store.py image_identity): the digest covers these instead
+    identities: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
+        dockerfile, parents = self.dockerfile, self.parents
+        if self.identities:
+            by_id = {v: self.identities.get(k, v) for k, v in self.parents.items()}
+            dockerfile = pin_from(self.dockerfile, by_id)  # FROM <image id> becomes FROM <identity>
+            parents = {k: self.identities.get(k, v) for k, v in self.parents.items()}
         doc = {
             "scheme": SCHEME,
             "platform": self.platform,
-            "dockerfile": hashlib.sha256(self.dockerfile.encode()).hexdigest(),
+            "dockerfile": hashlib.sha256(dockerfile.encode()).hexdigest(),
             "files": [[f.path, "%o" % f.mode, f.sha256, f.link]
                       for f in sorted((cf for _path, cf in self.files.values()), key=lambda x: x.path)
                       if f.path != self.dockerfile_name],
-            "parents": sorted(self.parents.items()),
+            "parents": sorted(parents.items()),
             "build_args": sorted(self.build_args.items()),
         }
+        if self.builder and self.builder != "classic":
+            doc["builder"] = self.builder
         return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
-    def tar(self) -> io.BytesIO:
-        """The build context as an uncompressed tar with normalised owners and times."""
+    def tar(self, dockerfile: str | None = None) -> io.BytesIO:
+        """The build context as an uncompressed tar with normalised owners and times, in memory."""
         buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        self.write_tar(buf, dockerfile)
+        buf.seek(0)
+        return buf
+
+    def write_tar(self, fileobj: IO[bytes], dockerfile: str | None = None) -> None:
+        """Write the build context tar to ``fileobj``; ``dockerfile`` replaces the pinned Dockerfile's text (a
+        BuildKit build pins its parents otherwise: build_inputs.pin_from's image ids are what the digest covers)."""
+        with tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for full, f in sorted(self.files.values(), key=lambda x: x[1].path):
                 if f.path == self.dockerfile_name:
                     continue
@@ -151,12 +172,10 @@ class BuildInputs:
                 info.size = os.path.getsize(full)
                 with open(full, "rb") as fh:
                     tar.addfile(info, fh)
-            data = self.dockerfile.encode()
+            data = (self.dockerfile if dockerfile is None else dockerfile).encode()
             info = tarfile.TarInfo(self.dockerfile_name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
-        buf.seek(0)
-        return buf
 
 
 def build_order(keys: Sequence[str], parents: Mapping[str, Iterable[str]]) -> list[list[str]]:

@@ -5,6 +5,8 @@ wave, parents pinned to image ids, images reused when their build inputs are unc
 by their input-digest label or, on an engine that does not have them (a new builder), pulled from the registry
 where they were published.
 
+Each entry is built with its normalized builder (common/builders.py): `buildkit` through `docker buildx build`
+(build/_buildx.py), `classic` through the engine's API (the Docker SDK), `oci-import` loaded from its OCI layout.
 Used by the image_build module; the Docker SDK (`docker` package) is imported lazily by the caller and
 passed in as a client factory so this file stays importable without it.
 """
@@ -12,12 +14,21 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import (
+    BUILDKIT,
+    OCI_IMPORT,
+    UnknownBuilder,
+    normalized_builder,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.build import _buildx, engine_store
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import image_labels
 from ansible_collections.buildfarm.images.plugins.module_utils.build.oci_layout import oci_layout_image
@@ -34,6 +45,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.build_input
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     IMAGE_TYPES,
+    LIST_TYPES,
     RegistryClient,
     RegistryError,
 )
@@ -70,6 +82,7 @@ class BuildSettings:
     pull_parents: bool = True
     max_workers: int = 2
     check_mode: bool = False
+    docker_host: str = ""  # the engine buildx builds on: the one the SDK's clients talk to (else the environment's)
 
     @property
     def platform(self) -> str:
@@ -92,13 +105,26 @@ class BuildResult:
     pulled: str = ""  # the registry reference an unchanged image was pulled from (not on this engine before)
     error: str = ""
     log_tail: list[str] = field(default_factory=list)
+    builder: str = ""  # the normalized builder: buildkit | classic | oci-import
+    started: str = ""  # RFC 3339, UTC: when this entry's turn began and ended (the build, or finding it unchanged)
+    finished: str = ""
+    size: int = 0  # the engine's Size of the image, in bytes
+    # every FROM image (stages left out), first one first: {name (as written), key (the entry of this release
+    # that provides it, else ""), image_id, digest (its registry manifest digest when known, else "")}
+    parents: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
             "key": self.key, "repo": self.repo, "tags": self.tags, "status": self.status,
             "image_id": self.image_id, "input_digest": self.input_digest, "retagged": self.retagged,
             "pulled": self.pulled, "error": self.error, "log_tail": self.log_tail,
+            "builder": self.builder, "started": self.started, "finished": self.finished, "size": self.size,
+            "parents": [dict(p) for p in self.parents],
         }
+
+
+def rfc3339_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _provided_key(ref: str, where: str) -> tuple[str, str]:
@@ -138,7 +164,14 @@ class ReleaseBuilder:
                 self.provides[(e.repo, t)] = e.key
         self.dockerfiles: dict[str, str] = {}
         self.parent_keys: dict[str, list[str]] = {}
+        # each entry's builder, checked before anything is built (an unknown one names the entry and its value)
+        self.builders: dict[str, str] = {}
         for f, e in self.jobs:
+            try:
+                self.builders[e.key] = normalized_builder(settings.arch, e.builder)
+            except UnknownBuilder as exc:
+                raise BuildInputError("%s: entry %s: field builder: %s" % (f.repo, e.key, exc.problem),
+                                      value=e.builder) from None
             if e.key in f.entry_errors:
                 self.dockerfiles[e.key], self.parent_keys[e.key] = "", []
                 continue
@@ -161,25 +194,42 @@ class ReleaseBuilder:
         # repositories) are built once: the second waits for the first and reuses its image.
         self._digest_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._engine: _buildx.EngineInfo | None = None
+        self._pins_made: set[str] = set()  # pin tags this run put on the engine (taken off when it ends)
+        self._pins_lock = threading.Lock()
 
     # -- one entry ----------------------------------------------------------------------------------
     def _full_tags(self, e: ReleaseEntry) -> list[str]:
         repo = local_repository(self.settings, e.repo)
         return ["%s:%s" % (repo, t) for t in e.tags + e.shared_tags]
 
-    def _resolve_external(self, client: Any, ref: str) -> str:
-        """Image id of an external parent for this platform, pulling it unless it is local or pulls are off."""
+    def _resolve_external(self, client: Any, ref: str) -> tuple[str, str]:
+        """(image id, registry manifest digest or "") of an external parent for this platform, pulling it unless it
+        is local or pulls are off."""
         platform = self.settings.platform
         if self.settings.pull_parents and not self.settings.check_mode:
             img = client.images.pull(ref, platform=platform)
-            return img.id
+            return img.id, _repo_digest(img, ref)
         try:
             img = client.images.get(ref)
         except Exception:  # docker.errors.ImageNotFound; the SDK is imported by the caller
             if self.settings.check_mode:
-                return "unresolved:" + ref  # check mode never pulls: the plan still lists the entry
+                return "unresolved:" + ref, ""  # check mode never pulls: the plan still lists the entry
             raise BuildInputError("parent image %s is not on this builder and pull_parents is off" % ref) from None
-        return img.id
+        # the containerd store lists every image's own manifest digest in RepoDigests, pulled or made here: an image
+        # not pulled now has no registry digest it is known by (the graph-driver store lists only pulled ones)
+        return img.id, _repo_digest(img, ref, self._engine_info(client).containerd_store)
+
+    def _identities(self, client: Any, pins: dict[str, str]) -> dict[str, str]:
+        """The parents' identities for the input digest where an engine id is none (the containerd store:
+        engine_store.image_identity); {} on the graph-driver store, whose ids are config digests."""
+        if not pins or not self._engine_info(client).containerd_store:
+            return {}
+        out = {}
+        for ref, image_id in pins.items():
+            if image_id.startswith("sha256:"):
+                out[ref] = engine_store.image_identity(client.api.inspect_image(image_id))
+        return out
 
     def _labels(self, f: FamilyShare, e: ReleaseEntry, base: str, digest: str) -> dict[str, str]:
         return image_labels(source=f.source, revision=e.git_commit or f.revision or self.settings.revision,
@@ -188,7 +238,15 @@ class ReleaseBuilder:
 
     def _build_one(self, key: str) -> BuildResult:
         f, e = self.by_key[key]
-        res = BuildResult(key, e.repo, self._full_tags(e), "failed")
+        res = BuildResult(key, e.repo, self._full_tags(e), "failed", builder=self.builders[key],
+                          started=rfc3339_now())
+        try:
+            return self._build_entry(f, e, res)
+        finally:
+            res.finished = rfc3339_now()
+
+    def _build_entry(self, f: FamilyShare, e: ReleaseEntry, res: BuildResult) -> BuildResult:
+        key = e.key
         client = self.client_factory()
         try:
             failed_parents = [p for p in self.parent_keys[key] if self.results[p].status in ("failed", "skipped")]
@@ -199,28 +257,38 @@ class ReleaseBuilder:
             if f.error or e.key in f.entry_errors:
                 res.status, res.error = "failed", f.error or f.entry_errors[e.key]
                 return res
-            if e.builder == "oci-import":
+            if res.builder == OCI_IMPORT:
                 return self._oci_import(client, f, e, res)
             text = self.dockerfiles[key]
+            if res.builder == BUILDKIT:
+                # the engine's own Dockerfile frontend builds it: a `# syntax=` frontend would be pulled
+                text, _frontend = _buildx.strip_syntax(text)
             pins: dict[str, str] = {}
             base = ""
             for fl in from_lines(text):
-                if fl.stage_parent:
+                if fl.stage_parent or fl.ref in pins:
                     continue
                 k = _provided_key(fl.ref, e.key)
                 if k in self.provides:
-                    pins[fl.ref] = self.results[self.provides[k]].image_id or "would-build:" + fl.ref
+                    parent_key, digest = self.provides[k], ""
+                    pins[fl.ref] = self.results[parent_key].image_id or "would-build:" + fl.ref
                 else:
-                    pins[fl.ref] = self._resolve_external(client, fl.ref)
+                    parent_key = ""
+                    pins[fl.ref], digest = self._resolve_external(client, fl.ref)
+                res.parents.append({"name": fl.ref, "key": parent_key, "image_id": pins[fl.ref], "digest": digest})
                 base = base or fl.ref
             roots = [f.context_dir(e)] + ([f.extra_context] if f.extra_context else [])
+            identities = self._identities(client, pins)
             inputs = BuildInputs(
                 platform=self.settings.platform,
                 dockerfile_name=e.file,
+                # pinned to image ids whatever the builder (BuildKit gets them as pin tags): what the digest covers
                 dockerfile=pin_from(text, pins),
                 files=scan_context(roots),
                 parents=pins,
                 build_args=dict(self.settings.build_args, **f.build_args),
+                builder=res.builder,
+                identities=identities,
             )
             res.input_digest = inputs.digest()
             with self._locks_lock:
@@ -239,13 +307,21 @@ class ReleaseBuilder:
                 elif self._published(res):
                     image = client.images.pull(res.pulled, platform=self.settings.platform)
                     res.status = "unchanged"
+                elif res.builder == BUILDKIT:
+                    image = self._buildx_build(client, e, inputs, text, self._labels(f, e, base, res.input_digest),
+                                               res)
+                    res.status = "built"
                 else:
                     image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
                     res.status = "built"
             res.image_id = image.id
+            res.size = int((image.attrs or {}).get("Size") or 0)
             self._tag(image, res)
         except BuildInputError as exc:
             res.status, res.error = "failed", str(exc)
+        except _buildx.BuildkitError as exc:
+            res.status, res.error = "failed", str(exc)
+            res.log_tail = exc.log_tail or res.log_tail
         except Exception as exc:  # a build error must not stop the other entries of the share
             res.status, res.error = "failed", "%s: %s" % (type(exc).__name__, exc)
             log = getattr(exc, "build_log", None)
@@ -259,6 +335,14 @@ class ReleaseBuilder:
         found)."""
         layout = oci_layout_image(os.path.join(f.context_dir(e), e.file), self.settings.platform_obj)
         res.input_digest = layout.config_digest
+        if self._engine_info(client).containerd_store:
+            image = self._oci_import_containerd(client, layout, res)
+            if image is None:
+                return res
+            res.image_id = image.id
+            res.size = int((image.attrs or {}).get("Size") or 0)
+            self._tag(image, res)
+            return res
         try:
             image = client.images.get(layout.config_digest)
             res.status = "unchanged"
@@ -271,8 +355,35 @@ class ReleaseBuilder:
                 layout.config_digest)
             res.status = "built"
         res.image_id = image.id
+        res.size = int((image.attrs or {}).get("Size") or 0)
         self._tag(image, res)
         return res
+
+    def _oci_import_containerd(self, client: Any, layout: Any, res: BuildResult) -> Any:
+        """oci-import on the containerd image store, where an image id is the digest of the manifest the engine
+        made on loading, not the config digest (which no lookup of that engine knows): the layout is loaded (its
+        blobs the engine has already cost no space) and the image is unchanged when the entry's first tag already
+        names what was loaded; a dry run loads nothing and compares the tag's layers with the layout's. None when
+        ``res`` is final (would-build)."""
+        try:
+            current = client.images.get(res.tags[0])
+        except Exception:  # docker.errors.ImageNotFound
+            current = None
+        if self.settings.check_mode:
+            with open(layout.blob(layout.config_digest), "rb") as fh:
+                diff_ids = (json.loads(fh.read()).get("rootfs") or {}).get("diff_ids") or []
+            if current is not None and ((current.attrs or {}).get("RootFS") or {}).get("Layers") == diff_ids:
+                res.status = "unchanged"
+                return current
+            res.status = "would-build"
+            return None
+        loaded = [i for i in client.images.load(layout.docker_archive()) if getattr(i, "id", "")]
+        if len(loaded) != 1:
+            raise BuildInputError("oci-import of %s: the engine loaded %d images from the layout, not one"
+                                  % (layout.root, len(loaded)))
+        image = loaded[0]
+        res.status = "unchanged" if current is not None and current.id == image.id else "built"
+        return image
 
     def _tag(self, image: Any, res: BuildResult) -> None:
         """Give ``image`` the entry's tags it lacks (an unchanged image retagged is a change to report)."""
@@ -286,7 +397,9 @@ class ReleaseBuilder:
 
     def _published(self, res: BuildResult) -> bool:
         """Whether the registry's image under the entry's first tag has these build inputs; sets ``res.pulled``
-        to its reference by digest. Two requests (the manifest, the config); a registry that cannot answer
+        to its image manifest by digest. The tag is an image manifest (two requests: it, the config) or, as the
+        farm publishes it, an OCI index whose first manifest is the image and whose `unknown/unknown` entries
+        are attestations (three: the index, the image manifest, the config); a registry that cannot answer
         means a build."""
         if self.registry_for is None or not self.settings.registry:
             return False
@@ -295,15 +408,85 @@ class ReleaseBuilder:
         try:
             registry = self.registry_for(host)
             manifest = registry.get_manifest(path, tag)
+            if manifest is not None and manifest.media_type in LIST_TYPES:
+                image = _index_image(manifest.json())
+                manifest = registry.get_manifest(path, image) if image else None
             if manifest is None or manifest.media_type not in IMAGE_TYPES:
                 return False
             config = json.loads(registry.get_blob(path, manifest.json()["config"]["digest"]))
-        except (RegistryError, ValueError, KeyError):
+        except (RegistryError, ValueError, KeyError, TypeError, AttributeError):
             return False
         if ((config.get("config") or {}).get("Labels") or {}).get(INPUT_DIGEST_LABEL) != res.input_digest:
             return False
         res.pulled = "%s@%s" % (repo, manifest.digest)
         return True
+
+    # -- BuildKit --------------------------------------------------------------------------------------
+    def _engine_info(self, client: Any) -> _buildx.EngineInfo:
+        with self._pins_lock:
+            if self._engine is None:
+                self._engine = _buildx.engine_info(client)
+            return self._engine
+
+    def _pin(self, client: Any, ref: str, image_id: str) -> str:
+        """The local pin tag of ``image_id`` (made when missing; remembered to be taken off at the end)."""
+        tag = _buildx.pin_tag(ref, image_id)
+        with self._pins_lock:
+            image = client.images.get(image_id)
+            if tag not in (image.tags or []):
+                repo, name = tag.rsplit(":", 1)
+                image.tag(repo, name)
+                self._pins_made.add(tag)
+        return tag
+
+    def _unpin(self) -> None:
+        """Take off the pin tags this run made - only where the image keeps another tag, so no image is lost."""
+        if not self._pins_made:
+            return
+        client = self.client_factory()
+        for tag in sorted(self._pins_made):
+            try:
+                if len(client.images.get(tag).tags or []) > 1:
+                    client.images.remove(tag, noprune=True)
+            except Exception:  # docker.errors.*: a tag left behind costs nothing but a line in `docker images`
+                pass
+        self._pins_made.clear()
+
+    def _buildx_build(self, client: Any, e: ReleaseEntry, inputs: BuildInputs, dockerfile: str,
+                      labels: dict[str, str], res: BuildResult) -> Any:
+        """Build with `docker buildx build` on the engine's BuildKit; ``dockerfile`` is the entry's text (without a
+        `# syntax=` line), its parents pinned here as the engine allows."""
+        engine = self._engine_info(client)
+        _buildx.check_features(e.key, dockerfile, engine)
+        docker = _buildx.find_docker()
+        pinned = {ref: self._pin(client, ref, image_id) for ref, image_id in inputs.parents.items()}
+        if engine.named_contexts:
+            contexts = {ref: "docker-image://" + tag for ref, tag in pinned.items()}
+            text = dockerfile
+        else:
+            contexts, text = {}, pin_from(dockerfile, pinned)
+        with tempfile.TemporaryDirectory(prefix="buildfarm-buildx-") as tmp:
+            iidfile = os.path.join(tmp, "iid")
+            argv = _buildx.buildx_argv(docker=docker, platform=self.settings.platform,
+                                       dockerfile_name=inputs.dockerfile_name, tags=res.tags, labels=labels,
+                                       build_args=inputs.build_args, contexts=contexts, iidfile=iidfile)
+            rc, tail = _buildx.run_buildx(argv, lambda fh: inputs.write_tar(fh, text),
+                                          _buildx.buildx_env(self.settings.docker_host), cwd=tmp)
+            image_id = _buildx.read_iidfile(iidfile)
+        res.log_tail = tail
+        if rc != 0 or not image_id:
+            raise _buildx.BuildkitError(_buildx.explain_failure(e.key, tail, engine), log_tail=tail)
+        if not engine.containerd_store:
+            return client.images.get(image_id)
+        # the containerd store's image id is the manifest's digest, the iidfile's the config's (docker/buildx#3952):
+        # the image is the one the build just tagged, checked by its input digest
+        image = client.images.get(res.tags[0])
+        got = ((image.attrs or {}).get("Config") or {}).get("Labels") or {}
+        if got.get(INPUT_DIGEST_LABEL) != labels.get(INPUT_DIGEST_LABEL):
+            raise _buildx.BuildkitError("%s: after the build %s is another image (%s, its %s is %r)"
+                                        % (e.key, res.tags[0], image.id, INPUT_DIGEST_LABEL,
+                                           got.get(INPUT_DIGEST_LABEL)), log_tail=tail)
+        return image
 
     def _docker_build(self, client: Any, inputs: BuildInputs, labels: dict[str, str], res: BuildResult) -> Any:
         image, log = client.images.build(
@@ -322,8 +505,43 @@ class ReleaseBuilder:
 
     # -- the share ----------------------------------------------------------------------------------
     def run(self) -> list[BuildResult]:
-        with ThreadPoolExecutor(max_workers=max(1, self.settings.max_workers)) as pool:
-            for wave in self.waves:
-                for key, res in zip(wave, pool.map(self._build_one, wave)):
-                    self.results[key] = res
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.settings.max_workers)) as pool:
+                for wave in self.waves:
+                    for key, res in zip(wave, pool.map(self._build_one, wave)):
+                        self.results[key] = res
+        finally:
+            self._unpin()
         return [self.results[e.key] for _f, e in self.jobs]
+
+
+def _repo_digest(image: Any, ref: str, own_only: bool = False) -> str:
+    """The registry manifest digest of ``ref`` on the engine's ``image``: the reference's own digest, else (unless
+    ``own_only``) the engine's RepoDigests entry of its repository (what it was pulled as), else ""."""
+    try:
+        want = ImageRef.parse(ref, default_tag="latest")
+    except ImageRefError:
+        return ""
+    if want.digest or own_only:
+        return want.digest
+    for known in (getattr(image, "attrs", None) or {}).get("RepoDigests") or []:
+        try:
+            got = ImageRef.parse(known)
+        except ImageRefError:
+            continue
+        if got.repository == want.repository and got.digest:
+            return got.digest
+    return ""
+
+
+def _index_image(index: dict) -> str:
+    """The image manifest digest of a per-architecture OCI index as the farm publishes it: its first manifest that
+    is not an attestation (platform `unknown/unknown`); "" when it has none."""
+    for m in index.get("manifests") or []:
+        platform = m.get("platform") or {}
+        if (platform.get("os"), platform.get("architecture")) == ("unknown", "unknown"):
+            continue
+        if m.get("mediaType") in IMAGE_TYPES and m.get("digest"):
+            return str(m["digest"])
+        return ""
+    return ""

@@ -37,10 +37,6 @@ API
     The Constraints a Windows host of that release satisfies: ``windowsservercore-<r>`` and ``nanoserver-<r>``
     for its release and any other name of the same build (1809 and ltsc2019 are both build 17763).
 
-``builder_for(entry, arch, default="buildkit") -> str``
-    The builder an entry is built with on ``arch``: Windows entries always use ``classic`` (BuildKit does not
-    build Windows containers); others use the entry's ``builder`` or ``default``.
-
 Constraints follow bashbrew: every plain constraint must be one the host satisfies and no ``!negated`` one
 may be; Linux hosts satisfy no constraint.
 """
@@ -153,12 +149,6 @@ def host_constraints(release: str) -> list[str]:
     build = _known_release(release)
     same_build = [r for r, b in WINDOWS_RELEASES.items() if b == build]
     return ["%s-%s" % (base, r) for base in _WINDOWS_BASES for r in same_build]
-
-
-def builder_for(entry: Mapping, arch: str, default: str = "buildkit") -> str:
-    if architectures.get(arch).is_windows:
-        return CLASSIC
-    return str(entry.get("builder") or default)
 
 
 def _satisfies(constraints: Sequence[str], capabilities: frozenset[str]) -> bool:

@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import BUILDERS
+from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import DEBIAN_SUITES
 
 try:
     import yaml
@@ -28,9 +30,6 @@ except ImportError:  # reported by the modules with missing_required_lib()
 
 FAMILY_FILE = "family.yml"
 
-# Builders bashbrew knows; Windows entries always get `classic`.
-BUILDERS = ("buildkit", "classic", "oci-import")
-
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _TAG_RE = re.compile(r"^\w[\w.-]{0,127}$")
 # A variant is a directory below the version: `trixie`, `alpine3.24`, `windows/windowsservercore-ltsc2025` ...
@@ -40,7 +39,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _KEYS_REQUIRED = ("name", "maintainers", "versions", "templates")
 _KEYS_OPTIONAL = ("git_repo", "aliases", "builder", "exclude_architectures", "architectures", "template_vars", "build",
-                  "versions_source", "tag_policy")
+                  "versions_source", "tag_policy", "sources")
 _BUILD_KEYS = ("context", "tests")
 _CONTEXT_SOURCES = ("debian_package", "debian_rootfs")
 # Where versions come from beyond the versions file, resolved by the controller when a release is prepared
@@ -53,6 +52,11 @@ VERSIONS_SOURCES = ("debian_release",)
 TAG_POLICIES = ("python", "distribution")
 TESTS_FILE = "tests.yml"
 _RULE_KEYS = ("arch", "versions", "variants", "unless_versions")
+# `sources:` what a family's recipe downloads, verifies and builds from (python's CPython tarball): rendered per
+# entry (family/render.py render_sources) into the release bundle, named in each image's SBOM and provenance
+SOURCE_KEYS = ("name", "url", "sha256", "signing_key", "purl", "version", "variants", "exclude_variants", "url_arg")
+SOURCE_TEMPLATED = ("name", "url", "sha256", "signing_key", "purl", "version")
+_BUILD_ARG_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class FamilyError(ValueError, BuildfarmError):
@@ -118,6 +122,32 @@ class BuildRecipe:
 
 
 @dataclass(frozen=True)
+class SourceSpec:
+    """One item of family.yml `sources:`: a source the family's recipe downloads, verifies and builds from.
+
+    `name`, `url`, `sha256`, `signing_key`, `purl` and `version` are templates, rendered per entry in the sandbox
+    the family's Dockerfile templates render in, with the same variables (render_sources); `variants` /
+    `exclude_variants` (globs) say which entries build from it (default every one); `url_arg` names the build
+    argument that replaces the start `default` of the URL (a mirror), so the provenance records where the build
+    really fetched from beside the upstream URL."""
+
+    index: int  # position in `sources:` (errors name `sources[<index>]`)
+    name: str
+    url: str
+    sha256: str = ""
+    signing_key: str = ""
+    purl: str = ""
+    version: str = "{{ version }}"
+    variants: tuple[str, ...] = ("*",)
+    exclude_variants: tuple[str, ...] = ()
+    url_arg: Mapping[str, str] = field(default_factory=dict)  # {name: ARG, default: its default value}
+
+    def applies_to(self, variant: str) -> bool:
+        return (any(fnmatch.fnmatchcase(variant, g) for g in self.variants)
+                and not any(fnmatch.fnmatchcase(variant, g) for g in self.exclude_variants))
+
+
+@dataclass(frozen=True)
 class Family:
     path: str
     name: str
@@ -135,6 +165,7 @@ class Family:
     build: BuildRecipe = field(default_factory=BuildRecipe)
     versions_source: str = ""  # one of VERSIONS_SOURCES, resolved by the controller (release/batch.py)
     tag_policy: str = "python"  # one of TAG_POLICIES
+    sources: tuple["SourceSpec", ...] = ()  # `sources:`, rendered per entry by family/render.py render_sources
 
     @property
     def family_file(self) -> str:
@@ -312,9 +343,13 @@ def _debian_package(file: str, fld: str, value: Any) -> dict:
             if (not isinstance(p, str) or not p or p.startswith("/") or ".." in p.split("/")
                     or not re.match(r"^[\w./+-]+$", p)):
                 raise FamilyError(file, fld + ".files", p, "not a relative %s inside the package/context" % what)
+    # The Debian release the package is taken from, read from the host's own mirror whatever release the host
+    # runs. A family should name it: without it the host's release is used (as before `suite` existed), and the
+    # same family then builds different things on a Debian 12 and a Debian 13 controller.
     suite = value.get("suite", "")
-    if not isinstance(suite, str):
-        raise FamilyError(file, fld + ".suite", suite, "must be a suite name such as bookworm")
+    if not isinstance(suite, str) or (suite and suite not in DEBIAN_SUITES):
+        raise FamilyError(file, fld + ".suite", suite,
+                          "unknown Debian suite (known: %s)" % ", ".join(DEBIAN_SUITES))
     match = value.get("match_version", True)
     if not isinstance(match, bool):
         raise FamilyError(file, fld + ".match_version", match, "must be true or false")
@@ -378,6 +413,63 @@ def _build_recipe(file: str, family_dir: str, value: Any) -> BuildRecipe:
     return BuildRecipe(context=context, tests_file=tests_file)
 
 
+def _sources(file: str, value: Any, versions: tuple[Version, ...]) -> tuple[SourceSpec, ...]:
+    """`sources:` of family.yml: a list of mappings (keys SOURCE_KEYS; `name` and `url` required). The templated
+    values are checked once rendered (render_sources); here their types, the variant globs (each must match a
+    variant of the versions file: a typo would silently drop the source) and `url_arg`."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise FamilyError(file, "sources", value, "must be a list of sources (keys: %s)" % ", ".join(SOURCE_KEYS))
+    known = sorted({v for version in versions for v in version.variants})
+    out = []
+    for i, raw in enumerate(value):
+        fld = "sources[%d]" % i
+        if not isinstance(raw, dict):
+            raise FamilyError(file, fld, raw, "a source must be a mapping (keys: %s)" % ", ".join(SOURCE_KEYS))
+        unknown = sorted(set(raw) - set(SOURCE_KEYS), key=str)
+        if unknown:
+            raise FamilyError(file, "%s.%s" % (fld, unknown[0]), raw[unknown[0]],
+                              "unknown key (known: %s)" % ", ".join(SOURCE_KEYS))
+        for key in ("name", "url"):
+            if key not in raw:
+                raise FamilyError(file, "%s.%s" % (fld, key), None, "required key missing")
+        values = {}
+        for key in SOURCE_TEMPLATED:
+            if key not in raw:
+                continue
+            v = raw[key]
+            if v is None:
+                v = ""
+            if not isinstance(v, str):
+                raise FamilyError(file, "%s.%s" % (fld, key), v, "must be a string (a template: quote it)")
+            if key in ("name", "url") and not v.strip():
+                raise FamilyError(file, "%s.%s" % (fld, key), v, "must not be empty")
+            values[key] = v
+        globs = {}
+        for key in ("variants", "exclude_variants"):
+            if key not in raw:
+                continue
+            globs[key] = _str_list(file, "%s.%s" % (fld, key), raw[key])
+            for g in globs[key]:
+                if not any(fnmatch.fnmatchcase(v, g) for v in known):
+                    raise FamilyError(file, "%s.%s" % (fld, key), g, "matches no variant of the versions file "
+                                      "(variants: %s)" % ", ".join(known))
+        url_arg: dict[str, str] = {}
+        if raw.get("url_arg") is not None:
+            arg = raw["url_arg"]
+            if not isinstance(arg, dict) or sorted(arg) != ["default", "name"]:
+                raise FamilyError(file, fld + ".url_arg", arg, "must be a mapping with name (the build argument)"
+                                  " and default (its default value, the start of url)")
+            if not isinstance(arg["name"], str) or not _BUILD_ARG_RE.match(arg["name"]):
+                raise FamilyError(file, fld + ".url_arg.name", arg["name"], "not a build argument name")
+            if not isinstance(arg["default"], str) or not re.match(r"^(https?|ftp)://\S+$", arg["default"]):
+                raise FamilyError(file, fld + ".url_arg.default", arg["default"], "must be an http(s) or ftp URL")
+            url_arg = {"name": arg["name"], "default": arg["default"]}
+        out.append(SourceSpec(index=i, url_arg=url_arg, **values, **globs))  # type: ignore[arg-type]
+    return tuple(out)
+
+
 def _inside(file: str, family_dir: str, fld: str, rel: str, what: str = "file") -> str:
     """`rel` resolved (symlinks too) inside the family folder, or a FamilyError naming it: a family is data anyone
     may propose, so neither `../`, an absolute path nor a symlink may make it read the controller's files."""
@@ -419,6 +511,7 @@ def load_family(path: str, name: str | None = None) -> Family:
     git_repo = raw.get("git_repo") or ""
     if not isinstance(git_repo, str) or (git_repo and not re.match(r"^(https?|git|ssh)://\S+$", git_repo)):
         raise FamilyError(file, "git_repo", git_repo, "must be an https://, git:// or ssh:// URL")
+    # none given: the entries are built as common/builders.py normalizes it (buildkit on Linux, classic on Windows)
     builder = raw.get("builder") or ""
     if builder and builder not in BUILDERS:
         raise FamilyError(file, "builder", builder, "unknown builder (known: %s)" % ", ".join(BUILDERS))
@@ -476,4 +569,5 @@ def load_family(path: str, name: str | None = None) -> Family:
         build=build,
         versions_source=versions_source,
         tag_policy=tag_policy,
+        sources=_sources(file, raw.get("sources"), versions),
     )

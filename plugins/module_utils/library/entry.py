@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
+from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import BUILDERS
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import validate_tag
 
@@ -141,10 +142,15 @@ class ReleaseEntry:
         if not version:
             m = _VERSION_RE.match(tags[0])
             version = m.group(0) if m else ""
+        builder = data.get("builder") or ""
+        if builder not in ("",) + BUILDERS:
+            # checked before anything is built: a bundle or a module option naming a builder no builder knows
+            raise EntryError("unknown builder (entry %s; known: %s)" % (tags[0], ", ".join(BUILDERS)), where,
+                             "builder", builder)
         return cls(tags=tags, shared_tags=shared_tags, architectures=arches, directory=directory,
                    version=version, variant=str(data.get("variant") or ""),
                    file=str(data.get("file") or DOCKERFILE), git_commit=str(data.get("git_commit") or ""),
-                   constraints=constraints, builder=str(data.get("builder") or ""),
+                   constraints=constraints, builder=builder,
                    from_=names("from"), repo=repo, git_repo=str(data.get("git_repo") or ""),
                    git_fetch=str(data.get("git_fetch") or ""),
                    arch_overrides=_arch_overrides(data.get("arch_overrides"), where, tags[0]))
@@ -164,5 +170,9 @@ def _arch_overrides(value: Any, where: str, tag: str) -> dict[str, dict[str, str
                 k in ReleaseEntry._ARCH_FIELDS and isinstance(v, str) for k, v in fields.items()):
             raise EntryError("fields of %s must be some of %s with text values (entry %s)" % (
                 arch, ", ".join(ReleaseEntry._ARCH_FIELDS), tag), where, "arch_overrides", fields)
+        builder = fields.get("Builder", "")
+        if builder and builder not in BUILDERS:
+            raise EntryError("unknown builder (entry %s; known: %s)" % (tag, ", ".join(BUILDERS)), where,
+                             "arch_overrides.%s.Builder" % arch, builder)
         out[arch] = dict(fields)
     return out

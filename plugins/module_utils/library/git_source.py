@@ -27,13 +27,13 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Sequence, Tuple
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import OCI_IMPORT
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 
 Runner = Callable[[Sequence[str], "str | None"], Tuple[int, str, str]]
 # Without GitFetch: the repository's default branch (bashbrew assumes refs/heads/master, which many repositories
 # no longer have)
 DEFAULT_FETCH = "HEAD"
-BUILDERS = ("", "buildkit", "classic", "oci-import")
 
 
 class GitSourceError(BuildfarmError, ValueError):
@@ -141,7 +141,7 @@ class GitCache:
             raise GitSourceError("%s: File %r is not a file in Directory %r at commit %s%s"
                                  % (src.repo, src.file, src.directory, src.commit,
                                     " (oci-import: File names the OCI layout's index.json)"
-                                    if builder == "oci-import" else ""), field="File")
+                                    if builder == OCI_IMPORT else ""), field="File")
 
     def _type(self, gitdir: str, commit: str, path: str) -> str:
         obj = commit + ":" + ("" if path.strip("/") in ("", ".") else path.strip("/"))

@@ -58,6 +58,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence, Union, overload
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import BUILDERS
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 
@@ -576,6 +577,8 @@ class _Validator:
                 if problem:
                     self.err(f.line, f.name, f.value, "%s must be a relative path inside the repository: %s"
                              % (base, problem))
+            elif base == "Builder" and f.value and f.value not in BUILDERS:
+                self.err(f.line, f.name, f.value, "unknown Builder (known: %s)" % ", ".join(BUILDERS))
             elif base == "Architectures":
                 for a in split_list(f.value):
                     if not _arches.is_known(a):

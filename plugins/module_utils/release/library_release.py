@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import from_lines
+from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import BUILDERS
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_tests_data
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
 from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
 from ansible_collections.buildfarm.images.plugins.module_utils.library.git_source import (
-    BUILDERS,
     GitCache,
     GitSource,
     GitSourceError,
@@ -140,10 +140,10 @@ def load_library(spec: Any, where: str, cache: GitCache, architectures: Sequence
         froms: list[str] = []
         for arch in archs:
             builder = e.arch_value(arch, "Builder")
-            if builder not in BUILDERS:
+            if builder and builder not in BUILDERS:  # none given: normalized on the builder (common/builders.py)
                 raise LibraryReleaseError(path, "Builder" if e.arch_value(arch, "Builder") == e.builder
                                           else "%s-Builder" % arch, builder,
-                                          "unknown Builder (known: %s)" % ", ".join(b for b in BUILDERS if b),
+                                          "unknown Builder (known: %s)" % ", ".join(BUILDERS),
                                           line=_line(manifest, e, arch, "Builder"))
             src = _source(e, arch, base_dir)
             key = (src, builder)

@@ -18,7 +18,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.scheduling 
     SchedulingError,
     WindowsReleaseError,
     assign,
-    builder_for,
     check_windows_release,
     host_constraints,
 )
@@ -322,12 +321,6 @@ def test_a_windows_chain_routes_whole_or_not_at_all():
 def test_windows_host_without_release_is_an_error():
     with pytest.raises(SchedulingError, match="win-b has no buildfarm_windows_release"):
         assign(PYTHON, ["win-a", "win-b"], "windows-amd64", repo="python", releases={"win-a": "ltsc2022"})
-
-
-def test_windows_entries_build_classic():
-    assert builder_for({"builder": "buildkit"}, "windows-amd64") == "classic"
-    assert builder_for({}, "amd64") == "buildkit"
-    assert builder_for({"builder": "classic"}, "arm64v8") == "classic"
 
 
 # --- the release check -----------------------------------------------------------------------------------
