@@ -40,6 +40,18 @@ class Bundle:
     def render_dir(self, family: str) -> str:
         return os.path.join(self.root, "render", family)
 
+    def entry(self, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(family, entry) of entry ``key`` (`<repository>:<first tag>`), None when the release has no such entry.
+        The family's dict carries what the images' attestations read beside the entries (batch.py
+        ReleaseFamily.as_dict): `source`, `revision`, `family_folder`, `templates` and `sources` per entry
+        directory, `build_args`, `context`, `debian_releases`; a library file's entries carry their Git source."""
+        for f in self.families:
+            for e in f.get("entries") or []:
+                tags = e.get("tags") or []
+                if tags and "%s:%s" % (f.get("name"), tags[0]) == key:
+                    return f, e
+        return None
+
     def tests(self) -> dict[str, Any]:
         """Family name -> its smoke tests data, for the families that have tests."""
         return {f["name"]: f["tests"] for f in self.families if f.get("tests")}

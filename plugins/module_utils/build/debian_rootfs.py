@@ -45,6 +45,7 @@ Runner = Callable[[Sequence[str], Optional[str]], Tuple[int, str, str]]
 Fetch = Callable[[str], bytes]
 ROOTFS_FILE = "rootfs.tar"
 STAMP_SUFFIX = ".rootfs.json"  # beside the context folder, so it is never part of a build context
+ROOTFS_DIR = "rootfs"  # below the builder's cache folder: <cache_dir>/rootfs/<spec digest>/<architecture>
 
 # debuerreotype's minimizing config (what every docker-library/debian image carries)
 MINIMIZING_CONFIG = {
@@ -93,8 +94,10 @@ class DebianRelease:
         return time.strftime("%Y%m%d", time.gmtime(self.epoch))
 
     def as_dict(self) -> dict[str, Any]:
+        # `mirror`: where the controller read it (the provenance names the file's URL when the builder has no
+        # record of its own, see rootfs_record)
         return {"suite": self.suite, "codename": self.codename, "version": self.version, "date": self.date,
-                "epoch": self.epoch, "serial": self.serial, "sha256": self.sha256}
+                "epoch": self.epoch, "serial": self.serial, "sha256": self.sha256, "mirror": self.mirror}
 
 
 def archive_mirror(sources_dir: str = SOURCES_DIR, os_release: str = "/etc/os-release") -> tuple[str, str]:
@@ -252,6 +255,44 @@ class RootfsResult:
     seconds: float = 0.0
 
 
+def release_url(mirror: str, suite: str) -> str:
+    """The URL of a suite's Release file on a mirror (what fetch_release reads and a root filesystem is made
+    from)."""
+    return "%s/dists/%s/Release" % (mirror.rstrip("/"), suite)
+
+
+def rootfs_dest(cache_dir: str, spec: Mapping[str, Any], arch: str) -> str:
+    """Where a builder keeps a family's root filesystems for ``arch`` (bashbrew name): `<cache_dir>/rootfs/<first
+    16 hex digits of the SHA-256 of the spec's JSON, keys sorted>/<arch>`, ``spec`` being the family's
+    `context.debian_rootfs` of the release bundle (its Release files included), as image_build places them."""
+    key = json.dumps(spec, sort_keys=True)
+    return os.path.join(cache_dir, ROOTFS_DIR, hashlib.sha256(key.encode()).hexdigest()[:16], arch)
+
+
+def rootfs_record(dest: str, variant: str) -> dict[str, Any] | None:
+    """What the root filesystem ``<dest>/<variant>/rootfs.tar`` was made from, as make_rootfs recorded it in the
+    stamp beside ``dest`` (`<dest>.rootfs.json`, never part of a build context): {suite, release_sha256 (the
+    SHA-256 of the suite's Release file the bootstrap used, checked against the planned one), release_url,
+    mirror, security, epoch, arch (Debian's), slim, include, sha256 (of rootfs.tar)}; None when there is no
+    record of that variant (not made on this builder). The provenance of the image reads it (attest/provenance.py)."""
+    path = os.path.abspath(dest).rstrip("/") + STAMP_SUFFIX
+    try:
+        with open(path, encoding="utf-8") as fh:
+            have = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    made = have.get(variant) if isinstance(have, dict) else None
+    if not isinstance(made, dict) or not isinstance(made.get("input"), dict):
+        return None
+    w = made["input"]
+    out = {k: w.get(k) for k in ("suite", "release_sha256", "mirror", "security", "epoch", "arch", "slim",
+                                 "include")}
+    out["release_url"] = release_url(str(w.get("mirror") or ""), str(w.get("suite") or "")) if w.get("mirror") \
+        else ""
+    out["sha256"] = made.get("sha256") or ""
+    return out
+
+
 def variant_inputs(spec: Mapping[str, Any], variants: Sequence[str], debian_arch: str, mirror: str,
                    security: str) -> dict[str, dict[str, Any]]:
     """What each variant's root filesystem is made from (the cache key of make_rootfs)."""
@@ -281,7 +322,12 @@ def make_rootfs(run: Runner, spec: Mapping[str, Any], variants: Sequence[str], d
     """Place `<variant>/rootfs.tar` in ``dest`` for each variant (`<suite>` or `<suite>/<name>`; those matching a
     glob of spec `slim` are slim), from the suites' Release files the release was planned with
     (spec `releases`: suite -> {sha256, epoch}). Cached: a variant whose Release checksum, spec and architecture
-    are those of the stamp beside ``dest`` is not made again."""
+    are those of the stamp beside ``dest`` is not made again.
+
+    The stamp (`<dest>.rootfs.json`, beside the folder so it is never part of a build context) is also the record
+    of what each root filesystem was made from: per variant the suite, the mirror and the SHA-256 of the Release
+    file the bootstrap used (`input`: suite, release_sha256, mirror, ...) and the tarball's SHA-256; the image's
+    provenance reads it with rootfs_record (``dest`` is rootfs_dest(cache_dir, spec, arch) in image_build)."""
     if not mirror:
         mirror, sec = archive_mirror()
         security = sec if security is None else security

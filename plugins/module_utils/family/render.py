@@ -21,9 +21,15 @@ import sys
 import tempfile
 import traceback
 from dataclasses import dataclass, field
+from typing import Any
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import file_above, file_diff
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import Family, FamilyError, Version
+from ansible_collections.buildfarm.images.plugins.module_utils.family.family import (
+    Family,
+    FamilyError,
+    SourceSpec,
+    Version,
+)
 
 try:
     import jinja2
@@ -125,12 +131,20 @@ def _environment(family: Family) -> jinja2.Environment:
     )
 
 
+def _numeric(version: str) -> str:
+    """`3.15.0b3` -> `3.15.0`: the version up to its first letter (what `${PYTHON_VERSION%%[a-z]*}` keeps)."""
+    m = re.match(r"^[0-9.]*", version)
+    return (m.group(0) if m else "").rstrip(".") or version
+
+
 def _context(family: Family, version: Version, variant: str) -> dict:
     numeric = version.key.split("-", 1)[0]
     return {
         "family": family.name,
         "key": version.key,  # versions.json key, e.g. 3.15-rc
         "version": version.version,  # full version, e.g. 3.15.0b3
+        # the full version up to its first letter, e.g. 3.15.0 (python.org's folder of 3.15.0b3)
+        "version_numeric": _numeric(version.version),
         "series": numeric,  # the key without its pre-release suffix, e.g. 3.15
         "version_info": tuple(int(p) for p in numeric.split(".") if p.isdigit()),  # (3, 15): for comparisons
         "variant": variant,  # e.g. slim-trixie, windows/windowsservercore-ltsc2025
@@ -188,6 +202,91 @@ def render_family(family: Family) -> dict[str, str]:
                 raise RenderError(file, fld, "%s: %s" % (type(e).__name__, e), "template raised an error",
                                   line=_template_line(file)) from None
             out[dockerfile_path(version, variant)] = text
+    return out
+
+
+_SOURCE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_SOURCE_URL_RE = re.compile(r"^(https?|ftp)://[^\s/@]+/\S*$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# an OpenPGP fingerprint: v4 (40 hex digits) or v5/v6 (64), as gpg prints it (blanks are dropped)
+_FINGERPRINT_RE = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
+_PURL_RE = re.compile(r"^pkg:[a-z][a-z0-9.+-]*/\S+$")
+
+
+def _render_value(env: "jinja2.Environment", family: Family, spec: SourceSpec, key: str, version: Version,
+                  variant: str) -> str:
+    fld = "sources[%d].%s" % (spec.index, key)
+    try:
+        text = env.from_string(getattr(spec, key)).render(_context(family, version, variant))
+    except jinja2.TemplateSyntaxError as e:
+        raise RenderError(family.family_file, fld, e.message, "template does not parse") from None
+    except jinja2.UndefinedError as e:
+        raise RenderError(family.family_file, fld, e.message, "undefined template variable (entry %s/%s)"
+                          % (version.key, variant)) from None
+    except jinja2.sandbox.SecurityError as e:
+        raise RenderError(family.family_file, fld, str(e), "template reaches outside its data (refused by the "
+                          "sandbox; entry %s/%s)" % (version.key, variant)) from None
+    except Exception as e:  # a template's fault (1/0, a bad comparison), named, not a crash of ours
+        raise RenderError(family.family_file, fld, "%s: %s" % (type(e).__name__, e),
+                          "template failed to render (entry %s/%s)" % (version.key, variant)) from None
+    return text.strip()
+
+
+def _purl(name: str, version: str, url: str) -> str:
+    """`pkg:generic/<name>@<version>?download_url=<url>` (purl-spec's generic type), the default purl of a source."""
+    from urllib.parse import quote
+
+    return "pkg:generic/%s@%s?download_url=%s" % (quote(name, safe=""), quote(version, safe=""),
+                                                   quote(url, safe=":/"))
+
+
+def render_source(env: "jinja2.Environment", family: Family, spec: SourceSpec, version: Version,
+                  variant: str) -> dict:
+    """One `sources:` item rendered for one entry: {name, version, url, sha256, signing_key, purl, url_arg}, each
+    value checked (a RenderError names family.yml, `sources[<i>].<key>`, the value and the entry)."""
+    out: dict[str, Any] = {k: _render_value(env, family, spec, k, version, variant) for k in
+                           ("name", "version", "url", "sha256", "signing_key", "purl")}
+    where = "entry %s/%s" % (version.key, variant)
+
+    def bad(key: str, problem: str) -> RenderError:
+        return RenderError(family.family_file, "sources[%d].%s" % (spec.index, key), out[key],
+                           "%s (rendered for %s)" % (problem, where))
+
+    if not _SOURCE_NAME_RE.match(out["name"]):
+        raise bad("name", "not a package name (letters, digits, . _ + -)")
+    if not out["version"] or any(c.isspace() for c in out["version"]):
+        raise bad("version", "must be a version without blanks")
+    if not _SOURCE_URL_RE.match(out["url"]):
+        raise bad("url", "not an http(s) or ftp URL without credentials")
+    if out["sha256"] and not _SHA256_RE.match(out["sha256"]):
+        raise bad("sha256", "not 64 lowercase hex digits")
+    out["signing_key"] = out["signing_key"].replace(" ", "")
+    if out["signing_key"] and not _FINGERPRINT_RE.match(out["signing_key"]):
+        raise bad("signing_key", "not an OpenPGP fingerprint (40 or 64 uppercase hex digits)")
+    if not out["purl"]:
+        out["purl"] = _purl(out["name"], out["version"], out["url"])
+    elif not _PURL_RE.match(out["purl"]):
+        raise bad("purl", "not a package URL (pkg:<type>/<name>@<version>)")
+    if spec.url_arg:
+        if not out["url"].startswith(spec.url_arg["default"]):
+            raise bad("url", "does not start with url_arg.default %r" % spec.url_arg["default"])
+        out["url_arg"] = dict(spec.url_arg)
+    return out
+
+
+def render_sources(family: Family) -> dict[str, list[dict]]:
+    """family.yml `sources:` rendered for every entry: {"<key>/<variant>": [source, ...]} (entries without a
+    source left out), in the sandbox and with the variables of the family's templates."""
+    if not family.sources:
+        return {}
+    env = _environment(family)
+    out: dict[str, list[dict]] = {}
+    for version in family.versions:
+        for variant in version.variants:
+            mine = [render_source(env, family, spec, version, variant) for spec in family.sources
+                    if spec.applies_to(variant)]
+            if mine:
+                out["%s/%s" % (version.key, variant)] = mine
     return out
 
 

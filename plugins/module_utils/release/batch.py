@@ -50,7 +50,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.family.plan impor
     parse_from,
     plan_family,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync
+from ansible_collections.buildfarm.images.plugins.module_utils.family.render import (
+    render_family,
+    render_sources,
+    sync,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.library.git_source import GitCache, subprocess_runner
 from ansible_collections.buildfarm.images.plugins.module_utils.release.library_release import (
     ReleaseLibrary,
@@ -100,6 +104,8 @@ class ReleaseFamily:
     created: str = ""
     tests: Any = None  # the smoke tests file's data (validated), None without one
     build_args: dict = field(default_factory=dict)  # release_prepare overrides.<family>.build_args
+    # family.yml `sources:` rendered per entry ("<key>/<variant>" -> [source]): the SBOM's and provenance's
+    sources: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -142,7 +148,26 @@ class ReleaseFamily:
             "source": self.plan.git_repo,
             "revision": self.revision,
             "created": self.created,
+            # what the attestations of the images say about their recipe and inputs (attest/provenance.py):
+            # the family folder in its repository, each entry's template, its declared sources and, for root
+            # filesystems, the Release files as the controller read them
+            "family_folder": self.plan.source,
+            "templates": {e.directory: self.family.template_for(e.variant) for e in self.plan.entries},
+            "sources": {e.directory: self.sources[e.directory] for e in self.plan.entries
+                        if self.sources.get(e.directory)},
+            "debian_releases": self.debian_releases(),
         }
+
+    def debian_releases(self) -> dict:
+        """suite -> {version, sha256, mirror} of the Release files the release was planned from
+        (versions_source debian_release), {} for other families."""
+        out = {}
+        for v in self.family.versions:
+            rel = v.data.get("release") if isinstance(v.data, dict) else None
+            if isinstance(rel, dict) and rel.get("suite"):
+                out[rel["suite"]] = {"version": rel.get("version"), "sha256": rel.get("sha256"),
+                                     "mirror": rel.get("mirror") or ""}
+        return out
 
 
 @dataclass
@@ -324,6 +349,7 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
             raise ReleaseError("release", "architectures", a, "unknown architecture")
     seen: set[str] = set()
     loaded: dict[str, tuple[Family, dict[str, str]]] = {}
+    sources: dict[str, dict[str, list[dict]]] = {}
     for n in names:
         if not isinstance(n, str) or n in (".", "..") or "/" in n or n.startswith("."):
             raise ReleaseError(families_dir, "families", n, "not a family folder name")
@@ -337,6 +363,7 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
         family = apply_overrides(load_family(path, name=n), (overrides or {}).get(n), "overrides.%s" % n)
         family = resolve_versions(family, debian_mirror)
         loaded[n] = (family, render_family(family))
+        sources[n] = render_sources(family)
     deps = {n: family_parents(rendered, seen, n) for n, (_f, rendered) in loaded.items()}
     parents = ReleaseParents(parents_dir, seen)
     if parents_dir and not os.path.isdir(parents_dir):
@@ -353,7 +380,8 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
         release.warnings += plan.warnings
         release.families.append(ReleaseFamily(family, rendered, plan, deps[n], revision, created,
                                               _load_tests(family),
-                                              dict(((overrides or {}).get(n) or {}).get("build_args") or {})))
+                                              dict(((overrides or {}).get(n) or {}).get("build_args") or {}),
+                                              sources[n]))
     if library_files:
         release.families += _libraries(library_files, seen, architectures, git_cache_dir)
     return release
