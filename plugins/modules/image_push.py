@@ -5,18 +5,36 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: image_push
-short_description: Push a builder's images, tag by tag, skipping tags the registry already has
+short_description: Publish a builder's images, each tag an OCI index of the image and its attestation
 version_added: 0.1.0
 description:
-  - Pushes every tag of every image in I(images) (the C(images) result of M(buildfarm.images.image_build),
-    usually only those that passed M(buildfarm.images.image_test)).
-  - Before pushing a tag, asks the registry itself for the tag's digest (one manifest C(HEAD)) and compares it
-    with the local image's C(RepoDigests); a tag that already points at this image is not pushed again, and
-    nothing else is asked of the registry.
-  - After pushing a tag, asks the registry again (one C(HEAD)); a tag counts as pushed only when the registry
-    serves it with the digest the engine pushed. The engine's memory of earlier pushes is never taken as proof,
-    so a registry whose storage was wiped or replaced gets the images again, and one that accepts a push it
-    then does not serve makes the tag fail with a message saying so.
+  - Publishes every tag of every image in I(images) (the C(images) result of M(buildfarm.images.image_build),
+    usually only those that passed M(buildfarm.images.image_test)) as upstream's architecture namespaces hold
+    them - an OCI image index (C(application/vnd.oci.image.index.v1+json)) with the image manifest first (OCI
+    media types, the same config and layer blobs the engine pushed, the platform, and upstream's annotations
+    C(org.opencontainers.image.source), C(.revision), C(.created), C(.version) (the first tag), C(.url),
+    C(.base.name), C(.base.digest) and C(com.docker.official-images.bashbrew.arch) on the manifest and its
+    descriptor, empty ones left out) and its attestation manifest second (platform C(unknown/unknown),
+    C(vnd.docker.reference.type=attestation-manifest), an SPDX SBOM made by syft and SLSA v0.2 provenance as
+    C(application/vnd.in-toto+json) layers), as BuildKit stores attestations; C(docker buildx imagetools
+    inspect --format '{{ json .SBOM }}') reads them and C(docker pull)/C(docker run --platform) work as before.
+  - Images are published parents first - an image whose build item names another image of this call as a parent
+    (C(parents[].key)) waits for it, and its C(.base.digest) and provenance name the parent's pushed image
+    manifest (an external parent's C(parents[].digest) as the build found it).
+  - An image is unchanged, and nothing is scanned or pushed, when a tag already serves the index this image
+    would get (image manifest whose config is the local image, same annotations and platform, attestation
+    present), found with one C(GET) per tag and one of the image manifest; another tag of an unchanged image gets that
+    index (one C(PUT)). Otherwise the SBOM is made first (a scanner that fails publishes nothing), the engine
+    pushes the image under the first tag of each repository (its layers), and the manifests and the index are
+    written; every serialization is canonical, so an unchanged image always yields the same digests.
+  - A tag counts as pushed only when the registry serves the index written (a C(HEAD) after the C(PUT)) and
+    serves the manifest the engine reported pushing. The engine's memory of earlier pushes is never taken as
+    proof, so a registry whose storage was wiped or replaced gets the images again, and one that accepts a push
+    it then does not serve makes the tag fail with a message saying so.
+  - An image whose attestation cannot be written (a registry refusing C(application/vnd.in-toto+json), the
+    provenance failing) fails, naming the image and the cause; its tags then serve the index with the image
+    alone, which the lists treat as an incomplete member and the next run completes. A registry refusing the
+    OCI index fails the image too, and the message says the first tag serves the engine's manifest.
   - Transient failures (timeouts, connection resets, 5xx, 429) are retried with exponential backoff; an
     authorization error is not.
   - Returns the digest of every tag, which the publish step (manifest lists) and the release report consume.
@@ -61,13 +79,67 @@ options:
       - This builder's inventory hostname, named in the summary of I(status_file).
     type: str
     default: ""
+  arch:
+    description:
+      - The bashbrew architecture of the images (C(amd64), C(arm64v8), ...) - the index's platform and the
+        C(com.docker.official-images.bashbrew.arch) annotation. Empty for the architecture of each image's
+        platform.
+    type: str
+    default: ""
+  attestations:
+    description:
+      - Attach the SBOM and provenance attestation to every Linux image (Windows images get none, as upstream's).
+      - C(false) is an explicit opt-out; the tags are OCI indexes with the image and its annotations only, and
+        the lists count such a member as incomplete.
+    type: bool
+    default: true
+  release:
+    description:
+      - The release bundle the images were built from (the builder's C(release.tar)); the provenance is made
+        from it. Required when I(attestations) is true.
+    type: path
+  work_dir:
+    description:
+      - The builder's folder M(buildfarm.images.image_build) used (its context files are the provenance's
+        materials). Default the folder of I(release).
+    type: path
+  syft_path:
+    description:
+      - The syft binary that makes the SBOM. Empty for C(syft) next to the Python running the module (a
+        virtualenv's), else on C(PATH).
+    type: path
+    default: ""
+  builder_id:
+    description:
+      - The builder id the provenance names (SLSA C(builder.id)), a URI. Empty for the farm's default with
+        C(#<host>) appended.
+    type: str
+    default: ""
+  cache_dir:
+    description:
+      - The I(cache_dir) M(buildfarm.images.image_build) used (its root filesystem records are the provenance's
+        materials). Default C(<work_dir>/cache), image_build's default.
+    type: path
+  scan_timeout:
+    description: Seconds one image's SBOM scan may take before the image fails.
+    type: int
+    default: 900
 """
 
 EXAMPLES = r"""
 - name: Push what passed the smoke tests
   buildfarm.images.image_push:
     images: "{{ buildfarm_built.images | selectattr('key', 'in', buildfarm_tested.passed) }}"
+    arch: amd64
+    release: /var/cache/buildfarm/builders/builder-amd64/release.tar
+    work_dir: /var/cache/buildfarm/builders/builder-amd64
+    builder_id: https://ci.example.org/buildfarm
   register: buildfarm_pushed
+
+- name: Push without attestations (explicit opt-out; the indexes carry the annotations only)
+  buildfarm.images.image_push:
+    images: "{{ buildfarm_built.images }}"
+    attestations: false
 """
 
 RETURN = r"""
@@ -84,16 +156,24 @@ images:
       description: Local image id.
       type: str
     ok:
-      description: Whether the registry serves every tag with the image's digest now (or the tag would be
+      description: Whether the registry serves every tag with the image's index now (or the tag would be
         pushed, in check mode).
       type: bool
+    started:
+      description: When the image's push began (RFC 3339, UTC).
+      type: str
+    finished:
+      description: When it ended (RFC 3339, UTC).
+      type: str
     tags:
-      description: Per tag C(ref), C(status) (C(pushed), C(unchanged), C(would-push), C(failed)), C(digest),
-        C(attempts) and C(error).
+      description:
+        - Per tag C(ref), C(status) (C(pushed), C(unchanged), C(would-push), C(failed)), C(digest) (the OCI
+          index the tag serves), C(image_digest) (its C(manifests[0]), the image manifest),
+          C(attestation_digest) (its C(manifests[1]), or empty), C(attempts) and C(error).
       type: list
       elements: dict
 digests:
-  description: Full reference -> manifest digest in the registry, for every tag pushed or already there.
+  description: Full reference -> the index digest in the registry, for every tag pushed or already there.
   returned: always
   type: dict
   sample: {"127.0.0.1:5000/s390x/busybox:1.35.0-glibc": "sha256:0f3e..."}
@@ -104,14 +184,18 @@ failed_entries:
   elements: str
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.buildfarm.images.plugins.module_utils.attest.provenance import default_builder_id
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import (
     ENGINE_REGISTRY_ARGS,
     registry_clients,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import (
+    FarmAttester,
     ImagePushResult,
     PushInputError,
     Pusher,
@@ -119,6 +203,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pushe
     push_items,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 
 
 def main() -> None:
@@ -130,20 +215,43 @@ def main() -> None:
             fail_on_error=dict(type="bool", default=True),
             host=dict(type="str", default=""),
             status_file=dict(type="path"),
+            arch=dict(type="str", default=""),
+            attestations=dict(type="bool", default=True),
+            release=dict(type="path"),
+            work_dir=dict(type="path"),
+            syft_path=dict(type="path", default=""),
+            builder_id=dict(type="str", default=""),
+            cache_dir=dict(type="path"),
+            scan_timeout=dict(type="int", default=900),
             **ENGINE_ARGS,
             **ENGINE_REGISTRY_ARGS
         ),
         supports_check_mode=True,
     )
     p = module.params
-    for name, least in (("retries", 0), ("max_workers", 1)):
+    for name, least in (("retries", 0), ("max_workers", 1), ("scan_timeout", 1)):
         if p[name] < least:
             module.fail_json(msg="field %s: must be %d or more (value: %d)" % (name, least, p[name]),
                              field=name, value=p[name])
+    if p["arch"] and not architectures.is_known(p["arch"]):
+        module.fail_json(msg="field arch: unknown architecture (value: %r; known: %s)" % (
+            p["arch"], ", ".join(architectures.ARCHITECTURES)), field="arch", value=p["arch"])
     try:
         todo = push_items(p["images"], module.check_mode)
     except PushInputError as exc:
         module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
+    attester = None
+    if p["attestations"]:
+        # the provenance is made from the bundle: without it, say so before anything is pushed
+        if not p["release"] or not os.path.isfile(p["release"]):
+            module.fail_json(msg="field release: %s (value: %r): the provenance is made from the release bundle; "
+                             "set attestations: false to publish without attestations" % (
+                                 "required when attestations is true" if not p["release"] else "no such file",
+                                 p["release"]), field="release", value=str(p["release"]))
+        attester = FarmAttester(release=p["release"], work_dir=p["work_dir"] or os.path.dirname(p["release"]),
+                                builder_id=p["builder_id"].strip() or default_builder_id(p["host"]),
+                                cache_dir=p["cache_dir"] or "", syft=p["syft_path"] or "",
+                                docker_host=p.get("docker_host") or "", timeout=float(p["scan_timeout"]))
     connect = engine_factory(module)
     # a dry run writes nothing on the builder (and runs in the foreground: nobody polls)
     progress = Progress("" if module.check_mode else p["status_file"] or "", p["host"] or "localhost", "",
@@ -157,6 +265,9 @@ def main() -> None:
         check_mode=module.check_mode,
         max_workers=p["max_workers"],
         progress=progress,
+        build_items={str(i["key"]): i for i in p["images"] if isinstance(i, dict) and i.get("key")},
+        arch=p["arch"],
+        attester=attester,
     )
     would_build = [t for t in todo if not t[1]]  # check mode: images a dry run would build
     todo = [t for t in todo if t[1]]

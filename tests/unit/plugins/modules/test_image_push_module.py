@@ -32,7 +32,21 @@ IMAGES = [
 
 def _args(tmp_path, **kw):
     return dict({"images": IMAGES, "docker_host": NO_ENGINE, "retries": 0, "fail_on_error": False,
-                 "host": "builder-amd64", "status_file": str(tmp_path / "image_push.status.json")}, **kw)
+                 "host": "builder-amd64", "status_file": str(tmp_path / "image_push.status.json"),
+                 "attestations": False}, **kw)
+
+
+@pytest.mark.parametrize("args,field,problem", [
+    ({"attestations": True}, "release", "required when attestations is true"),
+    ({"attestations": True, "release": "/nonexistent/release.tar"}, "release", "no such file"),
+    ({"arch": "amd65"}, "arch", "unknown architecture"),
+    ({"scan_timeout": 0}, "scan_timeout", "must be 1 or more"),
+])
+def test_attestation_options_are_checked_before_anything_is_pushed(tmp_path, args, field, problem):
+    r = run_module("image_push", _args(tmp_path, **args))
+    assert r["failed"] and r["field"] == field and problem in r["msg"], r
+    assert "field %s" % field in r["msg"] and "images" not in r
+    assert not (tmp_path / "image_push.status.json").exists()
 
 
 def test_the_status_file_says_what_was_pushed_on_which_host(tmp_path):

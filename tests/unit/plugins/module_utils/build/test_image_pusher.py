@@ -1,11 +1,12 @@
-"""Push helpers: which engine errors are retried, reference splitting, the local digests of a repository."""
+"""Push helpers: which engine errors are retried, reference splitting, the order parents first."""
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import (
     is_transient,
-    local_digests,
+    push_order,
+    subject_name,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 
@@ -32,11 +33,24 @@ def test_pushed_references_keep_the_registry_port():
             "127.0.0.1:5000/s390x/busybox", "latest", "127.0.0.1:5000", "s390x/busybox")
 
 
-def test_local_digests_are_per_repository():
-    attrs = {"RepoDigests": ["127.0.0.1:5000/amd64/busybox@sha256:a", "other/busybox@sha256:b",
-                             "127.0.0.1:5000/amd64/busybox@sha256:c"]}
-    assert local_digests(attrs, "127.0.0.1:5000/amd64/busybox") == ["sha256:a", "sha256:c"]
-    assert local_digests(attrs, "127.0.0.1:5000/s390x/busybox") == []
+def test_parents_of_this_push_come_first():
+    images = [("tools", "sha256:t", ["r/tools"]), ("base", "sha256:b", ["r/base"]), ("solo", "sha256:s", ["r/s"]),
+              ("app", "sha256:a", ["r/app"])]
+    items = {"tools": {"parents": [{"name": "chain:base", "key": "base"}]},
+             "app": {"parents": [{"name": "x", "key": ""}, {"name": "chain:tools", "key": "tools"}]},
+             "base": {"parents": [{"name": "debian:trixie", "key": "", "digest": "sha256:d"}]}}
+    rounds = [[i[0] for i in r] for r in push_order(images, items)]
+    assert rounds == [["base", "solo"], ["tools"], ["app"]]
+    # a parent outside the push (or a cycle in bad input) does not hold anything back
+    assert [[i[0] for i in r] for r in push_order(images[:1], items)] == [["tools"]]
+    loop = {"a": {"parents": [{"key": "b"}]}, "b": {"parents": [{"key": "a"}]}}
+    assert sum(len(r) for r in push_order([("a", "", []), ("b", "", [])], loop)) == 2
+
+
+def test_the_subject_is_named_as_buildkit_names_it():
+    assert subject_name("127.0.0.1:5000/arm32v7/busybox:1.36", {"os": "linux", "architecture": "arm",
+                                                                "variant": "v7"}) == (
+        "pkg:docker/127.0.0.1:5000/arm32v7/busybox@1.36?platform=linux%2Farm%2Fv7")
 
 
 # ---------------------------------------------------------------- bad input: named before anything is pushed
@@ -110,3 +124,46 @@ def test_an_image_gone_mid_run_fails_its_tags_not_the_module():
     res = _pusher(set()).push_image("b", "sha256:gone", [REF, REF + "-x"])
     assert not res.ok and [t.status for t in res.tags] == ["failed", "failed"]
     assert "image sha256:gone of entry b is not in the engine" in res.tags[0].error
+
+
+class _Image(_Engine):
+    """An engine whose images are amd64 Linux images with the farm's labels."""
+
+    def inspect_image(self, image_id):
+        return dict(super().inspect_image(image_id), Os="linux", Architecture="amd64",
+                    Config={"Labels": {"org.opencontainers.image.source": "https://git.example/x"}})
+
+
+def test_a_child_of_a_failed_parent_fails_naming_it_and_asks_no_registry():
+    asked = []
+
+    def registry_for(host):
+        asked.append(host)
+        raise ConnectionRefusedError("the registry is down")
+
+    items = {"base": {"parents": []}, "tools": {"parents": [{"name": "chain:base", "key": "base"}]}}
+    pusher = Pusher(client_factory=lambda: _Image({"sha256:b", "sha256:t"}), registry_for=registry_for,
+                    build_items=items, arch="amd64", retries=1)
+    tools, base = pusher.run([("tools", "sha256:t", [REF + "-tools"]), ("base", "sha256:b", [REF])])
+    assert base.tags[0].status == "failed" and "the registry is down" in base.tags[0].error
+    assert tools.tags[0].status == "failed"
+    assert tools.tags[0].error == "tools: its parent base was not pushed"
+    assert asked == ["127.0.0.1:5000"]  # the parent's only
+    assert base.started and base.finished and base.started <= base.finished
+
+
+def test_the_annotations_are_upstreams_from_the_labels_tags_and_parents():
+    pusher = _pusher(set())
+    attrs = {"Config": {"Labels": {"org.opencontainers.image.source": "https://git.example/x",
+                                   "org.opencontainers.image.revision": "abc",
+                                   "org.opencontainers.image.base.name": "first:stage",
+                                   "org.opencontainers.image.version": "1.36.1"}}}
+    parents = [{"name": "first:stage", "digest": "sha256:1"}, {"name": "debian:trixie", "digest": "sha256:d"}]
+    assert pusher._annotations(REF, attrs, parents, "arm64v8") == {
+        "org.opencontainers.image.source": "https://git.example/x",
+        "org.opencontainers.image.revision": "abc",
+        "org.opencontainers.image.version": "1.36",  # the first tag's, not the label's
+        "org.opencontainers.image.base.name": "debian:trixie",  # the last stage's parent
+        "org.opencontainers.image.base.digest": "sha256:d",
+        "com.docker.official-images.bashbrew.arch": "arm64v8",
+    }
