@@ -13,8 +13,16 @@ description:
   - Members are C(<arch namespace>/<repository>:<first tag of the entry>) on the same registry, resolved to
     digests, in the canonical platform order; Windows members carry C(os.version) and C(os.features) from
     their image config.
+  - A member source is the per-architecture OCI index the farm pushes (the image manifest, then its attestation
+    manifest as BuildKit stores attestations); one GET of it gives both. An older plain image manifest or a
+    multi-platform list is read too (the attestation naming the architecture's image, wherever it is).
+  - The list keeps each member's image descriptor (platform, annotations of the per-architecture index's
+    descriptor) immediately followed by its attestation descriptor (platform C(unknown/unknown),
+    C(vnd.docker.reference.type=attestation-manifest), C(vnd.docker.reference.digest=<image digest>)).
+  - A Linux member without its attestation is incomplete and follows I(missing_architectures), as a missing
+    image does, unless I(require_attestations=false). Windows images have no attestation.
   - The media type is a Docker manifest list when every member is a Docker v2 manifest and nothing is
-    annotated, otherwise an OCI index (a Docker manifest list cannot carry annotations).
+    annotated or attested, otherwise an OCI index (a Docker manifest list cannot carry annotations).
   - Idempotent; the published list is compared by digest with the exact bytes that would be PUT, and
     unchanged lists are not written. Each tag is one PUT, so after a failure every tag is either its old or
     its new list.
@@ -24,9 +32,13 @@ description:
     new list would have fewer platforms than the published one is not written, whatever the reason (missing
     images, an entry's architectures shrunk, a builder group removed); I(drop_architectures) names the ones to
     drop on purpose."
-  - Before a list is written, each member's image config is checked against its platform (os, architecture,
-    variant), and each member is made present in the target repository. For a list that is unchanged, each
-    member is HEADed in the target repository; one that is gone is copied back (C(repaired)) or reported.
+  - Before a list is written, each member is made present in the target repository, and the image config of a
+    member that is a plain image manifest is checked against its platform (os, architecture, variant); a member
+    picked out of an index by its platform is taken as the index describes it. For a list that is unchanged, each
+    member is HEADed in the target repository (unless I(check_unchanged_members=false)); one that is gone is
+    copied back (C(repaired)) or reported.
+    Attestation manifests and their blobs are copied (mounted) with their images. Into a repository that does
+    not exist yet, members are copied without a HEAD first.
   - Tags, repositories and namespaces are checked against the distribution grammar before any request.
   - A second publisher of the same repository (on this controller) waits up to I(lock_timeout) seconds for the
     first, then stops naming it; nothing is published by the one that stopped.
@@ -95,10 +107,25 @@ options:
         Default the bashbrew namespaces (C(windows-amd64) -> C(winamd64))."
     type: dict
     default: {}
+  require_attestations:
+    description:
+      - Whether a Linux member must have its attestation manifest (SBOM and provenance). C(true) counts a member
+        without one as incomplete (I(missing_architectures) applies, C(fail) names it, C(skip) leaves it out,
+        C(keep-previous) keeps the member published before); C(false) publishes such members bare.
+    type: bool
+    default: true
+  check_unchanged_members:
+    description:
+      - For a list that is unchanged, HEAD each member and attestation in the target repository and copy back
+        what is gone (C(repaired)). C(false) spares those requests (two a member) and trusts that what a
+        published list points at stays; M(buildfarm.images.release_verify) reads every member back anyway.
+    type: bool
+    default: true
   missing_architectures:
     description:
-      - What to do with a tag when member images are missing, or when its new list would have fewer
-        architectures than the one published (not counting I(drop_architectures)).
+      - What to do with a tag when member images are missing (or, with I(require_attestations), have no
+        attestation), or when its new list would have fewer architectures than the one published (not counting
+        I(drop_architectures)).
       - C(fail) publishes nothing for that tag and fails naming the missing images or the lost architectures.
       - C(skip) publishes without them, warns, and says so in RV(lists[].dropped_architectures).
       - C(keep-previous) carries forward the member already published for a missing or lost architecture
@@ -147,6 +174,13 @@ EXAMPLES = r"""
     repository: busybox
     entries: "{{ buildfarm_plan.plan.entries }}"
     missing_architectures: "{{ buildfarm_missing_architectures | default('fail') }}"
+
+- name: Publish images pushed without attestations (older releases)
+  buildfarm.images.manifest_list:
+    registry: 127.0.0.1:5000
+    repository: busybox
+    entries: "{{ buildfarm_plan.plan.entries }}"
+    require_attestations: false
 
 - name: Publish annotated OCI indexes
   buildfarm.images.manifest_list:
@@ -198,7 +232,9 @@ lists:
       description: Media type of the list.
       type: str
     members:
-      description: Members in index order (architecture, platform, os_version, digest, source, annotations).
+      description: >-
+        Members in index order (architecture, platform, os_version, digest, source, annotations, attestation:
+        the digest of its attestation manifest or empty).
       type: list
       elements: dict
     annotations:
@@ -212,6 +248,10 @@ lists:
       elements: dict
     missing_architectures:
       description: Member images that do not exist (C(<arch> (<reference>))).
+      type: list
+      elements: str
+    missing_attestations:
+      description: Members without their attestation (C(<arch> (<reference>))), with I(require_attestations).
       type: list
       elements: str
     carried_forward:
@@ -247,9 +287,11 @@ lists:
           digest: sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7
           source: amd64/busybox:1.35.0
           annotations: {}
+          attestation: ""
       previous_members: []
       annotations: {}
       missing_architectures: []
+      missing_attestations: []
       carried_forward: []
       dropped_architectures: []
       lost_architectures: []
@@ -362,6 +404,8 @@ def main() -> None:
             max_workers={"type": "int", "default": 8, "aliases": ["concurrency"]},
             annotations={"type": "dict", "default": {}},
             member_annotations={"type": "bool", "default": False},
+            require_attestations={"type": "bool", "default": True},
+            check_unchanged_members={"type": "bool", "default": True},
         ),
         mutually_exclusive=[("entries", "library_file"), ("repository", "repositories"),
                             ("repositories", "entries"), ("repositories", "library_file")],
@@ -378,7 +422,9 @@ def main() -> None:
         publishers = [(Publisher(client, p["namespace"], repo, p["missing_architectures"], max(1, p["max_workers"]),
                                  module.check_mode, _annotations(p["annotations"], p["namespace"], repo),
                                  p["member_annotations"],
-                                 drop_architectures=p["drop_architectures"], lock_timeout=p["lock_timeout"]), specs)
+                                 drop_architectures=p["drop_architectures"], lock_timeout=p["lock_timeout"],
+                                 require_attestations=p["require_attestations"],
+                                 check_unchanged_members=p["check_unchanged_members"]), specs)
                       for repo, specs in jobs]
         all_results = publish_many(publishers, max(1, p["max_workers"]))
     except (BuildfarmError, OSError, ValueError) as exc:

@@ -68,7 +68,11 @@ images:
       description: Manifest size in bytes.
       type: int
     platforms:
-      description: For a list or index, its members (platform, os, architecture, variant, os_version, digest).
+      description:
+        - For a list or index, its members (platform, os, architecture, variant, os_version, digest,
+          attestation_for).
+        - C(attestation_for) is the digest of the member an attestation manifest (SBOM, provenance; platform
+          C(unknown/unknown)) attests, empty for a runnable member.
       type: list
       elements: dict
     os:
@@ -96,6 +100,7 @@ images:
           variant: ""
           os_version: ""
           digest: sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7
+          attestation_for: ""
 retries:
   description: Requests retried after transient failures.
   returned: always

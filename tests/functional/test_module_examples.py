@@ -22,7 +22,7 @@ from run_module import run_module  # noqa: E402
 HERE = {"dockerfiles", "release_plan", "library_manifest", "readme", "release_report", "windows_release_check",
         "windows_share"}
 INTEGRATION = {"builder_arch", "debian_package_files", "release_prepare", "image_build", "image_test", "image_push",
-               "job_status", "manifest_list", "registry_image_info"}
+               "job_status", "manifest_list", "registry_image_info", "release_verify"}
 ALL_ARCHES = ["amd64", "arm32v5", "arm32v7", "arm64v8", "i386", "mips64le", "ppc64le", "riscv64", "s390x"]
 
 

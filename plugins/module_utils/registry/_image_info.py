@@ -41,6 +41,14 @@ def _platform_dict(p: Platform) -> dict:
             "os_version": p.os_version}
 
 
+def _attested(descriptor: dict) -> str:
+    """The digest an attestation manifest's descriptor attests, '' for a runnable member."""
+    ann = descriptor.get("annotations") or {}
+    if ann.get("vnd.docker.reference.type") == "attestation-manifest":
+        return str(ann.get("vnd.docker.reference.digest", ""))
+    return ""
+
+
 def image_info(client: RegistryClient, reference: str) -> dict:
     repo, ref = split_reference(reference)
     manifest = client.get_manifest(repo, ref)
@@ -50,7 +58,9 @@ def image_info(client: RegistryClient, reference: str) -> dict:
                  "media_type": manifest.media_type, "size": manifest.size}
     doc = manifest.json()
     if manifest.media_type in LIST_TYPES:
-        out["platforms"] = [dict(_platform_dict(Platform.from_oci(m.get("platform") or {})), digest=m["digest"])
+        # an attestation manifest (BuildKit's storage: platform unknown/unknown) names the member it attests
+        out["platforms"] = [dict(_platform_dict(Platform.from_oci(m.get("platform") or {})), digest=m["digest"],
+                                 attestation_for=_attested(m))
                             for m in doc.get("manifests", [])]
     else:
         config = json.loads(client.get_blob(repo, doc["config"]["digest"]))

@@ -6,6 +6,11 @@ compare with what is published, and PUT only what changed.
 One list per entry under each of its Tags; one list per shared-tag group under each tag of the group.
 Members are `<arch namespace>/<repo>:<first tag of the entry>`. Each tag is a single manifest PUT, so
 after any failure every tag is either its old or its new list.
+
+A member source is the farm's per-architecture OCI index (its image manifest, then the image's attestation
+manifest as BuildKit stores them); an older plain image manifest or a multi-platform list is read too. The list
+keeps each member's image descriptor immediately followed by its attestation descriptor; a member without one is
+incomplete (the completeness policy applies) unless attestations are not required.
 """
 from __future__ import annotations
 
@@ -46,6 +51,12 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 )
 
 POLICIES = ("fail", "skip", "keep-previous")
+# BuildKit's attestation storage: an attestation manifest is an image manifest of platform unknown/unknown whose
+# descriptor names the image it is about.
+REFERENCE_TYPE = "vnd.docker.reference.type"
+REFERENCE_DIGEST = "vnd.docker.reference.digest"
+ATTESTATION_MANIFEST = "attestation-manifest"
+UNKNOWN_PLATFORM = {"architecture": "unknown", "os": "unknown"}
 # What the official images put on each member of their indexes: its bashbrew architecture and the tag it is.
 ARCH_ANNOTATION = "com.docker.official-images.bashbrew.arch"
 VERSION_ANNOTATION = "org.opencontainers.image.version"
@@ -88,18 +99,36 @@ class Member:
     # The member's manifest when resolving already fetched it: the copy into the target needs these bytes.
     manifest: Manifest | None = field(default=None, compare=False, repr=False)
     annotations: Annotations = ()
+    # The image's attestation manifest (None: the member has none) and its descriptor's annotations.
+    attestation: Descriptor | None = None
+    attestation_annotations: Annotations = ()
+    # Picked out of an index by its descriptor's platform: the index says what it is, so the publish does not
+    # read the image config to check it (the verify stage does).
+    from_index: bool = field(default=False, compare=False)
 
-    def to_index(self) -> dict:
-        out = {"mediaType": self.descriptor.media_type, "size": self.descriptor.size,
-               "digest": self.descriptor.digest, "platform": self.platform.to_oci()}
+    def to_index(self) -> list[dict]:
+        """The member's descriptors in the list: the image, then its attestation right after it."""
+        out: dict = {"mediaType": self.descriptor.media_type, "size": self.descriptor.size,
+                     "digest": self.descriptor.digest, "platform": self.platform.to_oci()}
         if self.annotations:
             out["annotations"] = dict(self.annotations)
-        return out
+        if self.attestation is None:
+            return [out]
+        return [out, {"mediaType": self.attestation.media_type, "size": self.attestation.size,
+                      "digest": self.attestation.digest, "platform": dict(UNKNOWN_PLATFORM),
+                      "annotations": dict(self.attestation_annotations)}]
+
+    def attestation_member(self) -> "Member":
+        """The attestation manifest as a piece to make present in the target (copied like an image)."""
+        if self.attestation is None:
+            raise ValueError("member %s has no attestation" % self.descriptor.digest)
+        return Member(self.architecture, self.source, self.attestation, Platform("unknown", "unknown"))
 
     def summary(self) -> dict:
         return {"architecture": self.architecture, "platform": str(self.platform),
                 "os_version": self.platform.os_version, "digest": self.descriptor.digest, "source": self.source,
-                "annotations": dict(self.annotations)}
+                "annotations": dict(self.annotations),
+                "attestation": self.attestation.digest if self.attestation else ""}
 
 
 @dataclass
@@ -116,6 +145,7 @@ class TagResult:
     annotations: dict = field(default_factory=dict)
     previous_annotations: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    unattested: list[str] = field(default_factory=list)  # members without an attestation (`<arch> (<ref>)`)
     carried: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # architectures the new list no longer has (said so)
     lost: list[str] = field(default_factory=list)  # architectures it would have lost (not published: fail)
@@ -129,7 +159,7 @@ class TagResult:
             "previous_digest": self.previous_digest, "media_type": self.media_type,
             "members": [m.summary() for m in self.members], "previous_members": self.previous_members,
             "annotations": self.annotations,
-            "missing_architectures": self.missing,
+            "missing_architectures": self.missing, "missing_attestations": self.unattested,
             "carried_forward": self.carried, "dropped_architectures": self.dropped,
             "lost_architectures": self.lost, "repaired_members": self.repaired, "message": self.message,
         }
@@ -137,9 +167,10 @@ class TagResult:
     @staticmethod
     def diff_lines(members: Iterable[dict], annotations: Mapping[str, str]) -> str:
         index = "".join("annotation %s=%s\n" % kv for kv in sorted(annotations.items()))
-        return index + "".join("%s %s %s%s\n" % (
+        return index + "".join("%s %s %s%s%s\n" % (
             m["platform"], m.get("os_version") or "-", m["digest"],
-            "".join(" %s=%s" % kv for kv in sorted((m.get("annotations") or {}).items()))) for m in members)
+            "".join(" %s=%s" % kv for kv in sorted((m.get("annotations") or {}).items())),
+            " attestation=%s" % m["attestation"] if m.get("attestation") else "") for m in members)
 
 
 def load_entries(entries: Sequence[Mapping], where: str = "entries") -> list[ReleaseEntry]:
@@ -215,12 +246,14 @@ def plan_lists(entries: Sequence[ReleaseEntry], repository: str, arch_namespaces
 
 def serialize(members: Sequence[Member], annotations: Mapping[str, str] | None = None) -> tuple[bytes, str]:
     """Deterministic bytes of the list and its media type: a Docker list iff all members are Docker v2 and
-    nothing is annotated (a Docker list has no annotations), otherwise an OCI index."""
+    nothing is annotated or attested (a Docker list has no annotations), otherwise an OCI index. Each member's
+    attestation descriptor follows its image descriptor."""
     ordered = sorted(members, key=lambda m: architectures.platform_sort_key(m.platform))
     docker = not annotations and all(m.descriptor.media_type == DOCKER_MANIFEST and not m.annotations
-                                     for m in ordered)
+                                     and m.attestation is None for m in ordered)
     media_type = DOCKER_LIST if docker else OCI_INDEX
-    doc: dict = {"schemaVersion": 2, "mediaType": media_type, "manifests": [m.to_index() for m in ordered]}
+    doc: dict = {"schemaVersion": 2, "mediaType": media_type,
+                 "manifests": [d for m in ordered for d in m.to_index()]}
     if annotations:
         doc["annotations"] = dict(sorted(annotations.items()))
     return (json.dumps(doc, indent=3) + "\n").encode("utf-8"), media_type
@@ -253,6 +286,12 @@ class Publisher:
     # Seconds a second publisher of the same repository waits for the first (0: stop at once); where locks live.
     lock_timeout: float = 600.0
     lock_dir: str = ""
+    # A Linux member without its attestation manifest is incomplete (the policy applies); False accepts bare
+    # members (older releases, registries holding images pushed without attestations).
+    require_attestations: bool = True
+    # HEAD every member and attestation of an unchanged list in the target repository, copying back what is gone
+    # (2 requests a member); False trusts that what a list points at stays (the verify stage reads it back).
+    check_unchanged_members: bool = True
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -268,54 +307,96 @@ class Publisher:
         self._mounts: dict[str, Future] = {}
         self._verified: dict[str, Future] = {}  # member digest -> "" or why its image config is not its platform
         self._present: dict[str, Future] = {}  # member digest -> "present" | "copied" | "would copy" | error
+        # Manifests read from the sources by digest: the platform check and the copy share one GET.
+        self._manifests: dict[str, Manifest] = {}
+        # The target repository did not exist when the publish started: nothing can be in it, so members are
+        # copied without asking first (a HEAD per image and attestation spared).
+        self._fresh = False
 
     # -- resolving members ---------------------------------------------------------------------------
 
-    def _resolve(self, source: MemberSource, fetch: bool) -> Member | None:
-        """The member image for one source reference (None if absent); picks the arch out of an index.
+    def _resolve(self, source: MemberSource, fetch: bool = True) -> Member | None:
+        """The member image for one source reference (None if absent), with its attestation when it has one.
 
-        `fetch`: GET instead of HEAD (the registry does the same work for both), keeping the bytes that
-        copying the member into the target repository needs; an unchanged re-publish HEADs only.
+        One GET of the source: the farm's per-architecture index gives the image and attestation descriptors
+        (platform, annotations) at once; a multi-platform list gives the architecture's image and the attestation
+        that names it; a plain image manifest is a member without attestation. (`fetch` is kept for callers: a
+        GET costs the registry what a HEAD does, and an index's content is needed anyway.)
         """
         arch = architectures.get(source.architecture)
-        if fetch:
-            manifest = self.client.get_manifest(source.repository, source.tag)
-            desc = manifest.descriptor() if manifest else None
-        else:
-            manifest, desc = None, self.client.head_manifest(source.repository, source.tag)
-        if desc is None:
+        manifest = self.client.get_manifest(source.repository, source.tag)
+        if manifest is None:
             return None
         platform = arch.platform
+        desc = manifest.descriptor()
+        picked: Mapping = {}
+        attestation: Descriptor | None = None
+        attestation_annotations: Annotations = ()
         if desc.media_type in LIST_TYPES:
-            index = manifest or self.client.get_manifest(source.repository, desc.digest)
-            picked = None
-            for m in (index.json() if index else {}).get("manifests", []):
-                try:
-                    found = architectures.from_platform(Platform.from_oci(m.get("platform") or {})).name
-                except architectures.UnknownArchitecture:
-                    continue  # e.g. attestation manifests (unknown/unknown)
-                if found == arch.name:
-                    picked = m
-                    break
-            if picked is None:
+            found_arch = self._pick(manifest.json(), arch.name)
+            if found_arch is None:
                 raise RegistryError("index has no %s image" % arch.platform, self.client.registry,
                                     source.repository, source.tag)
-            desc = Descriptor(picked["mediaType"], picked["digest"], int(picked["size"]))
-            manifest = None
+            picked, att = found_arch
+            desc = Descriptor(str(picked["mediaType"]), str(picked["digest"]), int(picked["size"]))
+            if desc.media_type not in IMAGE_TYPES:
+                raise RegistryError("the %s entry of the index is %r, not an image manifest" % (
+                    arch.platform, desc.media_type), self.client.registry, source.repository, source.tag)
+            if att is not None:
+                attestation = Descriptor(str(att["mediaType"]), str(att["digest"]), int(att["size"]))
+                attestation_annotations = tuple(sorted((att.get("annotations") or {}).items()))
+            manifest = self._manifests.get(desc.digest)
         elif desc.media_type not in IMAGE_TYPES:
             raise RegistryError("unsupported manifest media type %r" % desc.media_type, self.client.registry,
                                 source.repository, source.tag)
+        else:
+            with self._lock:
+                self._manifests[desc.digest] = manifest
         if arch.is_windows:
             manifest = manifest or self._member_manifest(source.repository, desc.digest)
             platform = self._windows_platform(source, manifest, platform)
-        annotations = ((ARCH_ANNOTATION, arch.name), (VERSION_ANNOTATION, source.tag)) \
-            if self.member_annotations else ()
-        return Member(arch.name, source.reference, desc, platform, manifest, annotations)
+        # The image descriptor's own annotations (the farm's upstream set) stay; member_annotations adds the
+        # architecture and the tag as the official images have them.
+        annotations = dict(picked.get("annotations") or {})
+        if self.member_annotations:
+            annotations.update({ARCH_ANNOTATION: arch.name, VERSION_ANNOTATION: source.tag})
+        return Member(arch.name, source.reference, desc, platform, manifest, tuple(sorted(annotations.items())),
+                      attestation, attestation_annotations, from_index=bool(picked))
+
+    @staticmethod
+    def _pick(doc: Mapping, arch_name: str) -> tuple[Mapping, Mapping | None] | None:
+        """The index entry of `arch_name` and the attestation entry that names it (None: none); None when the
+        index has no such architecture. Attestations are found by their reference digest wherever they are."""
+        picked = None
+        entries = [m for m in doc.get("manifests") or [] if isinstance(m, Mapping)]
+        for m in entries:
+            if (m.get("annotations") or {}).get(REFERENCE_TYPE) == ATTESTATION_MANIFEST:
+                continue
+            try:
+                found = architectures.from_platform(Platform.from_oci(m.get("platform") or {})).name
+            except architectures.UnknownArchitecture:
+                continue  # unknown/unknown and platforms the farm does not build
+            if found == arch_name:
+                picked = m
+                break
+        if picked is None:
+            return None
+        for m in entries:
+            ann = m.get("annotations") or {}
+            if ann.get(REFERENCE_TYPE) == ATTESTATION_MANIFEST and ann.get(REFERENCE_DIGEST) == picked.get("digest"):
+                return picked, m
+        return picked, None
 
     def _member_manifest(self, repository: str, digest: str) -> Manifest:
+        with self._lock:
+            known = self._manifests.get(digest)
+        if known is not None:
+            return known
         manifest = self.client.get_manifest(repository, digest)
         if manifest is None:
             raise RegistryError("member vanished during the publish", self.client.registry, repository, digest)
+        with self._lock:
+            self._manifests[digest] = manifest
         return manifest
 
     def _windows_platform(self, source: MemberSource, manifest: Manifest, base: Platform) -> Platform:
@@ -359,17 +440,20 @@ class Publisher:
             return None
         if result.action == "failed":
             return None
+        pieces = _pieces(result.members)
+        if result.action == "unchanged" and not self.check_unchanged_members:
+            return None
         if result.action == "unchanged":
             # The list is as wanted, but a member deleted from the repository would leave it dangling: HEAD each
-            # member (once per digest for the whole publish) and copy back what is gone.
-            needed = [self._presence(pool, m) for m in result.members]
-            return _after(pool, needed, lambda: self._repaired(result, needed))
+            # member and attestation (once per digest for the whole publish) and copy back what is gone.
+            needed = [self._presence(pool, m) for m in pieces]
+            return _after(pool, needed, lambda: self._repaired(result, pieces, needed))
         if self.check_mode:
             result.action = "would_" + result.action[:-1]
-        # Before a list is written: each member's image config is its platform, and each member is in the
-        # target repository (copied there if not); then the list (a list never points at nothing).
-        needed = [self._verify(pool, m) for m in result.members if m.source]
-        needed += [self._presence(pool, m) for m in result.members]
+        # Before a list is written: each member's image config is its platform, and each member and its
+        # attestation are in the target repository (copied there if not); then the list (never points at nothing).
+        needed = [self._verify(pool, m) for m in result.members if m.source and not m.from_index]
+        needed += [self._presence(pool, m) for m in pieces]
         return _after(pool, needed, lambda: self._put(result, needed))
 
     def _published(self, pool: ThreadPoolExecutor, specs: Sequence[ListSpec]) -> list[Descriptor | None | str]:
@@ -382,7 +466,9 @@ class Publisher:
         first = self.client.head_manifest(self.target, specs[0].tag)
         rest = [spec.tag for spec in specs[1:]]
         if first is None:
-            there = set(self.client.list_tags(self.target) or ())
+            listed = self.client.list_tags(self.target)
+            self._fresh = listed is None
+            there = set(listed or ())
             rest = [tag for tag in rest if tag in there]
 
         def head(tag: str) -> Descriptor | None | str:
@@ -399,10 +485,20 @@ class Publisher:
         members = [m for m in (resolved[s] for s in spec.sources) if m is not None]
         missing = [s for s in spec.sources if resolved[s] is None]
         result.missing = ["%s (%s)" % (s.architecture, s.reference) for s in missing]
-        if missing and self.policy == "fail":
+        # A Linux member without its attestation is incomplete, as a missing one is (Windows images have none).
+        bare = [s for s in spec.sources if self.require_attestations
+                and not architectures.get(s.architecture).is_windows and _unattested(resolved[s])]
+        result.unattested = ["%s (%s)" % (s.architecture, s.reference) for s in bare]
+        if (missing or bare) and self.policy == "fail":
             result.action = "failed"
-            result.message = "not published: missing architecture images %s" % ", ".join(result.missing)
+            result.message = "not published: " + "; ".join(
+                ([("missing architecture images %s" % ", ".join(result.missing))] if missing else [])
+                + ([("members without their attestation %s (require_attestations: false publishes them bare)"
+                     % ", ".join(result.unattested))] if bare else []))
             return
+        if bare:
+            members = [m for m in members if m.source not in {s.reference for s in bare}]
+            missing = missing + bare
         previous: list[Member] | None = None
         if existing is not None:
             result.previous_digest = existing.digest
@@ -412,8 +508,10 @@ class Publisher:
             self._carry(previous, members, {s.architecture for s in missing} - drop, result)
         lost = [s.architecture for s in missing if s.architecture not in result.carried]
         if lost:
-            self.warnings.append("%s:%s published without %s (images missing: %s)"
-                                 % (self.target, spec.tag, ", ".join(lost), ", ".join(result.missing)))
+            self.warnings.append("%s:%s published without %s (%s)" % (
+                self.target, spec.tag, ", ".join(lost), "; ".join(
+                    ([("images missing: %s" % ", ".join(result.missing))] if result.missing else [])
+                    + ([("without attestation: %s" % ", ".join(result.unattested))] if result.unattested else []))))
         if not members:
             result.action = "failed"
             result.message = "not published: no member image exists"
@@ -488,14 +586,23 @@ class Publisher:
         manifest = self.client.get_manifest(self.target, existing.digest)
         doc = manifest.json() if manifest else {}
         out = []
-        for m in doc.get("manifests", []):
+        entries = doc.get("manifests", [])
+        for m in entries:
+            if (m.get("annotations") or {}).get(REFERENCE_TYPE) == ATTESTATION_MANIFEST:
+                continue
             p = Platform.from_oci(m.get("platform") or {})
             try:
                 arch = architectures.from_platform(p).name
             except architectures.UnknownArchitecture:
-                continue  # e.g. attestation manifests (unknown/unknown)
+                continue  # a platform the farm does not build
+            att = next((a for a in entries if (a.get("annotations") or {}).get(REFERENCE_TYPE) == ATTESTATION_MANIFEST
+                        and (a.get("annotations") or {}).get(REFERENCE_DIGEST) == m["digest"]), None)
             out.append(Member(arch, "", Descriptor(m["mediaType"], m["digest"], int(m["size"])), p,
-                              annotations=tuple(sorted((m.get("annotations") or {}).items()))))
+                              annotations=tuple(sorted((m.get("annotations") or {}).items())),
+                              attestation=Descriptor(att["mediaType"], att["digest"], int(att["size"]))
+                              if att else None,
+                              attestation_annotations=tuple(sorted((att.get("annotations") or {}).items()))
+                              if att else ()))
         return out, dict(doc.get("annotations") or {})
 
     # -- members: platform check, presence, copy -----------------------------------------------------
@@ -537,7 +644,7 @@ class Publisher:
         """Make the member manifest exist in the target repository: "present", "copied" (or "would copy" in
         check mode), else raises a RegistryError saying why not."""
         digest = member.descriptor.digest
-        if self.client.head_manifest(self.target, digest) is not None:
+        if not self._fresh and self.client.head_manifest(self.target, digest) is not None:
             return "present"
         if not member.source:
             raise RegistryError("member %s (%s, carried forward) no longer exists and has no source to copy it "
@@ -579,14 +686,15 @@ class Publisher:
             raise
         mount.set_result(None)
 
-    def _repaired(self, result: TagResult, checks: Sequence[Future]) -> None:
-        """An unchanged list whose members were gone: copied back (repaired), or failed naming them."""
+    def _repaired(self, result: TagResult, pieces: Sequence[Member], checks: Sequence[Future]) -> None:
+        """An unchanged list whose members (or attestations) were gone: copied back (repaired), or failed naming
+        them."""
         outcomes = [f.result() for f in checks]
         errors = [o[1] for o in outcomes if o[0] == "error"]
         if errors:
             result.action, result.message = "failed", "published list has a dangling member: " + errors[0]
             return
-        copied = [m.descriptor.digest for m, o in zip(result.members, outcomes) if o[1] in ("copied", "would copy")]
+        copied = [m.descriptor.digest for m, o in zip(pieces, outcomes) if o[1] in ("copied", "would copy")]
         if copied:
             result.repaired = copied
             result.action = "would_repair" if self.check_mode else "repaired"
@@ -612,6 +720,15 @@ class Publisher:
 
 
 _PRESENCE = ("present", "copied", "would copy")
+
+
+def _unattested(member: Member | None) -> bool:
+    return member is not None and member.attestation is None
+
+
+def _pieces(members: Sequence[Member]) -> list[Member]:
+    """What must be in the target repository for a list: each member image, then its attestation manifest."""
+    return [p for m in members for p in ([m, m.attestation_member()] if m.attestation is not None else [m])]
 
 
 def _message_of(fn: Callable[[Member], str], member: Member) -> tuple[str, str]:

@@ -26,7 +26,10 @@ pytestmark = pytest.mark.integration
 
 
 def _free_port() -> int:
-    return free_port(5100, 5199)
+    """A port of this area's range (5100-5199), or of BUILDFARM_REGISTRY_TEST_PORTS (`first-last`) when set, so
+    that suites run side by side on one machine can each be given their own range."""
+    first, _sep, last = os.environ.get("BUILDFARM_REGISTRY_TEST_PORTS", "5100-5199").partition("-")
+    return free_port(int(first), int(last or first))
 
 
 Registry = ThrowAwayRegistry

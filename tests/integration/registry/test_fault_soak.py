@@ -4,6 +4,7 @@ completes. Every state in between is checked: each tag is its old or its new lis
 that is not in the repository, no list has lost a platform. It prints how many faults it survived."""
 from __future__ import annotations
 
+import functools
 import random
 import threading
 
@@ -11,7 +12,7 @@ import pytest
 from _synthetic import push_image
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher,
+    Publisher as AttestedPublisher,
     TagResult,
     load_entries,
     plan_lists,
@@ -23,6 +24,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 from ansible_collections.buildfarm.images.tests.support.fault_proxy import FaultProxy, SeededFaults
 
 pytestmark = pytest.mark.integration
+
+# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
+Publisher = functools.partial(AttestedPublisher, require_attestations=False)
+BARE = {"require_attestations": False}
 
 ARCHS = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "s390x": ("s390x", ""), "ppc64le": ("ppc64le", "")}
 ENTRIES = 25  # x 4 tags = 100 lists, x 4 architectures = 100 member images

@@ -3,6 +3,7 @@ every fault ends in a known state within a deadline. Real registries (scripts/re
 fault-injecting proxy of tests/support/fault_proxy.py in front of them."""
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from _synthetic import push_image
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher,
+    Publisher as AttestedPublisher,
     PublishError,
     load_entries,
     plan_lists,
@@ -28,6 +29,11 @@ from ansible_collections.buildfarm.images.tests.support.fault_proxy import Fault
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
 pytestmark = pytest.mark.integration
+
+# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
+Publisher = functools.partial(AttestedPublisher, require_attestations=False)
+BARE = {"require_attestations": False}
 
 ARCH = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "s390x": ("s390x", ""), "ppc64le": ("ppc64le", "")}
 
@@ -49,7 +55,7 @@ def _warnings(res: dict) -> list[str]:
 
 
 def _module(registry, tmp_path, **args) -> dict:
-    base = {"registry": registry.address, "lock_timeout": 0, "retries": 1}
+    base = {"registry": registry.address, "lock_timeout": 0, "retries": 1, **BARE}
     base.update(args)
     return run_module("manifest_list", base)
 
@@ -144,7 +150,7 @@ def test_a_member_deleted_from_the_repository_is_detected_and_copied_back(regist
     shutil.rmtree(revisions / "sha256" / digests["s390x"].split(":")[1])
     assert client.head_manifest("library/dl", digests["s390x"]) is None
 
-    check = run_module("manifest_list", {"registry": registry.address, "repository": "dl", "entries": entries},
+    check = run_module("manifest_list", {**BARE, "registry": registry.address, "repository": "dl", "entries": entries},
                        check=True)
     assert [t["action"] for t in check["lists"]] == ["would_repair", "unchanged"]
     assert client.head_manifest("library/dl", digests["s390x"]) is None
@@ -209,7 +215,7 @@ def test_a_registry_that_never_answers_ends_at_the_deadline(registry, proxied, t
     _push(client, "hang", "1", ["amd64"])
     proxy = proxied(lambda request: "hang:30")
     start = time.monotonic()
-    res = run_module("manifest_list", {"registry": proxy.address, "repository": "hang", "deadline": 3,
+    res = run_module("manifest_list", {**BARE, "registry": proxy.address, "repository": "hang", "deadline": 3,
                                        "timeout": 30, "entries": [{"tags": ["1"], "architectures": ["amd64"]}]})
     assert time.monotonic() - start < 10
     assert res["failed"] and "deadline of 3 s exceeded" in res["msg"]
@@ -225,7 +231,7 @@ def test_429_retry_after_is_honoured(registry, proxied, tmp_path):
         return "status:429:2" if sent["n"] <= 2 else "forward"
     proxy = proxied(decide)
     start = time.monotonic()
-    res = run_module("manifest_list", {"registry": proxy.address, "repository": "ra", "retries": 2,
+    res = run_module("manifest_list", {**BARE, "registry": proxy.address, "repository": "ra", "retries": 2,
                                        "entries": [{"tags": ["1", "latest"], "architectures": ["amd64", "s390x"]}]})
     assert not res.get("failed"), res.get("msg")
     assert time.monotonic() - start >= 4  # two waits of the asked 2 s, not the 0.5 s/1 s backoff
@@ -252,7 +258,7 @@ def test_a_dead_keep_alive_connection_counts_against_the_retries(registry, proxi
 
 def test_tls_errors_bad_ports_and_bad_tags_fail_at_once(registry, tmp_path):
     # a TLS client at a plain-HTTP registry
-    res = run_module("manifest_list", {"registry": "https://" + registry.address, "repository": "x",
+    res = run_module("manifest_list", {**BARE, "registry": "https://" + registry.address, "repository": "x",
                                        "entries": [{"tags": ["1"], "architectures": ["amd64"]}]})
     assert res["failed"] and "is it an HTTPS port" in res["msg"] and res["retries"] == 0
     # a port nothing listens on
@@ -262,24 +268,25 @@ def test_tls_errors_bad_ports_and_bad_tags_fail_at_once(registry, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    res = run_module("manifest_list", {"registry": "127.0.0.1:%d" % port, "repository": "x",
+    res = run_module("manifest_list", {**BARE, "registry": "127.0.0.1:%d" % port, "repository": "x",
                                        "entries": [{"tags": ["1"], "architectures": ["amd64"]}]})
     assert res["failed"] and "refused (Connection refused): nothing listens there" in res["msg"] and res["retries"] == 0
     # a tag outside the grammar: refused before any request
-    res = run_module("manifest_list", {"registry": registry.address, "repository": "x",
+    res = run_module("manifest_list", {**BARE, "registry": registry.address, "repository": "x",
                                        "entries": [{"tags": ["\u6f22\u5b57"], "architectures": ["amd64"]}]})
     assert res["failed"] and "entries[0]: field tags: not a valid tag" in res["msg"] and "requests" not in res
 
 
 def test_a_registry_certificate_not_trusted_fails_at_once_naming_ca_path(tmp_path):
-    from ansible_collections.buildfarm.images.tests.support.ports import free_port
+    from conftest import _free_port
+
     from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
                     str(cert)], check=True, capture_output=True)
-    reg = ThrowAwayRegistry(tmp_path / "reg", free_port(5100, 5199), tls=(str(cert), str(key)))
+    reg = ThrowAwayRegistry(tmp_path / "reg", _free_port(), tls=(str(cert), str(key)))
     reg.start()
     try:
         res = run_module("registry_image_info", {"registry": "https://" + reg.address,
@@ -303,7 +310,7 @@ def test_a_registry_certificate_not_trusted_fails_at_once_naming_ca_path(tmp_pat
 # -- 4. credentials only where they are safe --------------------------------------------------------------------
 
 def test_credentials_in_the_registry_address_are_refused_without_repeating_them(auth_registry):
-    res = run_module("manifest_list", {"registry": "http://farm:%s@%s" % (auth_registry.password,
+    res = run_module("manifest_list", {**BARE, "registry": "http://farm:%s@%s" % (auth_registry.password,
                                                                           auth_registry.address),
                                        "repository": "x", "entries": [{"tags": ["1"], "architectures": ["amd64"]}]})
     assert res["failed"] and "carries credentials" in res["msg"]
@@ -361,7 +368,7 @@ def test_hostile_inputs_get_their_own_error_before_any_request(change, message, 
     proxy = proxied()
     entry = {"tags": ["1"], "architectures": ["amd64"]}
     entry.update({k: v for k, v in change.items() if k in ("tags", "shared_tags", "architectures")})
-    args = {"registry": proxy.address, "repository": "app", "entries": [entry]}
+    args = {"registry": proxy.address, "repository": "app", "entries": [entry], **BARE}
     args.update({k: v for k, v in change.items() if k not in ("tags", "shared_tags", "architectures")})
     res = run_module("manifest_list", args)
     assert res.get("failed") and message in res["msg"], res.get("msg")

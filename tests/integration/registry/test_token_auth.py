@@ -7,6 +7,7 @@ them and push into library/*; anonymous may pull.
 """
 from __future__ import annotations
 
+import functools
 import base64
 import collections
 import concurrent.futures
@@ -21,7 +22,7 @@ import pytest
 from _synthetic import push_image
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher,
+    Publisher as AttestedPublisher,
     load_entries,
     plan_lists,
 )
@@ -30,11 +31,16 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
     RegistryClient,
     RegistryError,
 )
-from ansible_collections.buildfarm.images.tests.support.ports import free_port
+from conftest import _free_port
 from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 from ansible_collections.buildfarm.images.tests.support.token_server import Rule, TokenServer, registry_tls
 
 pytestmark = pytest.mark.integration
+
+# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
+Publisher = functools.partial(AttestedPublisher, require_attestations=False)
+BARE = {"require_attestations": False}
 
 ARCHS = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "s390x": ("s390x", "")}
 ENTRY = {"tags": ["1.0", "1", "latest"], "architectures": list(ARCHS)}
@@ -52,7 +58,7 @@ def tokens(tmp_path):
 
 @pytest.fixture
 def token_registry(tmp_path, tokens):
-    reg = ThrowAwayRegistry(tmp_path / "token-registry", free_port(5100, 5199), env=tokens.registry_env())
+    reg = ThrowAwayRegistry(tmp_path / "token-registry", _free_port(), env=tokens.registry_env())
     reg.start()
     yield reg
     reg.stop()
@@ -196,7 +202,7 @@ def test_module_with_tokens_keeps_the_password_out_of_verbose_output(token_regis
     base = {"registry": token_registry.address, "username": "farm", "password": password}
     tasks = [
         {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": dict(
-            base, repository="mod", entries=[ENTRY])},
+            base, **BARE, repository="mod", entries=[ENTRY])},
         {"name": "Inspect", "register": "info", "buildfarm.images.registry_image_info": dict(
             base, references=["library/mod:latest"])},
     ]
@@ -233,7 +239,7 @@ def test_credentials_never_go_to_a_plain_http_realm_of_a_tls_registry(tmp_path):
     policy = {"farm": [Rule("*/*", frozenset({"pull", "push"}))], "": [Rule("*/*", frozenset({"pull"}))]}
     with TokenServer(tmp_path / "token", {"farm": "pw-%s" % os.urandom(6).hex()}, policy,
                      host=_outside_address()) as outside:
-        reg = ThrowAwayRegistry(tmp_path / "tls-registry", free_port(5100, 5199), env=outside.registry_env(),
+        reg = ThrowAwayRegistry(tmp_path / "tls-registry", _free_port(), env=outside.registry_env(),
                                 tls=registry_tls(tmp_path / "tls"))
         reg.start()
         try:
@@ -256,7 +262,7 @@ def test_a_plain_http_registry_sends_credentials_to_an_outside_realm_only_with_t
     policy = {"farm": [Rule("*/*", frozenset({"pull", "push"}))], "": [Rule("*/*", frozenset({"pull"}))]}
     with TokenServer(tmp_path / "token", {"farm": "pw-%s" % os.urandom(6).hex()}, policy,
                      host=_outside_address()) as outside:
-        reg = ThrowAwayRegistry(tmp_path / "http-registry", free_port(5100, 5199), env=outside.registry_env())
+        reg = ThrowAwayRegistry(tmp_path / "http-registry", _free_port(), env=outside.registry_env())
         reg.start()
         try:
             with pytest.raises(RegistryError, match="refusing to send the credentials of user farm to the token "

@@ -15,6 +15,7 @@ import pytest
 import requests
 import yaml
 from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm
+from ansible_collections.buildfarm.images.tests.support.oci_conformance import runnable_platforms
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
 from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 
@@ -184,8 +185,7 @@ class Farm:
     def platforms(self, repo: str = "library/busybox", tag: str = "latest") -> set[str]:
         r = self.manifest(repo, tag)
         r.raise_for_status()
-        return {"/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"],
-                                     m["platform"].get("variant", "")) if x) for m in r.json()["manifests"]}
+        return runnable_platforms(r.json())
 
 
 @pytest.fixture

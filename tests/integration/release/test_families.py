@@ -44,6 +44,32 @@ def _two_arches(farm) -> None:
     farm.write_hosts(data)
 
 
+def _platforms(farm, repo: str, tag: str = "latest") -> set[str]:
+    """The platforms of a published list's members; each member must be followed by its attestation manifest
+    (platform unknown/unknown, naming the member), as the release publishes by default."""
+    r = farm.manifest(repo, tag)
+    r.raise_for_status()
+    manifests = r.json()["manifests"]
+    images = [m for m in manifests if (m.get("annotations") or {}).get("vnd.docker.reference.type")
+              != "attestation-manifest"]
+    for m in images:
+        following = manifests[manifests.index(m) + 1] if manifests.index(m) + 1 < len(manifests) else {}
+        assert (following.get("annotations") or {}).get("vnd.docker.reference.digest") == m["digest"], (
+            "%s:%s: member %s has no attestation after it" % (repo, tag, m["digest"]), manifests)
+        assert following["platform"] == {"architecture": "unknown", "os": "unknown"}, following
+    return {"/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant", ""))
+                     if x) for m in images}
+
+
+def _verified(run) -> dict:
+    """The verify stage's result (release_verify on the controller)."""
+    for play in run.result["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].startswith("Read every list of the release back"):
+                return task["hosts"]["localhost"]
+    raise AssertionError("the verify stage did not run")
+
+
 def _images(run, host: str) -> dict[str, dict]:
     for play in run.result["plays"]:
         for task in play["tasks"]:
@@ -58,11 +84,17 @@ def test_a_copied_family_folder_is_released_with_no_other_change(farm):
     shutil.copytree(folder / "busybox", folder / "mybox")  # family.yml still says `name: busybox`
     run = farm.release()
     assert run.rc == 0, run.messages()[-3000:]
-    assert farm.platforms("library/mybox", "latest") == {"linux/amd64", "linux/s390x"}
-    assert farm.platforms("library/busybox", "latest") == {"linux/amd64", "linux/s390x"}
+    assert _platforms(farm, "library/mybox", "latest") == {"linux/amd64", "linux/s390x"}
+    assert _platforms(farm, "library/busybox", "latest") == {"linux/amd64", "linux/s390x"}
     r = requests.get("http://%s/v2/s390x/mybox/tags/list" % farm.registry, timeout=10)
     assert "1.35.0-glibc" in r.json()["tags"]
     assert (farm.artifacts / "library" / "mybox").is_file()
+    # the verify stage read every list back: each member the image pushed, with its SBOM and provenance
+    verified = _verified(run)
+    assert verified["ok"] is True and verified["failures"] == [], verified.get("msg")
+    assert {t["reference"] for t in verified["tags"]} >= {"library/mybox:latest", "library/busybox:latest"}
+    assert all(m["sbom"] and m["provenance"] and m["arch"] in ("amd64", "s390x")
+               for t in verified["tags"] for m in t["members"]), verified["tags"]
     assert "mybox" in (farm.artifacts / "docs" / "mybox" / "README.md").read_text()
     again = farm.release()
     assert again.rc == 0 and sum(again.changed().values()) == 0, again.changed()
@@ -81,7 +113,7 @@ def test_a_family_from_another_family_of_the_release(farm):
     parent, child = built["busybox:1.35.0-glibc"], built["childbox:2.0.0-glibc"]
     assert parent["status"] in ("built", "unchanged") and child["status"] == "built"
     # built FROM the image this builder just built: its id is what the child's FROM was pinned to
-    assert farm.platforms("library/childbox", "latest") == {"linux/amd64", "linux/s390x"}
+    assert _platforms(farm, "library/childbox", "latest") == {"linux/amd64", "linux/s390x"}
     digest_before = child["input_digest"]
 
     # only the parent changes: the child is rebuilt, its input digest follows the parent's image
@@ -109,4 +141,4 @@ def test_a_family_from_another_family_of_the_release(farm):
     assert row["architectures"]["s390x"]["status"] == "skipped: parent failed"
     assert row["architectures"]["amd64"]["status"] == "built"
     # under the default policy (fail) the child's published list keeps s390x: it is not rewritten without it
-    assert farm.platforms("library/childbox", "latest") == {"linux/amd64", "linux/s390x"}
+    assert _platforms(farm, "library/childbox", "latest") == {"linux/amd64", "linux/s390x"}

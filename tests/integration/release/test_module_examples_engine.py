@@ -58,14 +58,21 @@ class Farm:
             "dest": str(self.project / "library" / "busybox")}))
         self.version = self.plan["plan"]["entries"][0]["tags"][0].split("-")[0]
         self.built: dict[str, dict] = {}
+        self.pushed: dict[str, dict] = {}
+        # pushed as a release's builders push: each per-architecture tag an index with its attestation (SBOM by
+        # syft, provenance from the release bundle), which the lists require by default
+        self.pusher = self.bundle(root / "pusher" / "release.tar", ARCHES).parent
         for arch in ARCHES:
             _ok(run_module("debian_package_files", {
                 "package": "busybox-static", "arch": arch, "files": {"bin/busybox": "busybox"},
                 "dest_dir": str(self.builder / "busybox" / arch), "cache_dir": str(APT_CACHE),
                 "expect_version": self.version}))
             self.built[arch] = self.build(arch)
-            pushed = _ok(run_module("image_push", {"images": self.built[arch]["images"]}))
-            assert all(i["ok"] for i in pushed["images"]), pushed
+            self.pushed[arch] = _ok(run_module("image_push", {
+                "images": self.built[arch]["images"], "arch": arch, "release": str(self.pusher / "release.tar"),
+                "work_dir": str(self.pusher), "builder_id": "https://ci.example.org/buildfarm"}))
+            assert all(i["ok"] and all(t["attestation_digest"] for t in i["tags"])
+                       for i in self.pushed[arch]["images"]), self.pushed[arch]
 
     def build(self, arch: str) -> dict:
         res = _ok(run_module("image_build", {
@@ -167,17 +174,23 @@ def test_image_test_examples(farm):
 def test_image_push_examples(farm):
     built = farm.build("amd64")
     passed = [i["key"] for i in built["images"]][:1]
-    run = run_examples("image_push", farm.project,
+    builder = farm.root / "push-builder"  # stands for /var/cache/buildfarm/builders/builder-amd64
+    farm.bundle(builder / "release.tar", ["amd64"])
+    run = run_examples("image_push", farm.project, subs={"/var/cache/buildfarm/builders/builder-amd64": str(builder)},
                        variables={"buildfarm_built": built, "buildfarm_tested": {"passed": passed}})
     assert_all_ran(run, "image_push")
     res = run.result("Push what passed the smoke tests")
-    # only what passed is pushed, and the registry serves each of its tags with the digest reported
-    assert [i["key"] for i in res["images"]] == passed and res["images"][0]["ok"]
+    # only what passed is pushed, attested, and the registry serves each of its tags with the index reported
+    assert [i["key"] for i in res["images"]] == passed and res["images"][0]["ok"], res
+    assert all(t["attestation_digest"] for t in res["images"][0]["tags"]), res
     client = farm.registry.client()
     for ref, digest in res["digests"].items():
         repo, tag = ref.split("/", 1)[1].rsplit(":", 1)
         head = client.head_manifest(repo, tag)
         assert head is not None and head.digest == digest, ref
+    # the opt-out keeps the attestations already published: the attested image is unchanged
+    plain = run.result("Push without attestations (explicit opt-out; the indexes carry the annotations only)")
+    assert {t["status"] for i in plain["images"] if i["key"] in passed for t in i["tags"]} == {"unchanged"}
 
 
 def test_job_status_examples(farm):
@@ -211,15 +224,21 @@ def _tls_registry(farm: Farm) -> tuple[Registry, str, pathlib.Path]:
 
 
 def _copy_images(src: RegistryClient, dst: RegistryClient, refs: list[tuple[str, str]]) -> None:
-    """Copy images (manifest, config and layers) between registries, as the builders' pushes would have."""
-    for repo, tag in refs:
-        manifest = src.get_manifest(repo, tag)
-        assert manifest is not None, (repo, tag)
+    """Copy images between registries, as the builders' pushes would have: a per-architecture index with its
+    manifests (the image and its attestation), each manifest with its config and layers, children first."""
+    def copy(repo: str, reference: str) -> None:
+        manifest = src.get_manifest(repo, reference)
+        assert manifest is not None, (repo, reference)
         body = manifest.json()
-        for blob in [body["config"]] + body["layers"]:
+        for child in body.get("manifests") or []:
+            copy(repo, child["digest"])
+        for blob in ([body["config"]] + body["layers"]) if "config" in body else []:
             if not dst.head_blob(repo, blob["digest"]):
                 assert dst.put_blob(repo, src.get_blob(repo, blob["digest"])) == blob["digest"]
-        dst.put_manifest(repo, tag, manifest.data, manifest.media_type)
+        dst.put_manifest(repo, reference, manifest.data, manifest.media_type)
+
+    for repo, tag in refs:
+        copy(repo, tag)
 
 
 def test_manifest_list_examples(farm):
@@ -242,8 +261,13 @@ def test_manifest_list_examples(farm):
             assert lists and {x["tag"] for x in lists} >= {"latest", farm.plan["plan"]["entries"][0]["tags"][0]}
             index = client.get_manifest("library/busybox", "latest")
             assert index is not None
-            platforms = {m["platform"]["architecture"] for m in index.json()["manifests"]}
-            assert platforms == {"amd64", "arm64", "s390x"}, (name, platforms)
+            manifests = index.json()["manifests"]
+            platforms = [m["platform"]["architecture"] for m in manifests]
+            # each member (the image) right after followed by its attestation (platform unknown/unknown)
+            assert set(platforms[0::2]) == {"amd64", "arm64", "s390x"} and set(platforms[1::2]) == {"unknown"}, (
+                name, platforms)
+            assert all(a["annotations"]["vnd.docker.reference.digest"] == m["digest"]
+                       for m, a in zip(manifests[0::2], manifests[1::2])), (name, manifests)
         annotated = src.get_manifest("library/busybox", "latest").json()
         assert annotated["annotations"]["org.opencontainers.image.url"] == \
             "https://registry.example.org/library/busybox"
@@ -260,4 +284,48 @@ def test_registry_image_info_examples(farm):
         "arm64v8/busybox:1.35.0": "arm64v8/busybox:" + farm.plan["plan"]["entries"][0]["tags"][0]}))
     assert_all_ran(run, "registry_image_info")
     images = run.result("What the published busybox tags point at")["images"]
-    assert {p["platform"] for p in images[0]["platforms"]} == {"linux/amd64", "linux/arm64/v8", "linux/s390x"}, images
+    platforms = [p["platform"] for p in images[0]["platforms"]]
+    # the members, each followed by its attestation manifest (platform unknown/unknown)
+    assert set(platforms[0::2]) == {"linux/amd64", "linux/arm64/v8", "linux/s390x"}, images
+    assert platforms[1::2] == ["unknown/unknown"] * 3, images
+    members = images[0]["platforms"]
+    # each attestation names the member it attests; a runnable member names none
+    assert [m["attestation_for"] for m in members[1::2]] == [m["digest"] for m in members[0::2]], members
+    assert not any(m["attestation_for"] for m in members[0::2]), members
+
+
+def test_release_verify_examples(farm):
+    # what the examples verify: busybox's lists, published (manifest_list's `repositories` form, as the release's
+    # publish stage calls it) from the attested per-architecture indexes the farm's builders pushed
+    prepared = _ok(run_module("release_prepare", {
+        "families_dir": str(farm.project / "families"), "families": ["busybox"], "architectures": ARCHES,
+        "work_dir": str(farm.root / ("verify-" + uuid.uuid4().hex[:8])),
+        "artifacts_dir": str(farm.root / "verify-artifacts")}))
+    published = _ok(run_module("manifest_list", {"registry": farm.registry.address,
+                                                 "repositories": prepared["publish"]}))
+    tags = [lst["tag"] for r in published["repositories"] for lst in r["lists"]]
+    assert tags and "latest" in tags, published
+    builders = {"builder-%s" % arch: {"buildfarm_build_result": {"images": farm.built[arch]["images"],
+                                                                 "pushed": farm.pushed[arch]["images"]}}
+                for arch in ARCHES}
+    run = run_examples("release_verify", farm.project, subs=_subs(farm),
+                       variables={"buildfarm_published": published, "buildfarm_release": prepared},
+                       hosts=builders, groups={"builders": sorted(builders)})
+    assert_all_ran(run, "release_verify")
+    pushed = {t["ref"].split("/", 1)[1]: t for arch in ARCHES for i in farm.pushed[arch]["images"]
+              for t in i["tags"]}
+    for name in ("Verify what the publish wrote, against what the builders pushed",
+                 "Verify a release's lists stand-alone (members compared with the per-architecture tags)"):
+        res = run.result(name)
+        assert res["ok"] is True and res["failures"] == [], (name, res["failures"])
+        assert sorted(t["tag"] for t in res["tags"]) == sorted(tags), name
+        assert res["summary"] == "%d of %d tags verified" % (len(tags), len(tags))
+        for tag in res["tags"]:
+            assert tag["ok"] and tag["reference"] == "library/busybox:" + tag["tag"], tag
+            # every architecture of the release, each the image pushed for it, with its SBOM and provenance
+            assert sorted(m["arch"] for m in tag["members"]) == sorted(ARCHES), tag
+            for m in tag["members"]:
+                assert m["ok"] and m["sbom"] is True and m["provenance"] is True, m
+                assert m["digest"] == pushed[m["source"]]["image_digest"], m
+                assert m["attestation"] == pushed[m["source"]]["attestation_digest"], m
+                assert m["provenance_summary"]["builder_id"] == "https://ci.example.org/buildfarm", m

@@ -195,3 +195,60 @@ def test_library_file_input_uses_the_collection_parser(tmp_path):
     assert [s.reference for s in latest.sources] == [
         "amd64/busybox:1.36.1-glibc", "arm64v8/busybox:1.36.1-glibc", "ppc64le/busybox:1.36.1-musl",
         "s390x/busybox:1.36.1-musl"]
+
+
+# -- members with attestations --------------------------------------------------------------------------------
+
+def _attested(arch: str, platform: Platform, n: int) -> Member:
+    image = Descriptor(OCI_MANIFEST, "sha256:" + ("%x" % n) * 64, 500 + n)
+    att = Descriptor(OCI_MANIFEST, "sha256:" + ("%x" % (n + 8)) * 64, 800 + n)
+    return Member(arch, "%s/python:3.13" % arch, image, platform, annotations=((ARCH_ANNOTATION, arch),),
+                  attestation=att, attestation_annotations=(("vnd.docker.reference.digest", image.digest),
+                                                            ("vnd.docker.reference.type", "attestation-manifest")))
+
+
+def test_each_attestation_follows_its_member_in_platform_order():
+    members = [_attested("s390x", Platform("linux", "s390x"), 3), _attested("amd64", Platform("linux", "amd64"), 1),
+               Member("arm64v8", "arm64v8/python:3.13", Descriptor(OCI_MANIFEST, "sha256:" + "2" * 64, 502),
+                      Platform("linux", "arm64", "v8"))]
+    data, media_type = serialize(members)
+    assert media_type == OCI_INDEX
+    doc = json.loads(data)
+    assert [(m["platform"]["architecture"], m["digest"][7]) for m in doc["manifests"]] == [
+        ("amd64", "1"), ("unknown", "9"), ("arm64", "2"), ("s390x", "3"), ("unknown", "b")]
+    att = doc["manifests"][1]
+    assert att == {"mediaType": OCI_MANIFEST, "size": 801, "digest": "sha256:" + "9" * 64,
+                   "platform": {"architecture": "unknown", "os": "unknown"},
+                   "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                   "vnd.docker.reference.digest": "sha256:" + "1" * 64}}
+    assert members[1].summary()["attestation"] == "sha256:" + "9" * 64 and members[2].summary()["attestation"] == ""
+
+
+def test_an_attested_docker_member_makes_an_oci_index():
+    m = Member("amd64", "amd64/x:1", Descriptor(DOCKER_MANIFEST, "sha256:" + "1" * 64, 1), Platform("linux", "amd64"),
+               attestation=Descriptor(OCI_MANIFEST, "sha256:" + "2" * 64, 2))
+    assert serialize([m])[1] == OCI_INDEX
+    assert serialize([Member("amd64", "amd64/x:1", m.descriptor, m.platform)])[1] == DOCKER_LIST
+
+
+def test_the_attestation_of_the_picked_architecture_is_found_wherever_it_is():
+    from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import Publisher
+
+    def d(arch, digest, ref=""):
+        out = {"mediaType": OCI_MANIFEST, "digest": digest, "size": 1,
+               "platform": {"architecture": arch, "os": "unknown" if ref else "linux"}}
+        if ref:
+            out["annotations"] = {"vnd.docker.reference.type": "attestation-manifest",
+                                  "vnd.docker.reference.digest": ref}
+        return out
+    doc = {"manifests": [d("amd64", "a"), d("arm64", "b"), d("unknown", "c", "b"), d("unknown", "e", "a")]}
+    picked, att = Publisher._pick(doc, "amd64")
+    assert picked["digest"] == "a" and att["digest"] == "e"
+    assert Publisher._pick(doc, "arm64v8")[1]["digest"] == "c"
+    assert Publisher._pick(doc, "s390x") is None
+    assert Publisher._pick({"manifests": [d("amd64", "a")]}, "amd64")[1] is None
+
+
+def test_diff_lines_show_the_attestation():
+    line = TagResult.diff_lines([{"platform": "linux/amd64", "digest": "sha256:1", "attestation": "sha256:2"}], {})
+    assert line == "linux/amd64 - sha256:1 attestation=sha256:2\n"
