@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side of buildfarm.images.release_report (documented in plugins/modules): with I(builders) given as
 a list of hosts, each builder's architecture (C(buildfarm_arch)) and registered result (C(buildfarm_build_result))
-are read from the hostvars here, in Python, instead of being assembled by a template in the playbook; then the
-module writes the report. A relative I(dest_dir) resolves against the directory ansible-playbook runs in."""
+are read from the hostvars here, in Python, instead of being assembled by a template in the playbook, with the
+facts the page shows of each builder (emulated, native architecture); then the module writes the report. A
+relative I(dest_dir) resolves against the directory ansible-playbook runs in."""
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
@@ -26,6 +27,21 @@ class ActionModule(ActionBase):
             # why a builder failed before it recorded a result (the release playbook's rescue sets it)
             args.setdefault("errors", {h: str(hostvars[h]["buildfarm_build_error"]) for h in builders
                                        if h in hostvars and hostvars[h].get("buildfarm_build_error")})
+            # what the page says of each builder: emulated or native (the inventory), the host's own architecture
+            # (the builder role's check, when it ran)
+            if "builder_facts" not in args:
+                facts = {}
+                for h in builders:
+                    hv = hostvars.get(h) or {}
+                    f = {}
+                    if isinstance(hv.get("buildfarm_emulated"), bool):
+                        f["emulated"] = hv["buildfarm_emulated"]
+                    checked = hv.get("buildfarm_builder_arch")
+                    if isinstance(checked, dict) and checked.get("native"):
+                        f["native"] = str(checked["native"])
+                    if f:
+                        facts[h] = f
+                args["builder_facts"] = facts
             if "results" not in args:
                 results = {}
                 for h in builders:

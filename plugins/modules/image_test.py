@@ -110,6 +110,16 @@ results:
       description: Names of the failed tests.
       type: list
       elements: str
+    started:
+      description: When the image's tests began (RFC 3339, UTC); empty for an image without tests.
+      type: str
+      sample: "2026-12-07T01:20:03Z"
+    finished:
+      description: When they ended (RFC 3339, UTC); empty for an image without tests.
+      type: str
+    seconds:
+      description: How long they took, in seconds (about 0 for a pass found in the cache).
+      type: float
 passed:
   description: Keys of the images that passed (those the push may take).
   returned: always

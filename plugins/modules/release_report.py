@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: release_report
-short_description: Write the release report (Markdown and JSON) of a release run
+short_description: Write the release report (Markdown, JSON and an HTML page) of a release run
 version_added: 0.1.0
 description:
   - One row per tag (the entries' tags and shared tags), one column per architecture with the builder's status
@@ -17,6 +17,20 @@ description:
     reason); their cells read C(unroutable).
   - Writes C(release-report.md) and C(release-report.json) into I(dest_dir) atomically. A I(dest_dir) below a
     regular file, or a report file that is a folder, fails naming it before anything is written.
+  - Also writes C(release-report.html), one self-contained page (styles inline, no script, no network) to open
+    from the file system - a summary (result, images built / unchanged / failed / skipped, the lists created /
+    updated / unchanged, each builder with its architecture, engine and time, the total time, each failure with
+    its host), what changed since the previous release, and per repository a matrix of tags by architecture
+    (each member's status as a word, a symbol and a colour, its short digest, its verification and attestations
+    where known) with each image's build, test and push times and size, and links to the repository's READMEs
+    and library file written in I(dest_dir).
+  - "What changed: the previous run's C(release-report.json) in I(dest_dir) (else the newest kept in the
+    history) is compared with this one: tags added and removed, members whose digest changed (old -> new), lists
+    whose digest changed, the images rebuilt and why (the recipe's revision or commit, a parent, a source, else
+    the input digest), or nothing changed."
+  - "History: the last I(history) reports are kept as C(history/<time>.json) and C(.html) (UTC, for example
+    C(history/20261207T011542Z.html)) with C(history/index.html) listing them; older ones are removed (only files
+    named so)."
   - The report records a run; writing it is not a change of the farm, so the module reports C(changed=false)
     and an unchanged release stays at changed=0.
 author: buildfarm.images contributors (@buildfarm)
@@ -63,6 +77,37 @@ options:
     type: path
     required: true
     aliases: [dest]
+  verified:
+    description:
+      - The verify stage's results, shown per member (tag x architecture) on the page and kept in the JSON; none
+        by default (the page then shows each member's attestation digest where the push gave one).
+      - "One item per member: C(repository) (C(python), C(library/python) or a full reference), C(tag), C(arch)
+        (bashbrew name), C(ok) (bool: the member verified), C(sbom) and C(provenance) (bool: the attestation
+        holds it) and C(message) (why it failed). Items may also group members under C(members) (items with
+        C(arch)) or tags under C(tags) (items with C(tag)); unreadable items are left out."
+      - Or the verify stage's whole result (a mapping whose C(tags) are items with C(repository), C(tag) and
+        C(members)).
+    type: raw
+    default: []
+  builder_facts:
+    description:
+      - Host -> facts of the builder shown on the page, C(emulated) (bool) and C(native) (the host's own
+        architecture). The action plugin reads them from the hostvars (C(buildfarm_emulated),
+        C(buildfarm_builder_arch.native)) when I(builders) is a list.
+    type: dict
+    default: {}
+  started:
+    description:
+      - When the release began (RFC 3339 UTC), for the total time; by default the earliest stage time the builders
+        reported.
+    type: str
+    default: ""
+  history:
+    description:
+      - How many reports are kept in C(history/) (this one included); older ones are removed. C(0) keeps no
+        history (nothing written or removed there). The release playbook passes C(buildfarm_report_history).
+    type: int
+    default: 20
 """
 
 EXAMPLES = r"""
@@ -72,6 +117,7 @@ EXAMPLES = r"""
     builders: "{{ groups['builders'] }}"
     published: "{{ buildfarm_published.repositories }}"
     dest_dir: artifacts
+  register: buildfarm_report
 
 - name: Write a report from results given as data
   buildfarm.images.release_report:
@@ -80,6 +126,11 @@ EXAMPLES = r"""
     results: "{{ buildfarm_results }}"
     published: {busybox: "{{ buildfarm_published_busybox.lists }}"}
     dest_dir: artifacts/by-hand
+    history: 5
+
+- name: Show where the page is and the one-line summary
+  ansible.builtin.debug:
+    msg: "{{ buildfarm_report.page }}: {{ buildfarm_report.headline }}"
 """
 
 RETURN = r"""
@@ -100,16 +151,53 @@ failed_entries:
   returned: always
   type: dict
 files:
-  description: The files written (none in check mode).
+  description: The Markdown and JSON report files written (none in check mode).
   returned: always
   type: list
   elements: str
+page:
+  description: The HTML page, C(<dest_dir>/release-report.html) (written unless in check mode).
+  returned: always
+  type: str
+headline:
+  description: The one-line summary (result, image counts, lists, changes, total time).
+  returned: always
+  type: str
+  sample: "Release complete: 3 built, 26 unchanged, 0 failed, 0 skipped; lists: 2 updated, 27 unchanged;
+    since the previous release: 2 digests changed, 3 images rebuilt; took 4m12s."
+history:
+  description: The history kept, C(dir), C(index) (its C(index.html)), C(name) (this report's time stamp, empty
+    when I(history=0)), C(kept) (stamps, newest first) and C(removed) (files removed).
+  returned: always
+  type: dict
+changes:
+  description: What changed since the previous release (the JSON's C(changes), see I(report)).
+  returned: always
+  type: dict
 markdown:
   description: The Markdown report.
   returned: always
   type: str
 report:
-  description: The JSON report (architectures, rows with per-architecture cells and what was published).
+  description:
+    - The JSON report (architectures, rows with per-architecture cells and what was published), with, since the
+      HTML page, the page's data.
+    - "C(images): one item per planned image (entry x architecture): C(repository), C(key), C(arch), C(host),
+      C(status) (as the cells, C(pulled) for an unchanged image taken from the registry), C(error), C(builder),
+      C(image_id), C(input_digest), C(pulled), C(parents), C(size) (bytes or null), C(revision), C(git_commit),
+      C(version), C(sources), C(build) / C(test) / C(push) (C(started), C(finished), C(seconds); the test also
+      C(passed), C(cached), C(failed_tests); the push C(ok)) and C(tags) (per tag C(tag), C(push), C(digest),
+      C(image_digest), C(attestation_digest), C(verified): null or C(ok), C(sbom), C(provenance), C(message))."
+    - "C(builders): per builder C(host), C(arch), C(ok), C(error), C(reported), C(emulated), C(native),
+      C(engines), C(images), C(started), C(finished), C(seconds). C(failures): per failure C(host), C(arch),
+      C(key), C(stage) (C(builder), C(build), C(test), C(push), C(publish)) and C(message)."
+    - "C(counts) (C(built), C(unchanged), C(failed), C(skipped), C(other)), C(lists) (action -> repo:tag),
+      C(times) (C(started), C(finished), C(seconds) of the release), C(generated) (the report's time),
+      C(headline)."
+    - "C(changes): C(previous) (null for a first report, else C(generated), C(file), C(ok)), C(tags_added),
+      C(tags_removed) (C(repository), C(tag)), C(digests_changed), C(members_added), C(members_removed)
+      (C(repository), C(tag), C(arch), C(old), C(new)), C(lists_changed), C(rebuilt) (C(repository), C(key),
+      C(arch), C(old_input_digest), C(new_input_digest), C(reasons)), C(nothing_changed) and C(summary)."
   returned: always
   type: dict
 """
@@ -123,11 +211,14 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file
     check_target,
     write_text,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.release import report_history
 from ansible_collections.buildfarm.images.plugins.module_utils.release.release_report import (
     build_report,
     markdown,
     render_files,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.release.report_changes import compare
+from ansible_collections.buildfarm.images.plugins.module_utils.release.report_html import render, render_index
 
 
 def main() -> None:
@@ -139,6 +230,10 @@ def main() -> None:
             errors=dict(type="dict", default={}),
             published=dict(type="raw", default={}),
             dest_dir=dict(type="path", required=True, aliases=["dest"]),
+            verified=dict(type="raw", default=[]),
+            builder_facts=dict(type="dict", default={}),
+            started=dict(type="str", default=""),
+            history=dict(type="int", default=20),
         ),
         supports_check_mode=True,
     )
@@ -146,34 +241,68 @@ def main() -> None:
     published = p["published"] or {}
     if isinstance(published, list):  # manifest_list's batch result
         published = {str(r.get("repository", "")).rsplit("/", 1)[-1]: r.get("lists") or [] for r in published}
+    if not isinstance(p["verified"], (list, dict)):
+        module.fail_json(msg="release_report: field verified: a list of per-member results or the verify stage's "
+                             "result (value type: %s)" % type(p["verified"]).__name__, field="verified")
     if not isinstance(p["builders"], dict) or not isinstance(published, dict):
         module.fail_json(msg="release_report: builders must be a mapping host -> architecture (or a list of hosts, "
                              "through the action plugin) and published a mapping or a list (value types: %s, %s)"
                          % (type(p["builders"]).__name__, type(published).__name__))
+    if p["history"] < 0:
+        module.fail_json(msg="release_report: field history: a number of reports to keep, 0 or more (value: %d)"
+                         % p["history"], field="history", value=str(p["history"]))
+    dest = p["dest_dir"]
     try:
-        report = build_report(p["release"], p["builders"], p["results"], published, p["errors"])
+        report = build_report(p["release"], p["builders"], p["results"], published, p["errors"],
+                              verified=p["verified"], hosts=p["builder_facts"], started=p["started"])
+        previous, previous_file = report_history.read_previous(dest)
+        report.changes = compare(previous, report.as_dict(), previous_file)
+        data = report.as_dict()
+        names = [str(f.get("name", "")) for f in p["release"]]
+        nav = [("JSON", "release-report.json"), ("Markdown", "release-report.md")]
+        page = render(data, report_history.repository_links(dest, names),
+                      nav + ([("History", "history/index.html")] if p["history"] > 0 else []))
+        files_text = render_files(report)
+        history = report_history.plan_history(
+            dest, data, files_text["release-report.json"],
+            render(data, report_history.repository_links(dest, names, "../"),
+                   [("Latest report", "../release-report.html"), ("All reports", "index.html")], "../"),
+            p["history"], render_index)
     except (KeyError, TypeError, ValueError) as exc:
         module.fail_json(msg="release_report: malformed input: %s: %s" % (type(exc).__name__, exc))
     files = []
-    rendered = {os.path.join(p["dest_dir"], name): text for name, text in render_files(report).items()}
+    rendered = {os.path.join(dest, name): text for name, text in files_text.items()}
+    # the page and the history after the Markdown and the JSON (the files consumers read), each written whole
+    more = {os.path.join(dest, report_history.REPORT_HTML): page}
+    more.update({os.path.join(dest, rel): text for rel, text in history.writes.items()})
+    removed = []
     try:
-        # both files are checked before the first is written: a bad dest_dir fails naming it, in check mode too
-        for path in rendered:
+        # every file is checked before the first is written: a bad dest_dir fails naming it, in check mode too
+        for path in list(rendered) + list(more):
             check_target(path, "dest_dir")
         if not module.check_mode:
             for path, text in rendered.items():
                 write_text(path, text, 0o644, field="dest_dir")
                 files.append(path)
+            for path, text in more.items():
+                write_text(path, text, 0o644, field="dest_dir")
+            for rel in history.removes:
+                os.remove(os.path.join(dest, rel))
+                removed.append(os.path.join(dest, rel))
     except TextFileError as exc:
         module.fail_json(msg=str(exc), file=exc.file, field=exc.field, value=str(exc.value))
     except OSError as exc:
         module.fail_json(msg="%s: field dest_dir: cannot be written: %s" % (exc.filename, exc.strerror),
                          file=exc.filename, field="dest_dir", value=p["dest_dir"])
     summary = " ".join("%s: %s." % (h, why) for h, why in sorted(report.failed_hosts.items()))
+    hist_dir = os.path.join(dest, report_history.HISTORY_DIR)
     module.exit_json(changed=False, ok=report.ok, summary=("Failed builders: " + summary) if summary else "",
                      failed_hosts=report.failed_hosts,
                      failed_entries=report.failed_entries, files=files, markdown=markdown(report),
-                     report=report.as_dict())
+                     report=data, page=os.path.join(dest, report_history.REPORT_HTML), headline=data["headline"],
+                     changes=data["changes"],
+                     history={"dir": hist_dir, "index": os.path.join(hist_dir, "index.html") if p["history"] else "",
+                              "name": history.name, "kept": history.kept, "removed": removed})
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import string
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -150,11 +151,20 @@ class ImageSmokeResult:
     passed: bool
     cached: bool = False
     tests: list[SmokeResult] = field(default_factory=list)
+    # when this image's suite ran (RFC 3339 UTC) and how long, for the release report; a cached pass took no time
+    started: str = ""
+    finished: str = ""
+    seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"key": self.key, "image_id": self.image_id, "passed": self.passed, "cached": self.cached,
                 "tests": [t.as_dict() for t in self.tests],
-                "failed_tests": [t.name for t in self.tests if not t.passed]}
+                "failed_tests": [t.name for t in self.tests if not t.passed],
+                "started": self.started, "finished": self.finished, "seconds": self.seconds}
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def run_test(client: Any, image_id: str, test: SmokeTest, os_name: str,
@@ -210,7 +220,15 @@ def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[st
         os.makedirs(cache_dir, exist_ok=True)
 
     def run_suite(image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
-        res = ImageSmokeResult(key, image_id, True)
+        began = time.monotonic()
+        res = ImageSmokeResult(key, image_id, True, started=_utc_now())
+        try:
+            return _run_suite(res, image_id, suite, key)
+        finally:
+            res.finished = _utc_now()
+            res.seconds = round(time.monotonic() - began, 3)
+
+    def _run_suite(res: ImageSmokeResult, image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
         marker = pass_marker(cache_dir, image_id, suite) if cache_dir else ""
         if marker and os.path.exists(marker):
             res.cached = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -74,3 +75,17 @@ def test_while_an_image_is_tested_the_file_says_testing_it(tmp_path):
     assert seen[0]["entries"]["busybox:1.35.0-musl"]["state"] == "testing"
     assert "; testing busybox:1.35.0-musl (0s)" in seen[0]["summary"]
     assert json.loads(path.read_text())["entries"]["busybox:1.35.0-musl"]["state"] == "failed"
+
+
+def test_each_tested_image_has_its_times(tmp_path):
+    """For the release report: when each image's suite began and ended (RFC 3339 UTC) and how long it took; an
+    image without tests has none, a cached pass took about no time."""
+    r = run_module("image_test", _args(tmp_path))
+    by_key = {x["key"]: x for x in r["results"]}
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+    for key in ("busybox:1.35.0-glibc", "busybox:1.35.0-musl"):
+        res = by_key[key]
+        assert re.match(stamp, res["started"]) and re.match(stamp, res["finished"]), res
+        assert res["started"] <= res["finished"] and 0 <= res["seconds"] < 60
+    assert by_key["busybox:1.35.0-glibc"]["cached"] and by_key["busybox:1.35.0-glibc"]["seconds"] < 1
+    assert (by_key["childbox:1"]["started"], by_key["childbox:1"]["seconds"]) == ("", 0.0)
