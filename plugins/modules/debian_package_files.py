@@ -12,7 +12,8 @@ description:
     C(busybox-static) for C(arm64v8) -> C(arm64)) and places selected files of it in a folder, for example the
     per-architecture build context of a C(FROM scratch) image.
   - The mirror is read at run time from the host's apt sources (/etc/apt/sources.list.d and
-    /etc/apt/sources.list), keeping the stanzas of the host's Debian release. apt runs with a private state
+    /etc/apt/sources.list), keeping the stanzas of the host's Debian release; I(suite) reads another release
+    from the same mirror. apt runs with a private state
     under I(cache_dir), so the host's dpkg architectures and package lists are not changed.
   - The folder is replaced whole; it is left alone when it already holds the files of the candidate version.
 author: buildfarm.images contributors (@buildfarm)
@@ -48,7 +49,11 @@ options:
     type: path
     required: true
   suite:
-    description: The Debian release whose stanzas are used. Default the host's C(VERSION_CODENAME).
+    description:
+      - The Debian release (codename, for example C(bookworm)) the package is taken from, read from the host's own
+        Debian mirror whatever release the host runs (the stanzas of the host's release with their suites renamed, so
+        C(trixie-security) becomes C(bookworm-security)). Known are bullseye, bookworm, trixie, forky and sid.
+      - Default the host's C(VERSION_CODENAME); name it, so the package does not depend on the host.
     type: str
   expect_version:
     description:
@@ -69,6 +74,7 @@ EXAMPLES = r"""
     files: {bin/busybox: busybox}
     dest_dir: /var/cache/buildfarm/context/busybox/s390x
     cache_dir: /var/cache/buildfarm/apt
+    suite: bookworm
     expect_version: 1.35.0
 """
 

@@ -23,6 +23,8 @@ from typing import Callable, Mapping, Optional, Sequence, Tuple
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
+# Debian releases (codenames) a family may name as the suite it takes a package from, oldest first; sid is unstable.
+DEBIAN_SUITES = ("bullseye", "bookworm", "trixie", "forky", "sid")
 # Runs a command: (argv, cwd) -> (rc, stdout, stderr); the module passes AnsibleModule.run_command.
 Runner = Callable[[Sequence[str], Optional[str]], Tuple[int, str, str]]
 STAMP_SUFFIX = ".package.json"  # next to dest, so it is not part of a build context
@@ -108,6 +110,31 @@ def debian_sources(dist: str, sources_dir: str = SOURCES_DIR) -> list[Source]:
     return found
 
 
+def suite_sources(suite: str = "", sources_dir: str = SOURCES_DIR, os_release: str = "/etc/os-release") -> list[Source]:
+    """The apt sources to read the Debian release ``suite`` from, on the host's own Debian mirror: the stanzas of
+    the host's release with its suites renamed (on a trixie host, bookworm is read as trixie is: trixie ->
+    bookworm, trixie-updates -> bookworm-updates, trixie-security -> bookworm-security; sid has neither), so a
+    family that names its suite gets the same package whatever release the host runs. Empty: the host's release
+    (its sources as they are)."""
+    host = codename(os_release)
+    if not suite or suite == host:
+        return debian_sources(host, sources_dir)
+    if suite not in DEBIAN_SUITES:
+        raise PackageError("unknown Debian suite %r (known: %s)" % (suite, ", ".join(DEBIAN_SUITES)))
+    out: list[Source] = []
+    for src in debian_sources(host, sources_dir):
+        suites = []
+        for s in src.suites:
+            tail = s[len(host):]  # "", "-updates", "-security", "-backports" ...
+            if tail in ("", "-updates", "-security") and not (suite == "sid" and tail):
+                suites.append(suite + tail)
+        if suites:
+            out.append(Source(src.uri, tuple(suites), src.components, src.signed_by))
+    if not out:
+        raise PackageError("no apt source of the host's Debian %s in %s to read %s from" % (host, sources_dir, suite))
+    return out
+
+
 @dataclass
 class PackageFetcher:
     """apt with a private state for one Debian architecture."""
@@ -119,9 +146,12 @@ class PackageFetcher:
     max_list_age: int = 6 * 3600  # seconds before the package lists are refreshed
     update_attempts: int = 3
     warnings: list[str] = field(default_factory=list)
+    suite: str = ""  # a suite named by the caller: its lists are kept apart from the host release's
 
     @property
     def root(self) -> str:
+        if self.suite:
+            return os.path.join(self.cache_dir, "apt", self.suite, self.debian_arch)
         return os.path.join(self.cache_dir, "apt", self.debian_arch)
 
     def _opts(self) -> list[str]:
@@ -181,8 +211,9 @@ class PackageFetcher:
         out = self._apt("apt-cache", "policy", "%s:%s" % (package, self.debian_arch))
         m = re.search(r"Candidate:\s*(\S+)", out)
         if not m or m.group(1) == "(none)":
-            raise PackageError("package %s:%s not found on the mirror (%s)"
-                               % (package, self.debian_arch, ", ".join(s.uri for s in self.sources)))
+            raise PackageError("package %s:%s not found on the mirror (%s, suites %s)"
+                               % (package, self.debian_arch, ", ".join(s.uri for s in self.sources),
+                                  " ".join(sorted({x for s in self.sources for x in s.suites}))))
         return m.group(1)
 
     def download(self, package: str, version: str) -> str:
@@ -273,12 +304,13 @@ def fetch_package_files(run: Runner, cache_dir: str, debian_arch: str, package: 
                         dest: str, suite: str = "", expect_version: str = "", check: bool = False,
                         max_list_age: int = 21600) -> PackageFiles:
     """Files of the mirror's candidate of ``package`` for ``debian_arch`` placed in ``dest`` (package lists and
-    .debs cached in ``cache_dir``); ``expect_version``: the upstream version the package must have."""
-    fetcher = PackageFetcher(cache_dir, debian_arch, debian_sources(suite or codename()), run, max_list_age)
+    .debs cached in ``cache_dir``); ``suite``: the Debian release to take it from (read from the host's own mirror,
+    see suite_sources; default the host's release); ``expect_version``: the upstream version the package must have."""
+    fetcher = PackageFetcher(cache_dir, debian_arch, suite_sources(suite), run, max_list_age, suite=suite)
     fetcher.update()
     version = fetcher.candidate(package)
     if expect_version and upstream_version(version) != expect_version:
-        raise PackageError("%s:%s on the mirror is %s, the family expects upstream version %s"
-                           % (package, debian_arch, version, expect_version))
+        raise PackageError("%s:%s on the mirror (suite %s) is %s, the family expects upstream version %s"
+                           % (package, debian_arch, suite or "%s, the host's" % codename(), version, expect_version))
     deb = fetcher.download(package, version)
     return PackageFiles(version, extract(run, deb, files, dest, version, check), list(fetcher.warnings))

@@ -11,6 +11,8 @@ import pytest
 from _synthetic import push_image
 from conftest import REPO, _free_port
 
+from ansible_collections.buildfarm.images.tests.support.ports import port_range
+
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     Credentials,
     RegistryClient,
@@ -69,7 +71,9 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
             RegistryClient("https://" + address, creds, retries=0).ping()
         publish = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
             "registry": address, "repository": "web", "username": "farm", "password": password,
-            "ca_cert": str(ca), "entries": [{"tags": ["1", "latest"], "architectures": ["amd64"]}]}}
+            "ca_cert": str(ca), "entries": [{"tags": ["1", "latest"], "architectures": ["amd64"]}],
+            # the synthetic image has no attestation: this test is about the registry, not the lists' rules
+            "require_attestations": False}}
         rc, out, res = run_playbook([publish])
         assert rc == 0 and res["publish"]["changed"] is True, out
 
@@ -84,6 +88,40 @@ def test_role_runs_registry_with_tls_and_auth_idempotent_and_stops(tmp_path, run
             subprocess.run(["kill", pidfile.read_text().strip()], check=False)
         for key in env_extra:
             del os.environ[key]
+
+
+def test_a_broken_htpasswd_file_is_named_with_what_htpasswd_said_never_the_password(tmp_path, run_playbook):
+    """`htpasswd -v` runs under no_log (the password is its input): when it fails for another reason than a wrong
+    password or a missing user, the role says the return code, htpasswd's message and the file's state, and leaves
+    the file alone (issue 26: a molecule run once failed there and its log could not say why)."""
+    port = _free_port()
+    password = "broken-%s" % os.urandom(6).hex()
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "htpasswd").write_text("not an htpasswd line\n")
+    (etc / "htpasswd").chmod(0o640)
+    role_vars = {
+        "buildfarm_registry_install": False,
+        "buildfarm_registry_port": port,
+        "buildfarm_registry_root": str(tmp_path / "data"),
+        "buildfarm_registry_config_dir": str(etc),
+        "buildfarm_registry_log": str(tmp_path / "registry.log"),
+        "buildfarm_registry_pidfile": str(tmp_path / "registry.pid"),
+        "buildfarm_registry_users": [{"username": "farm", "password": password}],
+    }
+    role = {"name": "Registry role", "ansible.builtin.include_role": {"name": "registry"}, "vars": role_vars}
+    os.environ["ANSIBLE_ROLES_PATH"] = str(REPO / "roles")
+    try:
+        rc, out = run_playbook([role], "-vvv")[:2]
+    finally:
+        del os.environ["ANSIBLE_ROLES_PATH"]
+    assert rc != 0, out
+    assert password not in out
+    msg = out[out.index("Say why the htpasswd file cannot be used"):]
+    assert "reading its user names gave rc=7 (lines that are not user:hash: 1)" in msg, msg[:2000]
+    assert "mode 640, owner root:root" in msg and "1 lines" in msg, msg[:2000]
+    assert (etc / "htpasswd").read_text() == "not an htpasswd line\n"  # not overwritten
+    assert not (tmp_path / "registry.pid").exists()
 
 
 def test_two_registries_on_one_host_each_have_their_own_name(tmp_path, run_playbook):
@@ -136,7 +174,7 @@ def test_two_registries_on_one_host_each_have_their_own_name(tmp_path, run_playb
 def _second_port(taken: int) -> int:
     import socket
 
-    for port in range(taken + 1, 5200):
+    for port in range(taken + 1, port_range(5100, 5199)[1] + 1):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

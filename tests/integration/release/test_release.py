@@ -2,14 +2,48 @@
 pushes, manifest lists, report; idempotence; adding an architecture; failing and unreachable builders."""
 from __future__ import annotations
 
+import json
 import subprocess
+from dataclasses import dataclass
 
 import pytest
 import yaml
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
+from ansible_collections.buildfarm.images.tests.support import browser, report_page
+from ansible_collections.buildfarm.images.tests.support.ports import LOCAL_DEFAULT_PORT, free_port
+
+from conftest import RELEASE_PORTS, LocalDefault
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@dataclass
+class OwnPortLocalDefault(LocalDefault):
+    """The local default as `make release` runs it (inventories/local, its registry started by role registry),
+    with a registry port of this test's own instead of 5000: a `make release` of this checkout or of another one
+    leaves the local default's registry running on 5000, and this test must pass beside it without touching it."""
+
+    port: int = 0
+
+    @property
+    def registry(self) -> str:
+        return "127.0.0.1:%d" % self.port
+
+    def extra_vars(self) -> str:
+        data = json.loads(super().extra_vars())
+        data.update({"buildfarm_registry": self.registry, "buildfarm_registry_port": self.port})
+        return json.dumps(data)
+
+
+@pytest.fixture
+def local_default(tmp_path):
+    """Overrides conftest's: the role starts the registry on a free port of the release range with this test's
+    folders, and the test stops it at the end."""
+    farm = OwnPortLocalDefault(tmp_path, port=free_port(*RELEASE_PORTS))
+    assert farm.port != LOCAL_DEFAULT_PORT
+    yield farm
+    farm.stop_registry()
 
 
 def _run_platform(image: str, platform: str) -> str:
@@ -39,18 +73,19 @@ def _progress(run, host: str) -> list[str]:
 
 
 def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_registry_is_refilled(local_default):
-    """What `make release` runs: inventories/local, registry role on 127.0.0.1:5000 (this test's own storage).
+    """What `make release` runs: inventories/local, registry role (this test's own port and storage, so it passes
+    beside the local default's registry on 5000).
     One test for the three releases of one farm that matter most: the first publishes, the second changes nothing,
     and after the registry's folder is wiped while it runs (what `make clean` does; the engine still remembers its
     pushes and keeps its images) the next one pushes every architecture's images again, whole, and publishes the
     lists; the one after that changes nothing again."""
     first = local_default.release()
     assert first.rc == 0, first.messages()[-3000:]
-    assert _run_platform("127.0.0.1:5000/library/busybox:latest", "linux/s390x") == "s390x"
+    assert _run_platform(local_default.registry + "/library/busybox:latest", "linux/s390x") == "s390x"
     assert first.report["architectures"] == ["amd64", "arm64v8", "s390x"]
     assert {r["tag"] for r in first.report["rows"]} == {
         "1.35.0-glibc", "1.35-glibc", "1-glibc", "glibc", "1.35.0", "1.35", "1", "latest"}
-    pushed = _arch_images_complete("127.0.0.1:5000")
+    pushed = _arch_images_complete(local_default.registry)
 
     second = local_default.release()
     assert second.rc == 0
@@ -70,7 +105,7 @@ def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_regi
             # the builds are the engine's (unchanged), the pushes are real
             assert (cell["status"], cell["push"]) == ("unchanged", "pushed"), (row["tag"], arch, cell)
             assert cell["digest"] == pushed[arch]
-    assert _arch_images_complete("127.0.0.1:5000") == pushed
+    assert _arch_images_complete(local_default.registry) == pushed
 
     again = local_default.release()
     assert again.rc == 0
@@ -140,6 +175,19 @@ def test_a_failing_builder_does_not_stop_the_others_and_a_rerun_repushes_nothing
     assert broken.cells()["s390x"]["status"] == "unreachable"
     assert farm.manifest("library/busybox", "latest").status_code == 404
     assert "builder-s390x" in broken.report["failed_hosts"]
+    # the page as a person sees it (tests/output/report-page/failed-builder-<width>.png): the release incomplete
+    # with the JSON's counts, the failure's message and its host in the summary, the builder marked failed, the
+    # s390x column of busybox saying so
+    if browser.available():
+        for width, view in report_page.look(farm.artifacts, "failed-builder").items():
+            report_page.check_summary(view, broken.report)
+            assert "Release incomplete (failed: builder-s390x)" in view.probe["banner"], view.probe["banner"]
+            report_page.check_failure(view, "builder-s390x", "buildfarm_arch is s390x but this host is amd64")
+            row = next(b for b in view.probe["builders"] if b.startswith("builder-s390x"))
+            assert "failed" in row, (width, row)
+            latest = view.probe["matrix"]["busybox"]["rows"]["latest"]
+            s390x = view.probe["matrix"]["busybox"]["head"].index("s390x")
+            assert broken.cells()["s390x"]["status"] in latest[s390x], (width, latest)
 
     farm.set_builder("s390x", buildfarm_emulated=True)
     fixed = farm.release()
