@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs `molecule test` for every scenario of every role (roles/<role>/molecule/<scenario>: default first),
-# two at a time (BUILDFARM_MOLECULE_JOBS; instances are containers of the local images buildfarm/debian:bookworm and
-# buildfarm/debian-systemd:bookworm, built first if needed). A scenario's full output goes to
+# two at a time (BUILDFARM_MOLECULE_JOBS; instances are containers of the local images buildfarm/debian:<suite> and
+# buildfarm/debian-systemd:<suite> for Debian 12 (bookworm) and 13 (trixie), built first if needed). A scenario's full output goes to
 # .cache/molecule/<role>.log (default) or <role>-<scenario>.log; the console gets one summary line per
 # scenario and the end of the log of one that failed. A role without a default scenario counts as a failure:
 # every role must have one.

@@ -1,5 +1,7 @@
 """A farm of separate builder hosts for the integration tests: containers with sshd and their own dockerd, reached
-over SSH on loopback ports, on the test's own docker network, provisioned from bare by the roles.
+over SSH on loopback ports, on the test's own docker network, provisioned from bare by the roles. The hosts run
+Debian 12 (bookworm: Docker 20.10) or Debian 13 (trixie: Docker 26, docker-cli and docker-buildx apart), each from
+its release's host image (tests/support/farm_host.py).
 
 This engine refuses `--privileged` (its bounding set lacks CAP_SYS_RESOURCE), so a host gets every capability but
 that one, with seccomp, AppArmor and the masked /proc paths unconfined (dockerd inside, and binfmt_misc mounted by
@@ -25,7 +27,8 @@ from ansible_collections.buildfarm.images.tests.support import farm_host
 from ansible_collections.buildfarm.images.tests.support.farm_host import HOST_OPTIONS
 from ansible_collections.buildfarm.images.tests.support.playbook import REPO, run_ansible
 
-# apt's downloads, per host so that two hosts never wait for each other's lock; kept between runs.
+# apt's downloads, per Debian release (a farm has one host of each, so two hosts never wait for each other's lock);
+# kept between runs, shared with role builder's molecule scenario `ssh` (which never runs beside these tests).
 DEB_CACHE = REPO / ".cache" / "farm" / "debs"
 
 
@@ -36,10 +39,11 @@ def docker(*args: str, check: bool = True, timeout: int = 600) -> subprocess.Com
     return proc
 
 
-def host_image() -> str:
-    """The sshd image (tests/support/farm_host.py, shared with role builder's molecule scenario `ssh`)."""
+def host_image(suite: str = farm_host.DEFAULT_SUITE) -> str:
+    """The sshd image of Debian ``suite`` (tests/support/farm_host.py, shared with role builder's molecule scenario
+    `ssh`)."""
     try:
-        return farm_host.host_image()
+        return farm_host.host_image(suite)
     except farm_host.NoBaseImage as exc:
         pytest.skip(str(exc))
 
@@ -64,6 +68,7 @@ class Host:
     arch: str
     emulated: bool
     user: str  # root, or an unprivileged user with sudo (become)
+    suite: str = farm_host.DEFAULT_SUITE  # its Debian release (bookworm, trixie)
     port: int = 0
 
     def sh(self, script: str, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -110,13 +115,15 @@ class Farm:
     def host(self, name: str) -> Host:
         return next(h for h in self.hosts if h.name == name)
 
-    def add_host(self, name: str, arch: str, emulated: bool = False, user: str = "root") -> Host:
+    def add_host(self, name: str, arch: str, emulated: bool = False, user: str = "root",
+                 suite: str = farm_host.DEFAULT_SUITE) -> Host:
         container = "%s-%s" % (self.network, name)
-        cache = DEB_CACHE / name
+        cache = DEB_CACHE / suite
         (cache / "partial").mkdir(parents=True, exist_ok=True)
+        image = host_image(suite)
         docker("run", "-d", "--name", container, "--hostname", name, "--network", self.network,
-               "-p", "127.0.0.1::22", "-v", "%s:/var/cache/apt/archives" % cache, *HOST_OPTIONS, host_image())
-        host = Host(name, container, arch, emulated, user)
+               "-p", "127.0.0.1::22", "-v", "%s:/var/cache/apt/archives" % cache, *HOST_OPTIONS, image)
+        host = Host(name, container, arch, emulated, user, suite)
         pub = (self.key.parent / (self.key.name + ".pub")).read_text().strip()
         home = "/root" if user == "root" else "/home/" + user
         setup = ("set -e\n"
@@ -265,7 +272,8 @@ def farm(tmp_path_factory):
         pytest.skip("no docker-registry (scripts/bootstrap-system.sh installs it)")
     if os.geteuid() != 0:
         pytest.skip("the farm's registry and its hosts' mounts need root")
-    host_image()
+    for suite in farm_host.SUITES:
+        host_image(suite)
     root = tmp_path_factory.mktemp("farm")
     name = "bf-farm-%s" % os.urandom(3).hex()
     docker("network", "create", name)
@@ -288,7 +296,8 @@ def farm(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def farm_hosts(farm):
-    """The farm's two bare hosts: amd64 as root, s390x under qemu as a user with sudo (become)."""
-    farm.add_host("farm-amd64", "amd64")
-    farm.add_host("farm-s390x", "s390x", emulated=True, user="farmer")
+    """The farm's two bare hosts, one of each Debian release: amd64 on Debian 12 as root, s390x under qemu on
+    Debian 13 as a user with sudo (become). Role builder's molecule scenario `ssh` pairs them the other way round."""
+    farm.add_host("farm-amd64", "amd64", suite="bookworm")
+    farm.add_host("farm-s390x", "s390x", emulated=True, user="farmer", suite="trixie")
     return farm

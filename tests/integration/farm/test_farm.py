@@ -1,7 +1,8 @@
-"""The farm on separate hosts (issue 14): bare Debian hosts reached over SSH become builders through the roles - the
-Docker engine installed and started without systemd, the registry role's CA trusted, binfmt_misc mounted for the
-emulated one - one of them as an unprivileged user with `become`, with a TLS registry on the docker bridge address
-(not loopback) that the hosts pull from."""
+"""The farm on separate hosts (issue 14): bare Debian hosts reached over SSH become builders through the roles - one
+host of Debian 12 (Docker 20.10) and one of Debian 13 (Docker 26, issue 26) - the Docker engine, its CLI and buildx
+installed and started without systemd, the registry role's CA trusted, binfmt_misc mounted for the emulated one -
+one of them as an unprivileged user with `become`, with a TLS registry on the docker bridge address (not loopback)
+that the hosts pull from."""
 from __future__ import annotations
 
 import json
@@ -38,13 +39,23 @@ def provisioned(farm_hosts):
     return farm, result
 
 
+# The engine each Debian release's docker.io brings (issue 26): the farm is tested on both.
+ENGINE_MAJOR = {"bookworm": 20, "trixie": 26}
+
+
 def test_bare_hosts_become_builders_over_ssh(provisioned):
     farm, result = provisioned
     assert _changed(result)["farm-amd64"] > 0 and _changed(result)["farm-s390x"] > 0
+    assert {h.suite for h in farm.hosts} == {"bookworm", "trixie"}
     for host in farm.hosts:
+        assert host.sh(". /etc/os-release && echo $VERSION_CODENAME").stdout.strip() == host.suite
         # the engine the role installed runs under its supervisor (no systemd on these hosts)
         info = json.loads(host.sh("docker info --format '{{ json . }}'").stdout)
         assert info["Architecture"] == "x86_64" and info["Driver"] == "overlay2", info
+        assert int(info["ServerVersion"].split(".")[0]) == ENGINE_MAJOR[host.suite], (host.name, info["ServerVersion"])
+        # the CLI and buildx (on trixie docker-cli and docker-buildx are packages apart from docker.io)
+        buildx = host.sh("docker buildx version", check=False)
+        assert buildx.returncode == 0 and "buildx" in buildx.stdout, (host.name, buildx.stderr)
         assert host.sh("cat /proc/1/comm").stdout.strip() != "systemd"
         # the registry role's CA, exported to the controller, is in the engine's trust store
         ca = host.sh("cat /etc/docker/certs.d/%s/ca.crt" % farm.registry).stdout

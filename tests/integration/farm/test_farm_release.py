@@ -1,6 +1,7 @@
 """A release over the farm of SSH builders (issue 14): playbooks/release.yml on the busybox family, amd64 on a root
-host and s390x under qemu on a host reached with `become`, pushing to the TLS registry on the bridge address that
-every stage trusts through the registry role's CA. Then a builder stopped mid-farm and brought back.
+host of Debian 12 (Docker 20.10) and s390x under qemu on a host of Debian 13 (Docker 26, issue 26) reached with
+`become`, pushing to the TLS registry on the bridge address that every stage trusts through the registry role's CA.
+Then a builder stopped mid-farm and brought back.
 
 The tests run in order and build on each other (one farm for the session: conftest's farm_hosts)."""
 from __future__ import annotations
@@ -27,19 +28,35 @@ def _client(farm) -> RegistryClient:
     return client
 
 
+ATTESTATION = "attestation-manifest"
+
+
 def _platforms(farm, repository: str = "library/busybox", tag: str = "latest") -> dict[str, str]:
-    """platform -> member digest of a published list."""
+    """platform -> image digest of a published list, whose every image descriptor is followed by its attestation
+    descriptor (issue 23's list contract)."""
     manifest = _client(farm).get_manifest(repository, tag)
     assert manifest is not None, "%s:%s is not in the registry" % (repository, tag)
+    members = manifest.json()["manifests"]
+    images = [m for m in members if m.get("annotations", {}).get("vnd.docker.reference.type") != ATTESTATION]
+    for image in images:
+        after = members[members.index(image) + 1] if members.index(image) + 1 < len(members) else {}
+        ann = after.get("annotations", {})
+        assert (ann.get("vnd.docker.reference.type"), ann.get("vnd.docker.reference.digest")) == \
+            (ATTESTATION, image["digest"]), members
+    assert len(members) == 2 * len(images), members
     return {"/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"],
                                  m["platform"].get("variant", "")) if x): m["digest"]
-            for m in manifest.json()["manifests"]}
+            for m in images}
 
 
 def _arch_digest(farm, arch: str, tag: str = "latest") -> str:
+    """The image digest of an architecture's tag: the first manifest of its index (issue 23's per-architecture
+    contract: the image manifest, then its attestation)."""
     manifest = _client(farm).get_manifest(arch + "/busybox", tag)
     assert manifest is not None, (arch, tag)
-    return manifest.descriptor().digest
+    index = manifest.json()
+    assert index.get("mediaType") == "application/vnd.oci.image.index.v1+json", index
+    return index["manifests"][0]["digest"]
 
 
 @pytest.fixture(scope="module")
