@@ -17,8 +17,10 @@ import pytest
 import requests
 
 from ansible_collections.buildfarm.images.plugins.module_utils.attest import sbom
+from ansible_collections.buildfarm.images.plugins.module_utils.build import engine_store
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import Pusher
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
+from ansible_collections.buildfarm.images.tests.support.engine import engine
 from ansible_collections.buildfarm.images.tests.support.fault_proxy import FaultProxy
 from ansible_collections.buildfarm.images.tests.support.oci_conformance import check_registry_index
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
@@ -34,6 +36,7 @@ MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ACCEPT = ", ".join([INDEX, MANIFEST, "application/vnd.docker.distribution.manifest.v2+json"])
 SPDX = "https://spdx.dev/Document"
 SLSA = "https://slsa.dev/provenance/v0.2"
+ENGINE = engine()  # Docker 20.10 or 26, its image store: what an engine image id is
 
 
 class Attester:
@@ -64,7 +67,8 @@ def busybox(tmp_path_factory):
     dest = tmp_path_factory.mktemp("ctx")
     res = run_module("debian_package_files", {
         "package": "busybox-static", "arch": "amd64", "files": {"bin/busybox": "busybox"}, "dest": str(dest),
-        "cache_dir": str(REPO / ".cache" / "release" / "cache" / "apt"), "expect_version": "1.35.0"})
+        "cache_dir": str(REPO / ".cache" / "release" / "cache" / "apt"), "expect_version": "1.35.0",
+        "suite": "bookworm"})  # busybox's suite (families/busybox), whatever Debian this host runs (12 or 13)
     assert not res.get("failed"), res
     return dest
 
@@ -142,6 +146,7 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
     results = _pusher(proxy, attester, [base, child]).run(
         [(child["key"], child["image_id"], child["tags"]), (base["key"], base["image_id"], base["tags"])])
     by_key = {r.key: r for r in results}
+    client = docker.from_env()
     assert all(r.ok for r in results), [r.as_dict() for r in results]
     assert by_key[child["key"]].started >= by_key[base["key"]].finished
 
@@ -173,8 +178,14 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
             # the image manifest: the engine's blobs under OCI media types, the same annotations
             manifest = _get(registry, "%s/manifests/%s" % (repo, image["digest"]), MANIFEST).json()
             assert manifest["mediaType"] == MANIFEST and manifest["annotations"] == expected
-            assert manifest["config"] == {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                          "digest": item["image_id"], "size": manifest["config"]["size"]}
+            assert manifest["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
+            if ENGINE.ids_are_config_digests:
+                # overlay2 (Docker 20.10's and 26's default store): the engine id is the config digest
+                assert manifest["config"]["digest"] == item["image_id"]
+            else:
+                # the containerd store: the id names the engine's manifest; the config is the one it shows
+                config = _get(registry, "%s/blobs/%s" % (repo, manifest["config"]["digest"]), "*/*").json()
+                assert config["rootfs"]["diff_ids"] == client.images.get(item["image_id"]).attrs["RootFS"]["Layers"]
             assert {la["mediaType"] for la in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar+gzip"}
             # the attestation manifest, as BuildKit stores it
             assert att["platform"] == {"architecture": "unknown", "os": "unknown"}
@@ -202,11 +213,18 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
     assert slsa["materials"][0]["digest"]["sha256"] == by_key[base["key"]].tags[0].image_digest[7:]
 
     # the engine pulls the tag (the platform's image out of the index) and runs it
-    client = docker.from_env()
+    base_identity = engine_store.image_identity(client.images.get(base["image_id"]).attrs)
     pulled_ref = base["tags"][1]
     client.images.remove(pulled_ref)
     subprocess.run(["docker", "pull", "-q", pulled_ref], check=True, capture_output=True, timeout=120)
-    assert client.images.get(pulled_ref).id == base["image_id"]
+    if ENGINE.ids_are_config_digests:
+        # overlay2: the index's image manifest carries the pushed config, so the pulled image has the built id
+        assert client.images.get(pulled_ref).id == base["image_id"]
+    else:
+        # the containerd store names the pulled image by the index it was pulled from; its config is the built one's
+        pulled = client.images.get(pulled_ref)
+        assert pulled.id == by_key[base["key"]].tags[1].digest
+        assert engine_store.image_identity(pulled.attrs) == base_identity
     run = subprocess.run(["docker", "run", "--rm", "--platform", "linux/amd64", pulled_ref], capture_output=True,
                          text=True, timeout=120, check=False)
     assert (run.returncode, run.stdout.strip()) == (0, "hello h3b"), run.stderr

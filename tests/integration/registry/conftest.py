@@ -103,7 +103,11 @@ def busybox_deb(debian_arch: str) -> pathlib.Path:
 def _extract_busybox(deb: pathlib.Path, dest: pathlib.Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True)
-        shutil.copy2(os.path.join(tmp, "bin", "busybox"), dest / "busybox")
+        # bookworm's package has bin/busybox; trixie's (merged /usr, Debian 13 hosts) usr/bin/busybox
+        found = [p for p in (os.path.join(tmp, "bin", "busybox"), os.path.join(tmp, "usr", "bin", "busybox"))
+                 if os.path.isfile(p)]
+        assert found, "%s holds neither bin/busybox nor usr/bin/busybox" % deb
+        shutil.copy2(found[0], dest / "busybox")
 
 
 @dataclass

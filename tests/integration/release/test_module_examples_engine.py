@@ -66,7 +66,7 @@ class Farm:
             _ok(run_module("debian_package_files", {
                 "package": "busybox-static", "arch": arch, "files": {"bin/busybox": "busybox"},
                 "dest_dir": str(self.builder / "busybox" / arch), "cache_dir": str(APT_CACHE),
-                "expect_version": self.version}))
+                "expect_version": self.version, "suite": "bookworm"}))  # the family's suite, on Debian 12 or 13
             self.built[arch] = self.build(arch)
             self.pushed[arch] = _ok(run_module("image_push", {
                 "images": self.built[arch]["images"], "arch": arch, "release": str(self.pusher / "release.tar"),

@@ -1,5 +1,6 @@
 """`Builder: oci-import` on the real engine: an OCI image layout (made here: one gzip layer, its config, a manifest
-and an index naming the platform) is loaded as it is by ReleaseBuilder, its id the config's digest, tagged with the
+and an index naming the platform) is loaded as it is by ReleaseBuilder, its id the config's digest on the
+graph-driver store (overlay2; the manifest's digest on the containerd store), tagged with the
 entry's tags; the next run finds it unchanged; a layout without the builder's platform or with a tampered blob fails
 that entry naming the file."""
 from __future__ import annotations
@@ -20,8 +21,10 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_build
     ReleaseBuilder,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
+from ansible_collections.buildfarm.images.tests.support.engine import engine
 
 REPO_NAME = "buildfarm-test-oci"
+ENGINE = engine()
 
 
 def _blob(root: pathlib.Path, data: bytes) -> str:
@@ -76,10 +79,21 @@ def cleanup():
 
 
 def test_oci_import_loads_the_layout_once(tmp_path, cleanup):
-    image_id = make_layout(tmp_path / "layout", "hello %s\n" % tmp_path.name)
+    config_digest = make_layout(tmp_path / "layout", "hello %s\n" % tmp_path.name)
     first = _build(tmp_path / "layout")
-    assert first["status"] == "built" and first["image_id"] == image_id, first
+    assert first["status"] == "built", first
+    image_id = first["image_id"]
+    if ENGINE.ids_are_config_digests:
+        # the graph-driver store (overlay2: the default of Docker 20.10 and of 26) names an image by its config
+        # digest, so the loaded layout's id is known before loading it
+        assert image_id == config_digest, first
+    else:
+        # the containerd store names it by the manifest it was loaded with: the config digest is no engine id
+        assert image_id.startswith("sha256:") and image_id != config_digest, first
     image = docker.from_env().images.get(image_id)
+    # either way the engine holds the layout's one layer (its config's diff_ids)
+    config = (tmp_path / "layout" / "blobs" / "sha256" / config_digest[7:]).read_text()
+    assert image.attrs["RootFS"]["Layers"] == json.loads(config)["rootfs"]["diff_ids"]
     assert "amd64/%s:1.0" % REPO_NAME in image.tags
     assert image.attrs["Config"]["Cmd"] == ["/hello.txt"]
     second = _build(tmp_path / "layout")
