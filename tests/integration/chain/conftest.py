@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from ansible_collections.buildfarm.images.tests.support.local_inventory import LOCAL, local_farm
+from ansible_collections.buildfarm.images.tests.support.oci_conformance import runnable_platforms
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 PY_VERSIONS = LOCAL.parent / "local-files" / "python-versions.json"
@@ -108,8 +109,7 @@ class Chain:
         r = requests.get("http://%s/v2/%s/manifests/%s" % (self.registry, repo, tag),
                          headers={"Accept": LIST_TYPES}, timeout=10)
         r.raise_for_status()
-        return {"/".join(x for x in (m["platform"]["os"], m["platform"]["architecture"],
-                                     m["platform"].get("variant", "")) if x) for m in r.json()["manifests"]}
+        return runnable_platforms(r.json())
 
     @staticmethod
     def mirror_address() -> str:

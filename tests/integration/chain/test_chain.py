@@ -17,6 +17,7 @@ import uuid
 import pytest
 import requests
 
+from ansible_collections.buildfarm.images.tests.support import browser, report_page
 from ansible_collections.buildfarm.images.tests.support.chain_families import debian_changed
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
 
@@ -34,6 +35,20 @@ def _docker(*args: str) -> str:
     proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout.strip()
+
+
+def _page(chain, name: str, unfold: bool = False) -> dict:
+    """The page the last release wrote, at 1280 and 400 px (no sideways scrolling), screenshots kept under
+    tests/output/report-page/chain-<name>-<width>.png; {} where chromium is not installed."""
+    if not browser.available():
+        print("chromium is not installed: the report page of the chain is not looked at")
+        return {}
+    return report_page.look(chain.root / "artifacts", "chain-" + name, unfold)
+
+
+def _what_changed(view) -> str:
+    assert "What changed" in view.probe["changes"], view.probe["changes"][:500]
+    return view.probe["changes"]
 
 
 def test_first_release_builds_debian_then_python_from_it(chain, first_release):
@@ -80,6 +95,15 @@ def test_first_release_builds_debian_then_python_from_it(chain, first_release):
         assert any("building %s" % PY_KEY in m for m in run.progress("builder-amd64"))
         assert times[(PY_KEY, "amd64")]["seconds"] > 60
 
+    # the page as a person sees it: the JSON's counts, python's matrix with its one column, amd64, each cell the
+    # member's status word and short digest, and links to the README and library file the release wrote
+    for view in _page(chain, "first").values():
+        report_page.check_summary(view, run.report)
+        report_page.check_matrix(view, run.report, "python", ["amd64"])
+        report_page.check_links(view, chain.root / "artifacts", "python")
+        report_page.check_matrix(view, run.report, "debian", ["amd64", "arm64v8", "s390x"])
+        assert "no previous release to compare with" in _what_changed(view)
+
 
 def test_an_unchanged_release_changes_nothing(chain, first_release):
     assert first_release.rc == 0
@@ -88,6 +112,29 @@ def test_an_unchanged_release_changes_nothing(chain, first_release):
     print("unchanged release of the chain: %.0f s" % second.seconds)
     assert set(second.changed().values()) == {0}, second.changed()
     assert {i["status"] for i in second.images("builder-amd64").values()} == {"unchanged"}
+    assert second.report["changes"]["nothing_changed"] is True, second.report["changes"]["summary"]
+    for view in _page(chain, "unchanged").values():
+        report_page.check_summary(view, second.report)
+        assert "nothing changed" in _what_changed(view)
+        assert not view.probe["rebuilt"]
+
+
+# what a tag can be: an image manifest (docker or OCI) or, as the farm pushes per-architecture tags, an OCI index
+MANIFEST_TYPES = ", ".join([
+    "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"])
+
+
+def _manifest(chain, repo: str, reference: str) -> requests.Response:
+    r = requests.get("http://%s/v2/%s/manifests/%s" % (chain.registry, repo, reference),
+                     headers={"Accept": MANIFEST_TYPES}, timeout=10)
+    r.raise_for_status()
+    return r
+
+
+def _tag_digest(chain, repo: str, tag: str) -> str:
+    """The digest a tag serves (the index a per-architecture tag is)."""
+    return _manifest(chain, repo, tag).headers["Docker-Content-Digest"]
 
 
 def _bad_mirror(tmp_path: pathlib.Path, break_it) -> tuple[pathlib.Path, int]:
@@ -103,11 +150,9 @@ def _bad_mirror(tmp_path: pathlib.Path, break_it) -> tuple[pathlib.Path, int]:
     return bad, port
 
 
-def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message: str) -> None:
+def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message: str, name: str) -> None:
     assert first_release.rc == 0
-    pushed = requests.head("http://%s/v2/amd64/python/manifests/3.13.5-slim-trixie" % chain.registry,
-                           headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
-                           timeout=10).headers["Docker-Content-Digest"]
+    pushed = _tag_digest(chain, "amd64/python", "3.13.5-slim-trixie")
     bad, port = _bad_mirror(tmp_path, break_it)
     host = chain.mirror_address()
     chain.start_mirror(bad, port, fill=False)  # as it is: filling would restore Debian's files
@@ -122,10 +167,16 @@ def _fails_and_pushes_nothing(chain, first_release, tmp_path, break_it, message:
     assert message in json.dumps(py), py
     cell = next(r for r in run.report["rows"] if r["tag"] == "3.13.5-slim-trixie")["architectures"]["amd64"]
     assert cell["push"] == ""  # nothing pushed
-    after = requests.head("http://%s/v2/amd64/python/manifests/3.13.5-slim-trixie" % chain.registry,
-                          headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
-                          timeout=10).headers["Docker-Content-Digest"]
+    after = _tag_digest(chain, "amd64/python", "3.13.5-slim-trixie")
     assert after == pushed  # the published image is still the verified one
+    # the page names the failure (the JSON's message: the build's error) and its host in the summary, and python's
+    # amd64 cell says failed
+    failure = next(f for f in run.report["failures"] if f["key"] == PY_KEY and f["arch"] == "amd64")
+    assert failure["host"] == "builder-amd64" and failure["stage"] == "build" and failure["message"], failure
+    for view in _page(chain, name).values():
+        report_page.check_summary(view, run.report)
+        report_page.check_failure(view, "builder-amd64", PY_KEY, failure["message"])
+        assert "failed" in view.probe["matrix"]["python"]["rows"]["3.13.5-slim-trixie"][1]
 
 
 def test_a_tampered_tarball_fails_the_build_and_pushes_nothing(chain, first_release, tmp_path):
@@ -134,7 +185,7 @@ def test_a_tampered_tarball_fails_the_build_and_pushes_nothing(chain, first_rele
             fh.write(b"\0")
 
     _fails_and_pushes_nothing(chain, first_release, tmp_path, tamper,
-                              "is not the release: its SHA-256 is not the pinned")
+                              "is not the release: its SHA-256 is not the pinned", "tampered")
 
 
 def test_a_signature_by_another_key_fails_the_build(chain, first_release, tmp_path):
@@ -152,15 +203,16 @@ def test_a_signature_by_another_key_fails_the_build(chain, first_release, tmp_pa
         subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
 
     _fails_and_pushes_nothing(chain, first_release, tmp_path, resign,
-                              "is not a good signature by the release manager's key")
+                              "is not a good signature by the release manager's key", "other-key")
 
 
 def _image_id(chain, repo: str, tag: str) -> str:
-    """The config digest (the image id) of the image a tag serves: the same image whatever blobs a push made."""
-    r = requests.get("http://%s/v2/%s/manifests/%s" % (chain.registry, repo, tag),
-                     headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"}, timeout=10)
-    r.raise_for_status()
-    return r.json()["config"]["digest"]
+    """The config digest (the image id) of the image a tag serves: the same image whatever blobs a push made. A
+    per-architecture tag is an OCI index (the image manifest first, then its attestation): its first manifest's."""
+    doc = _manifest(chain, repo, tag).json()
+    if "manifests" in doc:
+        doc = _manifest(chain, repo, doc["manifests"][0]["digest"]).json()
+    return doc["config"]["digest"]
 
 
 def test_a_debian_change_rebuilds_python_from_it(chain, first_release, tmp_path):
@@ -195,6 +247,34 @@ def test_a_debian_change_rebuilds_python_from_it(chain, first_release, tmp_path)
     assert _docker("image", "inspect", "-f", '{{index .Config.Labels "io.buildfarm.test"}}', python) == change
     out = _docker("run", "--rm", python, "python3", "-c", 'print(__import__("sys").version)')
     assert out.startswith("3.13.5 "), out
+
+    # "What changed" on the page: debian and python rebuilt (python because its parent debian:trixie-slim did),
+    # debian's members old -> new digest, python's new digest (old -> new, or only new when the release before
+    # was a failed python build); each as the JSON's changes say
+    ch = run.report["changes"]
+    rebuilt = {(r["key"], r["arch"]): r for r in ch["rebuilt"]}
+    assert {(SLIM_KEY, "amd64"), (SLIM_KEY, "arm64v8"), (PY_KEY, "amd64")} <= set(rebuilt), sorted(rebuilt)
+    assert any("debian:trixie-slim" in why for why in rebuilt[(PY_KEY, "amd64")]["reasons"]), rebuilt[(PY_KEY, "amd64")]
+    debian = [m for m in ch["digests_changed"] if m["repository"] == "debian" and m["tag"] == "trixie-slim"]
+    assert {m["arch"] for m in debian} == {"amd64", "arm64v8"}, ch["digests_changed"]
+    py = [m for m in ch["digests_changed"] + ch["members_added"]
+          if m["repository"] == "python" and m["tag"] == "3.13.5-slim-trixie"]
+    assert [m["new"] for m in py] == [next(r for r in run.report["rows"] if r["repository"] == "python" and
+                                           r["tag"] == "3.13.5-slim-trixie")["architectures"]["amd64"]["digest"]]
+    for width, view in _page(chain, "debian-changed", unfold=True).items():
+        report_page.check_summary(view, run.report)  # the headline ends with the changes' summary
+        section = _what_changed(view)
+        assert "Images rebuilt and why" in section and "Members whose digest changed" in section
+        shown = {tuple(r[:2]): r[2] for r in view.probe["rebuilt"]}
+        for key in ((SLIM_KEY, "amd64"), (SLIM_KEY, "arm64v8"), (PY_KEY, "amd64")):
+            assert key in shown, (width, sorted(shown))
+            assert all(why in shown[key] for why in rebuilt[key]["reasons"]), (width, key, shown[key])
+        # Tag, Architecture, Change, Old, New
+        members = {(r[0], r[1]): r for r in view.probe["members"]}
+        for m in debian + py:
+            cells = members.get(("%s:%s" % (m["repository"], m["tag"]), m["arch"]))
+            assert cells, (width, m, sorted(members))
+            assert cells[3:] == [report_page.short(m.get("old", "")), report_page.short(m["new"])], (width, cells, m)
 
     back = chain.release()
     assert back.rc == 0, back.messages()[-3000:]
