@@ -197,7 +197,10 @@ report:
     - "C(changes): C(previous) (null for a first report, else C(generated), C(file), C(ok)), C(tags_added),
       C(tags_removed) (C(repository), C(tag)), C(digests_changed), C(members_added), C(members_removed)
       (C(repository), C(tag), C(arch), C(old), C(new)), C(lists_changed), C(rebuilt) (C(repository), C(key),
-      C(arch), C(old_input_digest), C(new_input_digest), C(reasons)), C(nothing_changed) and C(summary)."
+      C(arch), C(old_input_digest), C(new_input_digest), C(reasons)), C(nothing_changed), C(not_done) (what
+      did not get done, e.g. C(1 image failed)), C(last_digests) (C(repository), C(tag), C(arch), C(digest): the
+      digest a member's tag still holds when the member has none in this report, so the next report compares
+      against it) and C(summary)."
   returned: always
   type: dict
 """

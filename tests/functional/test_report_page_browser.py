@@ -42,6 +42,11 @@ def _look(chromium, page_path: str, name: str) -> dict:
         page = chromium.open(page_path, width=width, height=2000)
         try:
             assert page.overflows() == 0, "the page scrolls sideways at %d px" % width
+            # tag names and image keys heading a table's rows stay whole on one line (the table scrolls in its
+            # box): an inline element broken over lines has a box per line
+            broken = page.evaluate("Array.from(document.querySelectorAll('tbody th code'))"
+                                   ".filter(c => c.getClientRects().length > 1).map(c => c.textContent)")
+            assert broken == [], "names broken over lines at %d px: %s" % (width, broken)
             seen[width] = {"text": page.text, "python_columns": page.evaluate(
                 "Array.from(document.querySelectorAll('#repo-python table.matrix thead th'))"
                 ".map(th => th.innerText)")}

@@ -195,9 +195,10 @@ _FAILURES = (
 )
 
 
-def explain_failure(entry: str, lines: Sequence[str], engine: EngineInfo) -> str:
-    """The message of a failed build from buildx's output: a feature the engine's BuildKit lacks named as such,
-    else buildx's last error line."""
+def explain_failure(entry: str, lines: Sequence[str], engine: EngineInfo, step: FailedStep | None = None) -> str:
+    """The message of a failed build from buildx's output: a feature the engine's BuildKit lacks named as such, else
+    the step that failed (``step``, else the one ``lines`` show) with its exit code and last output, else buildx's
+    last error line."""
     text = "\n".join(lines)
     if re.search(r"'buildx' is not a docker command|unknown command: docker buildx|unknown flag: --builder", text):
         return ("%s: the docker CLI on this builder has no buildx plugin (Builder buildkit needs it; role builder "
@@ -207,7 +208,9 @@ def explain_failure(entry: str, lines: Sequence[str], engine: EngineInfo) -> str
         if m:
             return ("%s: the BuildKit of this engine (%s) does not support %s: %s"
                     % (entry, engine.describe(), name(m), _error_line(lines)))
-    return "%s: docker buildx build failed on %s: %s" % (entry, engine.describe(), _error_line(lines))
+    step = step or failed_step(lines)
+    return "%s: docker buildx build failed on %s: %s" % (entry, engine.describe(),
+                                                         step.describe() if step else _error_line(lines))
 
 
 def _error_line(lines: Sequence[str]) -> str:
@@ -215,6 +218,85 @@ def _error_line(lines: Sequence[str]) -> str:
         if line.startswith("ERROR:") or line.startswith("error:"):
             return line
     return next((line for line in reversed(lines) if line.strip()), "(no output)")
+
+
+# -- the step that failed ------------------------------------------------------------------------------------------
+# buildx's `ERROR: failed to solve: executor failed running [<the whole RUN script>]: exit code: 1` holds no reason:
+# that is in what the failing step printed (`#N 0.383 error: ... is not the release`), lines the log tail of a
+# long build may have lost by the time buildx prints its summary - so the output is followed step by step.
+STEP_LINES = 10  # the last lines kept of each step
+REASON_LINES = 3  # of those, how many a failure's message quotes
+COMMAND_CHARS = 120
+_STEP_RE = re.compile(r"^#(\d+) (.*)$")
+_STEP_OUTPUT_RE = re.compile(r"^\d+\.\d+(?: (.*))?$")
+_XTRACE_RE = re.compile(r"^\++ ")
+_EXIT_CODE_RE = re.compile(r"exit code: (\d+)\s*$")
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rstrip() + "..."
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    """The build step buildx reported as failed: its name as buildx prints it (`[3/3] RUN set -eux; ...`), its
+    error and the last lines it printed (timestamps taken off)."""
+
+    name: str
+    error: str
+    output: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int | None:
+        m = _EXIT_CODE_RE.search(self.error)
+        return int(m.group(1)) if m else None
+
+    def reason(self) -> list[str]:
+        """The last lines the step printed that say something: the shell's `set -x` trace left out (the command is
+        named already) unless the step printed nothing else."""
+        said = [line for line in self.output if line.strip() and not _XTRACE_RE.match(line)]
+        return [_shorten(line, 300) for line in (said or list(self.output))[-REASON_LINES:]]
+
+    def describe(self) -> str:
+        code = self.exit_code
+        # the error of a command that exits repeats the whole command: its exit code is what it adds
+        failed = "exited with code %d" % code if code is not None else "failed: %s" % _shorten(self.error, 300)
+        text = "step %s %s" % (_shorten(self.name, COMMAND_CHARS), failed)
+        reason = self.reason()
+        return text + ("; its last output: %s" % " | ".join(reason) if reason else "")
+
+
+class StepLog:
+    """Follows buildx's `--progress=plain` output: the name and last STEP_LINES lines of each step (`#N ...`), and
+    the first step that reported `#N ERROR: ...`."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._lines: dict[str, collections.deque[str]] = {}
+        self.failed: FailedStep | None = None
+
+    def add(self, line: str) -> None:
+        m = _STEP_RE.match(line)
+        if not m:
+            return
+        step, rest = m.groups()
+        if step not in self._names:
+            self._names[step] = rest  # a step's first line names it
+            return
+        out = _STEP_OUTPUT_RE.match(rest)
+        if out:
+            self._lines.setdefault(step, collections.deque(maxlen=STEP_LINES)).append(out.group(1) or "")
+        elif rest.startswith("ERROR: ") and self.failed is None:
+            self.failed = FailedStep(self._names[step], rest[len("ERROR: "):], tuple(self._lines.get(step, ())))
+
+
+def failed_step(lines: Sequence[str]) -> FailedStep | None:
+    """The step ``lines`` (buildx's plain output, or its tail) show failed, None when they show none."""
+    log = StepLog()
+    for line in lines:
+        log.add(line)
+    return log.failed
 
 
 # -- pinning parents ---------------------------------------------------------------------------------------------
@@ -274,11 +356,12 @@ def find_docker(docker: str = "") -> str:
 
 
 def run_buildx(argv: Sequence[str], write_context: Callable[[IO[bytes]], None], env: Mapping[str, str],
-               cwd: str | None = None) -> tuple[int, list[str]]:
+               cwd: str | None = None) -> tuple[int, list[str], FailedStep | None]:
     """Run ``argv`` in ``cwd`` (an empty folder: `--file` then names the file in the context tar only) with the
     context tar (written by ``write_context`` to a temporary file, so a big root filesystem is not held in memory)
-    on stdin; returns the exit code and the last LOG_TAIL lines of its output."""
+    on stdin; returns the exit code, the last LOG_TAIL lines of its output and the step that failed (if one did)."""
     tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL)
+    steps = StepLog()
     with tempfile.TemporaryFile(prefix="buildfarm-context-") as ctx:
         write_context(ctx)
         ctx.flush()
@@ -289,8 +372,9 @@ def run_buildx(argv: Sequence[str], write_context: Callable[[IO[bytes]], None], 
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
                 tail.append(line)
+                steps.add(line)
         rc = proc.wait()
-    return rc, list(tail)
+    return rc, list(tail), steps.failed
 
 
 def read_iidfile(path: str) -> str:

@@ -470,12 +470,12 @@ class ReleaseBuilder:
             argv = _buildx.buildx_argv(docker=docker, platform=self.settings.platform,
                                        dockerfile_name=inputs.dockerfile_name, tags=res.tags, labels=labels,
                                        build_args=inputs.build_args, contexts=contexts, iidfile=iidfile)
-            rc, tail = _buildx.run_buildx(argv, lambda fh: inputs.write_tar(fh, text),
-                                          _buildx.buildx_env(self.settings.docker_host), cwd=tmp)
+            rc, tail, failed = _buildx.run_buildx(argv, lambda fh: inputs.write_tar(fh, text),
+                                                  _buildx.buildx_env(self.settings.docker_host), cwd=tmp)
             image_id = _buildx.read_iidfile(iidfile)
         res.log_tail = tail
         if rc != 0 or not image_id:
-            raise _buildx.BuildkitError(_buildx.explain_failure(e.key, tail, engine), log_tail=tail)
+            raise _buildx.BuildkitError(_buildx.explain_failure(e.key, tail, engine, failed), log_tail=tail)
         if not engine.containerd_store:
             return client.images.get(image_id)
         # the containerd store's image id is the manifest's digest, the iidfile's the config's (docker/buildx#3952):

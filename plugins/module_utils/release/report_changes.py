@@ -7,6 +7,11 @@ lists whose digest changed, and the images rebuilt with why: each image's input 
 parents and its sources, so a rebuild is explained by what the results carry (the family's revision or the
 entry's commit, a parent's image, a source's checksum); when none of them differs, the input digest itself is
 named. A previous report of an older format (without image details) still gives the tag and digest changes.
+
+A member that failed (or was skipped, or not built) has no digest in its report, yet its tag still holds what an
+earlier release pushed: the changes record that digest (``last_digests``), so the next report compares with it
+(a digest changed, not a member added) however many failed releases lie between. A release in which nothing
+published changed but images failed or were skipped says so, never "nothing changed".
 """
 from __future__ import annotations
 
@@ -23,6 +28,31 @@ def _members(report: Mapping[str, Any]) -> dict[tuple[str, str, str], str]:
         for arch, c in (r.get("architectures") or {}).items():
             out[(r.get("repository", ""), r.get("tag", ""), arch)] = str((c or {}).get("digest") or "")
     return out
+
+
+def _last_digests(report: Mapping[str, Any]) -> dict[tuple[str, str, str], str]:
+    """The digests ``report`` carried forward for its members without one (its changes' ``last_digests``)."""
+    out = {}
+    for m in (report.get("changes") or {}).get("last_digests") or []:
+        if isinstance(m, Mapping) and m.get("digest"):
+            out[(str(m.get("repository", "")), str(m.get("tag", "")), str(m.get("arch", "")))] = str(m["digest"])
+    return out
+
+
+def _not_done(current: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """How many of ``current``'s images failed, were skipped or were not built (their builder unreachable), as
+    (count, noun phrase) with the counts that are not 0. An unroutable entry (no builder can build it) is left out:
+    a standing state of the farm, listed on its own, not something this release did not do."""
+    n = {"failed": 0, "skipped": 0, "not built": 0}
+    for i in current.get("images") or []:
+        st = str((i or {}).get("status") or "")
+        if st == "failed":
+            n["failed"] += 1
+        elif st.startswith("skipped"):
+            n["skipped"] += 1
+        elif st in ("not-built", "unreachable"):
+            n["not built"] += 1
+    return [(c, "%s %s" % ("image" if c == 1 else "images", what)) for what, c in n.items() if c]
 
 
 def _tags(report: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, Any]]:
@@ -52,7 +82,7 @@ def rebuild_reasons(old: Mapping[str, Any] | None, new: Mapping[str, Any],
         prev = before.get(p.get("name"))
         if prev is not None and _parent_id(prev) and _parent_id(p) and _parent_id(prev) != _parent_id(p):
             reasons.append("parent %s changed (%s -> %s)" % (p.get("name"), _short(_parent_id(prev)),
-                                                              _short(_parent_id(p))))
+                                                             _short(_parent_id(p))))
         elif p.get("key") and (p["key"], new.get("arch")) in rebuilt_keys and prev is None:
             reasons.append("parent %s rebuilt in this release" % p.get("key"))
         elif prev is None and before:
@@ -66,7 +96,10 @@ def rebuild_reasons(old: Mapping[str, Any] | None, new: Mapping[str, Any],
             reasons.append("source %s changed" % (s.get("name") or s.get("url")))
     if not reasons:
         a, b = str(old.get("input_digest") or ""), str(new.get("input_digest") or "")
-        if a and b and a != b:
+        was = str(old.get("status") or "")
+        if was == "failed" or was.startswith("skipped"):
+            reasons.append("not built in the previous release (%s)" % was)
+        elif a and b and a != b:
             reasons.append("input digest changed: its recipe, a parent or a source")
         elif a and a == b:
             reasons.append("same inputs: the image was missing on its builder")
@@ -80,7 +113,8 @@ def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], prev
     (this report's data). ``previous_file``: where the previous report is kept (history), shown as a link."""
     out: dict[str, Any] = {
         "previous": None, "tags_added": [], "tags_removed": [], "digests_changed": [], "members_added": [],
-        "members_removed": [], "lists_changed": [], "rebuilt": [], "nothing_changed": False, "summary": ""}
+        "members_removed": [], "lists_changed": [], "rebuilt": [], "nothing_changed": False, "summary": "",
+        "not_done": "", "last_digests": []}
     rebuilt_keys = {(i["key"], i["arch"]) for i in current.get("images") or [] if i.get("status") == "built"}
     if previous is None:
         out["summary"] = "first report: no previous release to compare with"
@@ -91,11 +125,15 @@ def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], prev
     out["tags_added"] = [{"repository": r, "tag": t} for (r, t) in new_tags if (r, t) not in old_tags]
     out["tags_removed"] = [{"repository": r, "tag": t} for (r, t) in old_tags if (r, t) not in new_tags]
     old_m, new_m = _members(previous), _members(current)
+    # what each member's tag held after the previous release: its digest there, else the one it carried forward
+    old_m = {**_last_digests(previous), **{k: v for k, v in old_m.items() if v}}
     for (repo, tag, arch), digest in new_m.items():
-        if (repo, tag) not in old_tags:
-            continue  # the whole tag is new: listed once, above
         before = old_m.get((repo, tag, arch), "")
         item = {"repository": repo, "tag": tag, "arch": arch}
+        if before and not digest:
+            out["last_digests"].append(dict(item, digest=before))  # not pushed now: the tag still holds it
+        if (repo, tag) not in old_tags:
+            continue  # the whole tag is new: listed once, above
         if before and digest and before != digest:
             out["digests_changed"].append(dict(item, old=before, new=digest))
         elif digest and not before:
@@ -122,9 +160,19 @@ def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], prev
     counts = [(len(out[k]), label) for k, label in (
         ("tags_added", "tags added"), ("tags_removed", "tags removed"), ("digests_changed", "digests changed"),
         ("members_added", "members added"), ("members_removed", "members removed"), ("rebuilt", "images rebuilt"))]
-    out["nothing_changed"] = not any(n for n, _label in counts) and not out["lists_changed"]
-    out["summary"] = ("nothing changed since the previous release" if out["nothing_changed"] else
-                      "since the previous release: " + ", ".join("%d %s" % (n, label) for n, label in counts if n))
+    if not any(n for n, _label in counts) and out["lists_changed"]:
+        counts.append((len(out["lists_changed"]), "lists changed"))  # else a rebuilt member's list says it
+    changed = any(n for n, _label in counts)
+    out["not_done"] = not_done = ", ".join("%d %s" % x for x in _not_done(current))
+    out["nothing_changed"] = not changed and not not_done
+    if changed:
+        out["summary"] = "since the previous release: " + ", ".join("%d %s" % (n, label) for n, label in counts if n)
+        if not_done:
+            out["summary"] += "; " + not_done
+    elif not_done:  # nothing published changed because images did not make it: not "nothing changed"
+        out["summary"] = "no published tag changed since the previous release; " + not_done
+    else:
+        out["summary"] = "nothing changed since the previous release"
     return out
 
 

@@ -44,6 +44,7 @@ table{border-collapse:collapse;font-size:13px}
 th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
 thead th{background:var(--same-bg);position:sticky;top:0}
 tbody th{font-weight:normal;background:#fafbfc;white-space:nowrap}
+th code{white-space:nowrap;overflow-wrap:normal}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .st{display:inline-block;border-radius:3px;padding:0 4px;font-weight:bold;white-space:nowrap}
 .ok{color:var(--ok);background:var(--ok-bg)}.bad{color:var(--bad);background:var(--bad-bg)}
@@ -209,6 +210,12 @@ def _changes(ch: Mapping[str, Any], link_prefix: str) -> str:
         out.append('<p><span class="st same">= nothing changed</span> No tag, digest or image differs.</p>'
                    "</section>")
         return "".join(out)
+    if not any(ch.get(k) for k in ("tags_added", "tags_removed", "digests_changed", "members_added",
+                                   "members_removed", "lists_changed", "rebuilt")):
+        # nothing published changed, yet images failed or were skipped: the summary says which, not "nothing"
+        out.append('<p><span class="st warn">\u2298 no published tag changed</span> %s: their tags keep what an '
+                   'earlier release pushed.</p></section>' % e(ch.get("not_done") or ch.get("summary") or ""))
+        return "".join(out)
 
     def tags(key: str, title: str, cls: str, sym: str) -> None:
         if ch.get(key):
@@ -287,7 +294,7 @@ def _member_cell(img: Mapping[str, Any] | None, tag: str, row_cell: Mapping[str,
 
 
 def _repository(name: str, rows: Sequence[Mapping[str, Any]], images: Sequence[Mapping[str, Any]],
-                 arches: Sequence[str], links: Sequence[tuple[str, str]]) -> str:
+                arches: Sequence[str], links: Sequence[tuple[str, str]]) -> str:
     anchor = "repo-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
     out = ['<section id="%s"><h2>%s</h2>' % (e(anchor), e(name))]
     if links:
@@ -354,7 +361,7 @@ def render(data: Mapping[str, Any], links: Mapping[str, Sequence[tuple[str, str]
     out.append("<header><h1>Release report</h1>")
     if nav:
         out.append("<nav class=\"small\">%s</nav>" % "".join('<a href="%s">%s</a>' % (e(h), e(label))
-                                                               for label, h in nav))
+                                                             for label, h in nav))
     out.append('<div class="banner %s" role="status"><span class="st %s">%s</span> %s</div>' % (
         "ok" if ok else "bad", "ok" if ok else "bad", "\u2714" if ok else "\u2716",
         e(data.get("headline") or ("Release complete" if ok else "Release incomplete"))))

@@ -128,9 +128,75 @@ def test_buildx_errors_explained():
                           "contexts (--build-context): ERROR: failed to solve")
     assert "does not support the flag --link (line 2)" in _buildx.explain_failure("app:1.0", _LINK, OLD)
     assert _buildx.explain_failure("app:1.0", _RUN, OLD) == (
+        "app:1.0: docker buildx build failed on Docker 20.10.24+dfsg1: step [2/2] RUN false exited with code 1")
+    assert _buildx.explain_failure("app:1.0", _RUN[-1:], OLD) == (  # no step seen: buildx's error line
         "app:1.0: docker buildx build failed on Docker 20.10.24+dfsg1: ERROR: failed to solve: executor failed "
         "running [/bin/sh -c false]: exit code: 1")
     assert _buildx.explain_failure("app:1.0", [], OLD).endswith("(no output)")
+
+
+# buildx 0.13.1 on Docker 20.10 as printed on this machine: a `set -eux` RUN whose check fails
+_SCRIPT = ('set -eux;   for i in 1 2 3; do echo line $i; done;   src=/tmp/x.tar.xz;   echo "downloading";   '
+           'test -e /nonexist || { echo >&2 "error: $src is not the release: its SHA-256 is not the pinned abc"; '
+           'exit 1; };   echo never')
+_STEP_FAILED = [
+    "#5 [2/3] RUN echo hello", "#5 0.872 hello", "#5 DONE 1.0s",
+    "#6 [3/3] RUN " + _SCRIPT,
+    "#6 0.357 + echo line 1", "#6 0.360 line 1", "#6 0.362 + echo line 3", "#6 0.363 line 3",
+    "#6 0.363 + src=/tmp/x.tar.xz", "#6 0.374 + echo downloading", "#6 0.380 downloading",
+    "#6 0.380 + test -e /nonexist",
+    "#6 0.382 + echo error: /tmp/x.tar.xz is not the release: its SHA-256 is not the pinned abc",
+    "#6 0.383 error: /tmp/x.tar.xz is not the release: its SHA-256 is not the pinned abc", "#6 0.383 + exit 1",
+    "#6 ERROR: executor failed running [/bin/sh -c %s]: exit code: 1" % _SCRIPT,
+    "------", " > [3/3] RUN %s:" % _SCRIPT, "0.380 downloading", "0.383 + exit 1", "------",
+    "ERROR: failed to solve: executor failed running [/bin/sh -c %s]: exit code: 1" % _SCRIPT]
+
+
+def test_a_failed_step_is_named_with_its_exit_code_and_what_it_printed():
+    msg = _buildx.explain_failure("python:3.13", _STEP_FAILED, OLD)
+    assert msg == (
+        "python:3.13: docker buildx build failed on Docker 20.10.24+dfsg1: step [3/3] RUN set -eux; for i in 1 2 3; "
+        "do echo line $i; done; src=/tmp/x.tar.xz; echo \"downloading\"; test -e /nonexist || {... exited with code 1; "
+        "its last output: line 3 | downloading | error: /tmp/x.tar.xz is not the release: its SHA-256 is not the "
+        "pinned abc")
+    assert "echo never" not in msg  # the whole script is buildx's error, not the farm's
+    # a step whose error has no exit code (a COPY of a file not in the context) says its error; a step that printed
+    # only its trace quotes the trace
+    copy = _buildx.failed_step(["#4 [2/2] COPY nope /nope",
+                                "#4 ERROR: failed to compute cache key: \"/nope\" not found"])
+    assert copy is not None and copy.describe() == (
+        "step [2/2] COPY nope /nope failed: failed to compute cache key: \"/nope\" not found")
+    traced = _buildx.failed_step(["#7 [3/3] RUN set -x; false", "#7 0.1 + false",
+                                  "#7 ERROR: process \"/bin/sh -c set -x; false\" did not complete successfully: "
+                                  "exit code: 2"])
+    assert traced is not None and traced.describe() == (
+        "step [3/3] RUN set -x; false exited with code 2; its last output: + false")
+    assert _buildx.failed_step(_CONTEXTS) is None  # no step failed: the frontend did
+
+
+def test_the_failed_step_is_followed_past_the_log_tail(tmp_path):
+    # a real process printing as buildx does: the step's lines, then more lines than the tail keeps (a newer
+    # BuildKit's Dockerfile excerpt)
+    error = "process \"/bin/sh -c ./configure && make\" did not complete successfully: exit code: 77"
+    printed = (["#6 [3/3] RUN ./configure && make", "#6 1.5 checking for gcc... no",
+                "#6 1.6 configure: error: no C compiler", "#6 ERROR: " + error]
+               + ["  %d | filler" % n for n in range(_buildx.LOG_TAIL + 5)] + ["ERROR: failed to solve: " + error])
+    script = tmp_path / "fake-buildx.sh"
+    script.write_text("cat >/dev/null\n" + "".join("echo %s\n" % _quote(line) for line in printed) + "exit 1\n")
+
+    def context(fh) -> None:
+        fh.write(b"context")
+
+    rc, tail, failed = _buildx.run_buildx(["sh", str(script)], context, {"PATH": "/bin:/usr/bin"}, cwd=str(tmp_path))
+    assert rc == 1 and len(tail) == _buildx.LOG_TAIL and not any(line.startswith("#6") for line in tail)
+    assert failed is not None and failed.describe() == (
+        "step [3/3] RUN ./configure && make exited with code 77; its last output: checking for gcc... no | "
+        "configure: error: no C compiler")
+    assert "configure: error: no C compiler" in _buildx.explain_failure("app:1.0", tail, OLD, failed)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def test_pin_tags_are_content_addressed_local_tags():
