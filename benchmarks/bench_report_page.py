@@ -41,7 +41,7 @@ def write(kind: str, dest: pathlib.Path, copies: int) -> tuple[str, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--copies", default="1,10", help="comma-separated: the three families this many times")
     args = ap.parse_args()
@@ -62,7 +62,7 @@ def main() -> int:
             walls = []
             for width in (1280, 400):
                 loads = []
-                for _ in range(args.repeat):
+                for _run in range(args.repeat):
                     p = chromium.open(page, width=width)
                     loads.append(float(p.timing["load"]))
                     walls.append(p.wall_seconds)

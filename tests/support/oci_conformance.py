@@ -147,7 +147,7 @@ def check_manifest(doc: Any, media_type: str, fetch_blob: Fetch, where: str) -> 
             cfg, problems = _json(data, where + ".config")
             out += problems
             if isinstance(cfg, Mapping) and not (isinstance(cfg.get("architecture"), str)
-                                                and isinstance(cfg.get("os"), str)):
+                                                 and isinstance(cfg.get("os"), str)):
                 out.append("%s.config: architecture and os are not strings" % where)
     return out
 

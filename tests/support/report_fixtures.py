@@ -99,7 +99,7 @@ def results(fams: list[dict], statuses: dict[str, str] | None = None, rev: dict[
                                          "registered)" % img["key"])
                     else:
                         img.update(status="skipped", image_id="", error="skipped: the builder stopped after busybox "
-                                                                              "failed")
+                                                                        "failed")
                     failed.append(img["key"])
                     images.append(img)
                     continue

@@ -237,7 +237,7 @@ def _purl(name: str, version: str, url: str) -> str:
     from urllib.parse import quote
 
     return "pkg:generic/%s@%s?download_url=%s" % (quote(name, safe=""), quote(version, safe=""),
-                                                   quote(url, safe=":/"))
+                                                  quote(url, safe=":/"))
 
 
 def render_source(env: "jinja2.Environment", family: Family, spec: SourceSpec, version: Version,

@@ -305,7 +305,7 @@ class Verifier:
         out.digest = manifest.digest
         if check.published_digest and manifest.digest != check.published_digest:
             out.failures.append("the registry serves %s, the publish wrote %s" % (manifest.digest,
-                                                                                 check.published_digest))
+                                                                                  check.published_digest))
         if manifest.media_type not in LIST_TYPES:
             out.failures.append("is %s, not an index" % manifest.media_type)
             return out, jobs
@@ -366,7 +366,7 @@ class Verifier:
                     now.attestation_digest if now.digest == pushed.digest else ""), pushed.parents)
         if pushed is not None and pushed.image_digest and pushed.image_digest != digest:
             res.failures.append("member is %s, but the release pushed %s as %s" % (digest, pushed.image_digest,
-                                                                                  source))
+                                                                                   source))
         image = self.client.get_manifest(repository, digest)
         if image is None:
             res.failures.append("image manifest %s is not in %s" % (digest, repository))
@@ -413,13 +413,13 @@ class Verifier:
                 data = self.client.get_blob(repository, layer["digest"])
             except RegistryError as exc:
                 res.failures.append("statement %s (%s): %s" % (layer.get("digest"), ptype or "?",
-                                                                "content does not match its digest (tampered)"
-                                                                if "does not match" in str(exc) else exc))
+                                                               "content does not match its digest (tampered)"
+                                                               if "does not match" in str(exc) else exc))
                 continue
             st = json.loads(data.decode("utf-8"))
             if not str(st.get("_type", "")).startswith(STATEMENT_PREFIX):
                 res.failures.append("statement %s is not an in-toto statement (_type %r)" % (layer["digest"],
-                                                                                          st.get("_type")))
+                                                                                             st.get("_type")))
             if st.get("predicateType") != ptype:
                 res.failures.append("statement %s says predicateType %s, its layer says %s" % (
                     layer["digest"], st.get("predicateType"), ptype))
@@ -551,7 +551,6 @@ class Verifier:
         return status
 
 
-
 class VerifyTimeoutError(BuildfarmError):
     """The verify stage did not finish within its time (names what was still under way)."""
 
@@ -672,4 +671,4 @@ def summary(results: Sequence[TagVerification]) -> dict:
     bad = sum(1 for r in results if not r.ok)
     return {"ok": bad == 0, "tags": [r.to_dict() for r in results], "failures": failed,
             "summary": "%d of %d tags verified%s" % (len(results) - bad, len(results),
-                                                      "; %d failed" % bad if bad else "")}
+                                                     "; %d failed" % bad if bad else "")}

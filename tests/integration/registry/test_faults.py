@@ -311,7 +311,7 @@ def test_a_registry_certificate_not_trusted_fails_at_once_naming_ca_path(tmp_pat
 
 def test_credentials_in_the_registry_address_are_refused_without_repeating_them(auth_registry):
     res = run_module("manifest_list", {**BARE, "registry": "http://farm:%s@%s" % (auth_registry.password,
-                                                                          auth_registry.address),
+                                                                                  auth_registry.address),
                                        "repository": "x", "entries": [{"tags": ["1"], "architectures": ["amd64"]}]})
     assert res["failed"] and "carries credentials" in res["msg"]
     assert auth_registry.password not in json.dumps({k: v for k, v in res.items() if k != "invocation"})

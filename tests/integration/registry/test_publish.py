@@ -50,8 +50,8 @@ def test_busybox_release_published_and_runs_under_qemu(registry, busybox_images,
     """Real per-architecture images, lists published by the module through ansible-playbook, run on arm64."""
     repo = "h3busybox"
     busybox_images.push(registry, repo, {a: "1.35.0" for a in busybox_images.architectures})
-    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {**BARE,
-        "registry": registry.address, "repository": repo,
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        **BARE, "registry": registry.address, "repository": repo,
         "entries": [{"tags": ["1.35.0", "1.35", "1", "latest"], "shared_tags": ["stable"],
                      "architectures": ["s390x", "arm64v8", "amd64"]}]}}
     info = {"name": "Inspect", "register": "info", "buildfarm.images.registry_image_info": {
@@ -92,8 +92,8 @@ def test_check_mode_and_diff_report_member_changes_without_writing(registry, run
     before = client.head_manifest("library/tool", "latest").digest
     new = _push_linux(client, "tool", "1.0", ["arm64v8"], salt="rebuilt")
 
-    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {**BARE,
-        "registry": registry.address, "repository": "tool", "entries": entries}}
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        **BARE, "registry": registry.address, "repository": "tool", "entries": entries}}
     rc, out, res = run_playbook([task], "--diff", check=True)
     assert rc == 0, out
     assert res["publish"]["changed"] is True
@@ -151,8 +151,8 @@ def test_missing_member_fail_policy_publishes_nothing_for_the_tag(registry, run_
     client = registry.client()
     _missing_setup(client)
     before = client.head_manifest("library/svc", "latest").digest
-    task = {"name": "Publish", "register": "publish", "ignore_errors": True, "buildfarm.images.manifest_list": {**BARE,
-        "registry": registry.address, "repository": "svc",
+    task = {"name": "Publish", "register": "publish", "ignore_errors": True, "buildfarm.images.manifest_list": {
+        **BARE, "registry": registry.address, "repository": "svc",
         "entries": [{"tags": ["2.0", "latest"], "architectures": ["amd64", "arm64v8"]}]}}
     rc, out, res = run_playbook([task])
     assert res["publish"]["failed"] is True
@@ -329,8 +329,8 @@ def test_publish_from_a_library_file(registry, run_playbook, tmp_path):
     _push_linux(client, "lib", "2.1.0-musl", ["s390x"])
     library = tmp_path / "lib"
     library.write_text(LIBRARY)
-    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {**BARE,
-        "registry": registry.address, "repository": "lib", "library_file": str(library)}}
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        **BARE, "registry": registry.address, "repository": "lib", "library_file": str(library)}}
     rc, out, res = run_playbook([task])
     assert rc == 0, out
     assert [t["tag"] for t in res["publish"]["lists"]] == [
@@ -360,8 +360,8 @@ def test_annotated_oci_index_published_idempotent_and_diffed(registry, run_playb
     digests = _push_linux(client, "notes", "2.1", ["amd64", "s390x"])
     entries = [{"tags": ["2.1", "2"], "architectures": ["amd64", "s390x"]}]
     source = "org.opencontainers.image.source"
-    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {**BARE,
-        "registry": registry.address, "repository": "notes", "entries": entries, "member_annotations": True,
+    task = {"name": "Publish", "register": "publish", "buildfarm.images.manifest_list": {
+        **BARE, "registry": registry.address, "repository": "notes", "entries": entries, "member_annotations": True,
         "annotations": {source: "https://example.org/notes.git"}}}
     rc, out, res = run_playbook([task])
     assert rc == 0, out

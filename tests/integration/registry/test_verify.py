@@ -20,7 +20,7 @@ PARENT = ("debian:trixie-slim", "sha256:" + "ab" * 32)
 SOURCE = ("https://www.python.org/ftp/python/3.13.5/Python-3.13.5.tar.xz", "cd" * 32, "pkg:generic/python@3.13.5")
 
 
-def _release(registry, repo: str, archs=LINUX, tag: str = "3.13.5", salt: str = "", **kw) -> dict[str, dict]:
+def _release(registry, repo: str, archs=tuple(LINUX), tag: str = "3.13.5", salt: str = "", **kw) -> dict[str, dict]:
     """Push the per-architecture indexes of one entry (tags 3.13.5, 3.13), as image_push would report them."""
     client = registry.client()
     kw.setdefault("packages", [("python", "3.13.5")])

@@ -40,7 +40,10 @@ class OwnPortLocalDefault(LocalDefault):
 def local_default(tmp_path):
     """Overrides conftest's: the role starts the registry on a free port of the release range with this test's
     folders, and the test stops it at the end."""
-    farm = OwnPortLocalDefault(tmp_path, port=free_port(*RELEASE_PORTS))
+    # the port is set after construction: pylint (ansible-test sanity) does not resolve `from conftest import`,
+    # so it sees only this class's own fields and would take tmp_path for the port
+    farm = OwnPortLocalDefault(tmp_path)
+    farm.port = free_port(*RELEASE_PORTS)
     assert farm.port != LOCAL_DEFAULT_PORT
     yield farm
     farm.stop_registry()

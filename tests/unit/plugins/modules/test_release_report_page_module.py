@@ -42,7 +42,7 @@ def test_page_links_changes_and_history(tmp_path):
 
 def test_history_keeps_the_last_n_and_lists_them(tmp_path):
     names = []
-    for _ in range(4):
+    for _attempt in range(4):
         r = run_module("release_report", _args("unchanged", tmp_path, history=2))
         assert not r.get("failed"), r
         names.append(r["history"]["name"])

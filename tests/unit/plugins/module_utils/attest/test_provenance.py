@@ -65,7 +65,7 @@ def test_provenance_input_of_a_family_entry(python_bundle, tmp_path):
     inp = provenance_input(python_bundle, str(tmp_path / "builder"), KEY, "amd64", _item(), "")
     assert inp.builder_id == DEFAULT_BUILDER_ID and inp.build_type == BUILD_TYPE
     assert (inp.arch, inp.repo, inp.key, inp.variant, inp.builder) == ("amd64", "python", KEY, "slim-trixie",
-                                                                      "buildkit")
+                                                                       "buildkit")
     assert inp.tags[:3] == ["3.13.5-slim-trixie", "3.13-slim-trixie", "3.13.5-slim"]
     assert inp.recipe["kind"] == "family" and inp.recipe["name"] == "python"
     assert inp.recipe["source"] == "https://github.com/docker-library/python.git"
