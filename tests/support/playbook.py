@@ -16,7 +16,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def run_ansible(args: Sequence[str], play: list | None = None, extra_vars: dict | None = None,
-                cwd: pathlib.Path = REPO, json_callback: bool = False) -> subprocess.CompletedProcess:
+                cwd: pathlib.Path = REPO, json_callback: bool = False,
+                timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``args`` in ``cwd`` with the repo's ansible.cfg, collections and roles. ``play`` is written to a playbook
     appended to the command, ``extra_vars`` passed as JSON. The output is the default callback's with results as
     JSON, or with ``json_callback`` the ansible.posix.json callback's document."""
@@ -38,7 +39,8 @@ def run_ansible(args: Sequence[str], play: list | None = None, extra_vars: dict 
             with open(path, "w", encoding="utf-8") as f:
                 yaml.safe_dump(play, f, sort_keys=False)
             cmd.append(path)
-        return subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=300, check=False)
+        return subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
 
 
 def task_result(result: dict, task_name: str) -> dict:

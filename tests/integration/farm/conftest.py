@@ -246,8 +246,9 @@ class Farm:
             {"name": "Provision the Linux builders", "hosts": "builders", "gather_facts": False,
              "roles": [{"role": "buildfarm.images.builder"}]},
         ]
+        # provisioning two bare hosts (engine, CLI, buildx, syft) beside the other test streams takes minutes
         proc = run_ansible(["ansible-playbook", "-i", str(inventory or self.inventory()), *args], play=play,
-                           cwd=self.root, json_callback=True)
+                           cwd=self.root, json_callback=True, timeout=900)
         try:
             result = json.loads(proc.stdout)
         except json.JSONDecodeError:
