@@ -50,16 +50,21 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
     sha256_digest,
 )
 
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_index import (
+    ATTESTATION_MANIFEST,
+    BASHBREW_ARCH,
+    OCI,
+    REFERENCE_DIGEST,
+    REFERENCE_TYPE,
+    UNKNOWN_PLATFORM,
+)
+
 POLICIES = ("fail", "skip", "keep-previous")
-# BuildKit's attestation storage: an attestation manifest is an image manifest of platform unknown/unknown whose
-# descriptor names the image it is about.
-REFERENCE_TYPE = "vnd.docker.reference.type"
-REFERENCE_DIGEST = "vnd.docker.reference.digest"
-ATTESTATION_MANIFEST = "attestation-manifest"
-UNKNOWN_PLATFORM = {"architecture": "unknown", "os": "unknown"}
-# What the official images put on each member of their indexes: its bashbrew architecture and the tag it is.
-ARCH_ANNOTATION = "com.docker.official-images.bashbrew.arch"
-VERSION_ANNOTATION = "org.opencontainers.image.version"
+# BuildKit's attestation storage (an attestation manifest is an image manifest of platform unknown/unknown whose
+# descriptor names the image it is about) and the official images' member annotations: oci_index.py writes them,
+# this file reads them; one set of names.
+ARCH_ANNOTATION = BASHBREW_ARCH
+VERSION_ANNOTATION = OCI + "version"
 
 Annotations = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable, and deterministic bytes
 
