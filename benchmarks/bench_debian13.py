@@ -40,8 +40,8 @@ SUITES = ("bookworm", "trixie")
 
 def make_farm(root: pathlib.Path, suite: str, first_port: int) -> farm_support.Farm:
     """A farm of one bare amd64 host of Debian ``suite`` on a network of its own (not provisioned yet), its registry
-    on a free port from ``first_port`` on (two farms' registries on one controller need two ports: the registry role
-    names its supervisor, pid file and log after the port)."""
+    on a free port from ``first_port`` on (each farm keeps its registry's pid file and log in its own folder; two
+    ports all the same, so that the two registries' logs and certificates are told apart by port)."""
     farm_host.host_image(suite)
     name = "bf-bench-d13-%s-%s" % (suite, os.urandom(3).hex())
     farm_support.docker("network", "create", name)
@@ -61,7 +61,6 @@ def remove_farm(farm: farm_support.Farm) -> None:
         farm_support.docker("rm", "-f", "-v", h.container, check=False)
     farm_support.docker("network", "rm", farm.network, check=False)
     farm_support._stop_registry(farm)
-    pathlib.Path("/var/log/buildfarm-registry-%d.log" % farm.registry_port).unlink(missing_ok=True)
 
 
 def timed_release(farm: farm_support.Farm, run_vars: dict, args: list[str]) -> tuple[float, int, int]:

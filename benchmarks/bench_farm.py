@@ -67,7 +67,6 @@ def farm_side(root: pathlib.Path) -> tuple[float, tuple[float, int, int], tuple[
             farm_support.docker("rm", "-f", "-v", h.container, check=False)
         farm_support.docker("network", "rm", name, check=False)
         farm_support._stop_registry(farm)
-        pathlib.Path("/var/log/buildfarm-registry-%d.log" % farm.registry_port).unlink(missing_ok=True)
 
 
 def local_side(root: pathlib.Path) -> tuple[tuple[float, int, int], tuple[float, int, int]]:

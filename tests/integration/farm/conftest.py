@@ -198,6 +198,9 @@ class Farm:
                     "buildfarm_registry_port": self.registry_port,
                     "buildfarm_registry_root": str(self.root / "registry" / "data"),
                     "buildfarm_registry_config_dir": str(self.root / "registry" / "etc"),
+                    # in the farm's folder: another checkout's farm may have a registry on the same port number
+                    "buildfarm_registry_pidfile": str(self.registry_pidfile),
+                    "buildfarm_registry_log": str(self.registry_log),
                     # the machine's own engine is not the farm's: its trust store stays as it is
                     "buildfarm_registry_docker_certs_dir": str(self.root / "registry" / "certs.d"),
                 }}},
@@ -206,6 +209,14 @@ class Farm:
         path = self.root / "hosts.yml"
         path.write_text(yaml.safe_dump(inv, sort_keys=False))
         return path
+
+    @property
+    def registry_pidfile(self) -> pathlib.Path:
+        return self.root / "registry" / "supervisor.pid"
+
+    @property
+    def registry_log(self) -> pathlib.Path:
+        return self.root / "registry" / "registry.log"
 
     @property
     def artifacts(self) -> pathlib.Path:
@@ -258,10 +269,17 @@ class Farm:
 
 
 def _stop_registry(farm: Farm) -> None:
-    pid = pathlib.Path("/run/buildfarm-registry-%d.pid" % farm.registry_port)
-    if pid.exists():
-        subprocess.run(["kill", pid.read_text().strip()], check=False)
-        pid.unlink(missing_ok=True)
+    """Stops the farm's registry supervisor (its registry with it): only a process running this farm's
+    supervise.sh, never what a stale pid file names."""
+    pid = farm.registry_pidfile
+    try:
+        number = pid.read_text().strip()
+        cmdline = pathlib.Path("/proc/%s/cmdline" % number).read_bytes()
+    except OSError:
+        cmdline = b""
+    if str(farm.root / "registry" / "etc" / "supervise.sh").encode() in cmdline:
+        subprocess.run(["kill", number], check=False)
+    pid.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -291,8 +309,6 @@ def farm(tmp_path_factory):
             docker("rm", "-f", "-v", h.container, check=False)
         docker("network", "rm", name, check=False)
         _stop_registry(farm)
-        log = pathlib.Path("/var/log/buildfarm-registry-%d.log" % farm.registry_port)
-        log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ TLS (a dry run first, the real run with -vvv: no password in the output), then t
 `buildfarm_registry_state: stopped`."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import subprocess
@@ -143,8 +144,11 @@ def test_two_registries_on_one_host_each_have_their_own_name(tmp_path, run_playb
                       "vars": role_vars})
     env_extra = {"ANSIBLE_ROLES_PATH": str(REPO / "roles")}
     os.environ.update(env_extra)
-    pidfiles = [pathlib.Path("/run/buildfarm-registry-%d.pid" % p) for p in ports]
-    logs = [pathlib.Path("/var/log/buildfarm-registry-%d.log" % p) for p in ports]
+    # configured outside /etc/buildfarm: the folder's hash follows the name (test_registry_role_instances.py)
+    instances = ["buildfarm-registry-%d-%s" % (p, hashlib.sha1(str(tmp_path / str(p) / "etc").encode()).hexdigest()[:8])
+                 for p in ports]
+    pidfiles = [pathlib.Path("/run/%s.pid" % i) for i in instances]
+    logs = [pathlib.Path("/var/log/%s.log" % i) for i in instances]
     try:
         for role in roles:
             rc, out = run_playbook([role])[:2]
