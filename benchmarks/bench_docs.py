@@ -22,7 +22,7 @@ LIBRARY = SHARED / "golden" / "2026-08-21" / "library"
 
 sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text  # noqa: E402
-from ansible_collections.buildfarm.images.plugins.module_utils.docs import docs  # noqa: E402
+from ansible_collections.buildfarm.images.plugins.module_utils.docs import readme as docs  # noqa: E402
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm  # noqa: E402
 
 

@@ -23,7 +23,7 @@ FAMILY = REPO / "families" / "python"
 TARGET_S = 1.0
 
 sys.path.insert(0, str(REPO / ".collections"))
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import load_family  # noqa: E402
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import load_family  # noqa: E402
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import plan_family  # noqa: E402
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync  # noqa: E402
 

@@ -3,7 +3,7 @@
 (target >= 20x), the unchanged re-publish time (target < 2 s, reads only) and HTTP requests per tag (by method).
 
 Members are what the farm pushes: per-architecture OCI indexes of the image and its attestation manifest (SPDX
-SBOM and SLSA provenance, tests/integration/registry/_synthetic.py push_attested), so every list carries each
+SBOM and SLSA provenance, tests/support/synthetic_images.py push_attested), so every list carries each
 member's attestation and the publish copies both (manifests and blobs) into the target repository.
 
 The release has the shape of a library file: entries of 4 tags each (`1.2.3`, `1.2`, `1`, `1-variant` style),
@@ -31,17 +31,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".collections"))
-sys.path.insert(0, str(REPO / "tests" / "integration" / "registry"))
 
-from _synthetic import push_attested  # noqa: E402  (test helper: tiny attested images through the registry API)
-from conftest import _free_port  # noqa: E402
-
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (  # noqa: E402
-    Publisher,
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (  # noqa: E402
     load_entries,
     plan_lists,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import Publisher  # noqa: E402
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient  # noqa: E402
+from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
+# test helper: tiny attested images through the registry API
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_attested  # noqa: E402
 
 ARCHS = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "ppc64le": ("ppc64le", ""), "s390x": ("s390x", "")}
 
@@ -52,7 +51,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-publish-"))
-    port = _free_port()
+    port = free_port(5400, 5499)  # the benchmarks' range (tests/support/ports.py)
     address = "127.0.0.1:%d" % port
     subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(work / "registry"), str(port)], check=True,
                    stdout=subprocess.DEVNULL)

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.buildfarm.images.plugins.plugin_utils.action import ModuleAction
 from ansible_collections.buildfarm.images.plugins.plugin_utils.paths import absolute_path, absolute_paths
 
 _PATH_OPTIONS = ("families_dir", "work_dir", "artifacts_dir", "parents_library")
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(ModuleAction):
+    MODULE = "buildfarm.images.release_prepare"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        args = absolute_paths(self._task.args, _PATH_OPTIONS)
+    def module_args(self, args, task_vars):
+        args = absolute_paths(args, _PATH_OPTIONS)
         overrides = args.get("overrides")
         if isinstance(overrides, dict):  # the module checks the rest of it
             args["overrides"] = {
@@ -42,6 +38,4 @@ class ActionModule(ActionBase):
                 dict(lib, **{k: under_base(lib[k]) for k in ("file", "tests")
                              if isinstance(lib.get(k), str) and lib[k]}) if isinstance(lib, dict) else lib
                 for lib in libraries]
-        result.update(self._execute_module(module_name="buildfarm.images.release_prepare", module_args=args,
-                                           task_vars=task_vars))
-        return result
+        return args

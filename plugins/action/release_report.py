@@ -7,49 +7,36 @@ facts the page shows of each builder (emulated, native architecture); then the m
 relative I(dest_dir) resolves against the directory ansible-playbook runs in."""
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
+from typing import Any, Mapping
 
+from ansible_collections.buildfarm.images.plugins.plugin_utils.action import ModuleAction
+from ansible_collections.buildfarm.images.plugins.plugin_utils.hostvars import build_results, builder_vars
 from ansible_collections.buildfarm.images.plugins.plugin_utils.paths import absolute_paths
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+def _facts(hv: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page says of a builder: emulated or native (the inventory), the host's own architecture (the
+    builder role's check, when it ran)."""
+    f: dict[str, Any] = {}
+    if isinstance(hv.get("buildfarm_emulated"), bool):
+        f["emulated"] = hv["buildfarm_emulated"]
+    checked = hv.get("buildfarm_builder_arch")
+    if isinstance(checked, dict) and checked.get("native"):
+        f["native"] = str(checked["native"])
+    return f
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        hostvars = (task_vars or {}).get("hostvars", {})
+
+class ActionModule(ModuleAction):
+    MODULE = "buildfarm.images.release_report"
+
+    def module_args(self, args: dict[str, Any], task_vars: Mapping[str, Any]) -> dict[str, Any]:
         builders = args.get("builders")
         if isinstance(builders, list):
-            args["builders"] = {h: str(hostvars[h].get("buildfarm_arch", "")) for h in builders if h in hostvars}
+            hosts = builder_vars(task_vars, builders)
+            args["builders"] = {h: str(hv.get("buildfarm_arch", "")) for h, hv in hosts.items()}
             # why a builder failed before it recorded a result (the release playbook's rescue sets it)
-            args.setdefault("errors", {h: str(hostvars[h]["buildfarm_build_error"]) for h in builders
-                                       if h in hostvars and hostvars[h].get("buildfarm_build_error")})
-            # what the page says of each builder: emulated or native (the inventory), the host's own architecture
-            # (the builder role's check, when it ran)
-            if "builder_facts" not in args:
-                facts = {}
-                for h in builders:
-                    hv = hostvars.get(h) or {}
-                    f = {}
-                    if isinstance(hv.get("buildfarm_emulated"), bool):
-                        f["emulated"] = hv["buildfarm_emulated"]
-                    checked = hv.get("buildfarm_builder_arch")
-                    if isinstance(checked, dict) and checked.get("native"):
-                        f["native"] = str(checked["native"])
-                    if f:
-                        facts[h] = f
-                args["builder_facts"] = facts
-            if "results" not in args:
-                results = {}
-                for h in builders:
-                    res = hostvars[h].get("buildfarm_build_result") if h in hostvars else None
-                    if res is not None:
-                        results[h] = res
-                args["results"] = results
-        args = absolute_paths(args, ("dest_dir", "dest"))  # dest is dest_dir's old name, an alias
-        result.update(self._execute_module(module_name="buildfarm.images.release_report", module_args=args,
-                                           task_vars=task_vars))
-        return result
+            args.setdefault("errors", {h: str(hv["buildfarm_build_error"]) for h, hv in hosts.items()
+                                       if hv.get("buildfarm_build_error")})
+            args.setdefault("builder_facts", {h: f for h, f in ((h, _facts(hv)) for h, hv in hosts.items()) if f})
+            args.setdefault("results", build_results(task_vars, builders))
+        return absolute_paths(args, ("dest_dir", "dest"))  # dest is dest_dir's old name, an alias

@@ -5,26 +5,19 @@ builder's recorded result (C(buildfarm_build_result): its C(images) and C(pushed
 in Python, instead of being assembled by a template in the playbook; then the module verifies."""
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
+from typing import Any, Mapping
+
+from ansible_collections.buildfarm.images.plugins.plugin_utils.action import ModuleAction
+from ansible_collections.buildfarm.images.plugins.plugin_utils.hostvars import build_results
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
+class ActionModule(ModuleAction):
+    MODULE = "buildfarm.images.release_verify"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        hostvars = (task_vars or {}).get("hostvars", {})
+    def module_args(self, args: dict[str, Any], task_vars: Mapping[str, Any]) -> dict[str, Any]:
         builders = args.get("builders")
         if isinstance(builders, list) and "results" not in args:
-            results = {}
-            for host in builders:
-                res = hostvars[host].get("buildfarm_build_result") if host in hostvars else None
-                if isinstance(res, dict):
-                    results[host] = {"images": res.get("images") or [], "pushed": res.get("pushed") or []}
-            args["results"] = results
-        result.update(self._execute_module(module_name="buildfarm.images.release_verify", module_args=args,
-                                           task_vars=task_vars))
-        return result
+            # the verify stage needs each builder's builds (for the parents) and pushes
+            args["results"] = {h: {"images": res.get("images") or [], "pushed": res.get("pushed") or []}
+                               for h, res in build_results(task_vars, builders).items() if isinstance(res, dict)}
+        return args

@@ -3,9 +3,9 @@
 """Controller side of buildfarm.images.windows_release_check (documented in plugins/modules)."""
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling
+from ansible_collections.buildfarm.images.plugins.module_utils.build._windows_action import error_fields
+from ansible_collections.buildfarm.images.plugins.plugin_utils.action import ControllerAction
 
 _ARGUMENT_SPEC = {
     "release": {"type": "str", "required": True, "choices": list(scheduling.WINDOWS_RELEASES)},
@@ -13,23 +13,16 @@ _ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = _ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=_ARGUMENT_SPEC)
+    def work(self, result, args, task_vars):
         try:
             release = scheduling.check_windows_release(args["release"], args["build"])
         except scheduling.WindowsReleaseError as e:
-            result.update(failed=True, msg="%s: %s" % (task_vars.get("inventory_hostname"), e))
+            # the message names the host (not the error class): the builder to fix is what the reader needs
+            result.update(error_fields(e), failed=True, msg="%s: %s" % (task_vars.get("inventory_hostname"), e))
             return result
-        result.update(
-            changed=False,
-            release=release,
-            build=scheduling.WINDOWS_RELEASES[release],
-            constraints=scheduling.host_constraints(release),
-        )
+        result.update(changed=False, release=release, build=scheduling.WINDOWS_RELEASES[release],
+                      constraints=scheduling.host_constraints(release))
         return result

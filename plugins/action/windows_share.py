@@ -6,15 +6,9 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling, smoke_tests
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
-from ansible_collections.buildfarm.images.plugins.module_utils.build.windows_share import (
-    BundleError,
-    windows_share_from_bundle,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.build._windows_action import run_action
+from ansible_collections.buildfarm.images.plugins.module_utils.build.windows_share import windows_share_from_bundle
+from ansible_collections.buildfarm.images.plugins.plugin_utils.action import ControllerAction
 
 _ARGUMENT_SPEC = {
     "bundle": {"type": "path", "required": True},
@@ -29,23 +23,12 @@ _ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = _ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec=_ARGUMENT_SPEC)
-        try:
-            # relative to the directory ansible-playbook runs in, as release_prepare's paths
-            share = windows_share_from_bundle(os.path.abspath(args["bundle"]), args["families"], args["host"],
-                                              args["releases"], args["registry"], args["work_dir"],
-                                              namespace=args["namespace"], build_args=args["build_args"],
-                                              arch=args["arch"])
-        except (BundleError, scheduling.SchedulingError, BuildInputError, smoke_tests.SmokeTestError,
-                architectures.UnknownArchitecture, KeyError, IndexError) as e:
-            result.update(failed=True, msg="windows_share (%s): %s: %s" % (args["host"], type(e).__name__, e))
-            return result
-        result.update(changed=False, **share)
-        return result
+    def work(self, result, args, task_vars):
+        # relative to the directory ansible-playbook runs in, as release_prepare's paths
+        return run_action(result, "windows_share (%s)" % args["host"], lambda: dict(windows_share_from_bundle(
+            os.path.abspath(args["bundle"]), args["families"], args["host"], args["releases"], args["registry"],
+            args["work_dir"], namespace=args["namespace"], build_args=args["build_args"], arch=args["arch"]),
+            changed=False))

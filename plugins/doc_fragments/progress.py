@@ -1,6 +1,6 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The progress option of the builder stages (image_build, image_test, image_push; module_utils/build/progress.py):
+"""The progress options of the builder stages (image_build, image_test, image_push; module_utils/build/progress.py):
 one status file format, followed by the build role's one progress loop."""
 from __future__ import annotations
 
@@ -17,4 +17,9 @@ options:
       - The build role prints the summary while it polls, so a long build shows what runs where.
       - Written atomically (a reader never sees half a file); absent or empty, no file is written.
     type: path
+  host:
+    description:
+      - This builder's inventory hostname, named in the summary of I(status_file).
+    type: str
+    default: ""
 """

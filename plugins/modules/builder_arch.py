@@ -70,35 +70,25 @@ platform:
 
 import platform
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.build.builder_arch import ArchitectureMismatch, check
+from ansible_collections.buildfarm.images.plugins.module_utils.build.builder_arch import check_engine
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+
+ARGUMENT_SPEC = dict(
+    arch=dict(type="str", required=True),
+    emulated=dict(type="bool", default=False),
+    binfmt_dir=dict(type="path", default="/proc/sys/fs/binfmt_misc"),
+    **ENGINE_ARGS
+)
+
+
+def work(module: BuildfarmModule) -> dict:
+    p = module.params
+    return check_engine(engine_factory(module), p["arch"], p["emulated"], platform.machine(), p["binfmt_dir"])
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            arch=dict(type="str", required=True),
-            emulated=dict(type="bool", default=False),
-            binfmt_dir=dict(type="path", default="/proc/sys/fs/binfmt_misc"),
-            **ENGINE_ARGS
-        ),
-        supports_check_mode=True,
-    )
-    connect = engine_factory(module)
-    p = module.params
-    try:
-        client = connect()
-        engine = client.info().get("Architecture", "")
-    except Exception as exc:  # the engine must answer before anything is built
-        module.fail_json(msg="the Docker engine does not answer: %s" % exc)
-    try:
-        report = check(p["arch"], p["emulated"], platform.machine(), engine, p["binfmt_dir"])
-    except (ArchitectureMismatch, architectures.UnknownArchitecture) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **report.as_dict())
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC).run(work)
 
 
 if __name__ == "__main__":

@@ -95,48 +95,30 @@ sha256:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import package_files
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
 
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
-    PackageError,
-    fetch_package_files,
+ARGUMENT_SPEC = dict(
+    package=dict(type="str", required=True),
+    arch=dict(type="str", required=True),
+    files=dict(type="dict", required=True),
+    dest_dir=dict(type="path", required=True, aliases=["dest"]),
+    cache_dir=dict(type="path", required=True),
+    suite=dict(type="str"),
+    expect_version=dict(type="str"),
+    max_list_age=dict(type="int", default=21600),
 )
 
 
+def work(module: BuildfarmModule) -> dict:
+    def run(argv, cwd):
+        return module.run_command(list(argv), cwd=cwd)
+
+    return package_files(module.params, module.check_mode, run)
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            package=dict(type="str", required=True),
-            arch=dict(type="str", required=True),
-            files=dict(type="dict", required=True),
-            dest_dir=dict(type="path", required=True, aliases=["dest"]),
-            cache_dir=dict(type="path", required=True),
-            suite=dict(type="str"),
-            expect_version=dict(type="str"),
-            max_list_age=dict(type="int", default=21600),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        debian_arch = architectures.get(p["arch"]).debian_arch
-        if not debian_arch:
-            module.fail_json(msg="architecture %s has no Debian architecture" % p["arch"])
-
-        def run(argv, cwd):
-            return module.run_command(list(argv), cwd=cwd)
-
-        fetched = fetch_package_files(run, p["cache_dir"], debian_arch, p["package"],
-                                      {str(k): str(v) for k, v in p["files"].items()}, p["dest_dir"], p["suite"] or "",
-                                      p["expect_version"] or "", module.check_mode, p["max_list_age"])
-        version, res = fetched.version, fetched.result
-    except (PackageError, architectures.UnknownArchitecture, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    for warning in fetched.warnings:
-        module.warn("package lists of %s partly refreshed: %s" % (debian_arch, warning))
-    module.exit_json(changed=res.changed, package_version=version, debian_arch=debian_arch, sha256=res.files,
-                     diff=dict(before="", after="%s %s\n" % (p["package"], version)) if res.changed else {})
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC).run(work)
 
 
 if __name__ == "__main__":

@@ -78,32 +78,37 @@ removed:
   elements: str
 """
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
 from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import (
-    fail_bad_input,
-    family_module,
+    FAMILY_DIR_ARG,
+    FAMILY_REQUIRES,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family, sync
 
+ARGUMENT_SPEC = dict(FAMILY_DIR_ARG, dest_dir=dict(type="path", required=True, aliases=["dest"]))
 
-def main() -> None:
-    module = family_module(dict(dest_dir=dict(type="path", required=True, aliases=["dest"])))
+
+def work(module: BuildfarmModule) -> dict:
     p = module.params
+    family = load_family(p["family_dir"])
+    files = render_family(family)
     try:
-        family = load_family(p["family_dir"])
-        files = render_family(family)
         result = sync(family, p["dest_dir"], files=files, check=module.check_mode, want_diff=module._diff)
     except FamilyError as e:
-        if e.field == "dest":  # the render core's name for what this module's option calls dest_dir
-            e = FamilyError(e.file, "dest_dir", e.value, e.problem, e.line)
-        fail_bad_input(module, e)
-    except OSError as e:
-        fail_bad_input(module, e)
+        if e.field != "dest":
+            raise
+        # the render core's name for what this module's option calls dest_dir
+        raise FamilyError(e.file, "dest_dir", e.value, e.problem, e.line) from None
     out = dict(changed=result.changed, dest=p["dest_dir"], files=list(files), added=result.added,
                modified=result.modified, removed=result.removed)
     if module._diff and result.diff:
         out["diff"] = result.diff
-    module.exit_json(**out)
+    return out
+
+
+def main() -> None:
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC, requires=FAMILY_REQUIRES).run(work)
 
 
 if __name__ == "__main__":

@@ -251,282 +251,47 @@ platform:
   sample: linux/arm64/v8
 """
 
-import hashlib
-import json
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import (
     ENGINE_REGISTRY_ARGS,
     registry_clients,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
-from ansible_collections.buildfarm.images.plugins.module_utils.build import scheduling
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
-from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
-from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
-    PackageError,
-    fetch_package_files,
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_share import build_share
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+
+ARGUMENT_SPEC = dict(
+    families=dict(type="list", elements="dict"),
+    release=dict(type="path"),
+    work_dir=dict(type="path"),
+    cache_dir=dict(type="path"),
+    arch=dict(type="str", required=True),
+    registry=dict(type="str", default=""),
+    namespace=dict(type="str"),
+    created=dict(type="str", default=""),
+    revision=dict(type="str", default=""),
+    build_args=dict(type="dict", default={}),
+    pull_parents=dict(type="bool", default=True),
+    max_workers=dict(type="int", default=2),
+    fail_on_error=dict(type="bool", default=True),
+    group_hosts=dict(type="list", elements="str", default=[]),
+    host=dict(type="str", default=""),
+    status_file=dict(type="path"),
+    **ENGINE_ARGS,
+    **ENGINE_REGISTRY_ARGS
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_rootfs import RootfsError, make_rootfs
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
-from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
-    BuildResult,
-    BuildSettings,
-    FamilyShare,
-    ReleaseBuilder,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
-from ansible_collections.buildfarm.images.plugins.module_utils.library.git_source import (
-    GitCache,
-    GitSource,
-    GitSourceError,
-)
 
 
-class _TimedBuilder(ReleaseBuilder):
-    """ReleaseBuilder that records each entry's state and build time in a Progress (the status file the build
-    role prints while this module runs in the background)."""
+def work(module: BuildfarmModule) -> dict:
+    def run(argv, cwd, environ_update):
+        return module.run_command(list(argv), cwd=cwd, environ_update=environ_update or None)
 
-    def __init__(self, *args, progress: Progress, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.progress = progress
-        self.seconds: dict[str, float] = {}
-
-    def _build_one(self, key: str) -> BuildResult:
-        self.progress.start(key)
-        res = super()._build_one(key)
-        self.seconds[key] = self.progress.finish(key, res.status)
-        return res
-
-
-def _share(entries: list, arch: str, group_hosts: list, host: str) -> list:
-    """The entries (dicts, each with its `repo`) this host builds: all of them on a one-host architecture group, its
-    deterministic share otherwise (a FROM chain, across families too, stays on one host)."""
-    mine = [e for e in entries if arch in (e.get("architectures") or [])]
-    if len(group_hosts) <= 1:
-        return mine
-    if host not in group_hosts:
-        raise BuildInputError("host %r is not one of group_hosts %s" % (host, ", ".join(group_hosts)))
-    return scheduling.assign(mine, group_hosts, arch).shares[host]
-
-
-def _families(raw: list, arch: str, group_hosts: list, host: str) -> list[FamilyShare]:
-    out = []
-    for i, f in enumerate(raw):
-        where = "families[%d]" % i
-        # `name` is the repository name everywhere else (release plan, bundle, readme); `repo` was its name here
-        if f.get("name") and f.get("repo") and f["name"] != f["repo"]:
-            raise BuildInputError("%s: fields name %r and repo %r differ (repo is the old name of name: give one)"
-                                  % (where, f["name"], f["repo"]))
-        name = f.get("name") or f.get("repo")
-        if not name:
-            raise BuildInputError("%s: field name is missing" % where)
-        if not f.get("context_root"):
-            raise BuildInputError("%s: field context_root is missing" % where)
-        planned = _share([dict(e, repo=name) for e in f.get("entries") or []], arch, group_hosts, host)
-        entries = [ReleaseEntry.from_dict(e, repo=name, where="%s (%s)" % (where, name)) for e in planned]
-        out.append(FamilyShare(repo=name, context_root=f["context_root"], entries=entries,
-                               extra_context=f.get("extra_context") or "", source=f.get("source") or "",
-                               created=f.get("created") or "", revision=f.get("revision") or ""))
-    return out
-
-
-def _context(module: AnsibleModule, spec: dict, arch: str, versions: set, work_dir: str, cache_dir: str,
-             fetched: dict) -> str:
-    """The folder of a family's per-architecture context files (fetched once per source in this call)."""
-    key = json.dumps(spec, sort_keys=True)
-    if key not in fetched:
-        debian_arch = architectures.get(arch).debian_arch
-        if not debian_arch:
-            raise PackageError("architecture %s has no Debian architecture" % arch)
-        if spec.get("match_version", True) and len(versions) > 1:
-            raise PackageError("entries of versions %s share one Debian package: set match_version: false"
-                               % ", ".join(sorted(versions)))
-        dest = os.path.join(work_dir, "context", hashlib.sha256(key.encode()).hexdigest()[:16], arch)
-
-        def run(argv, cwd):
-            return module.run_command(list(argv), cwd=cwd)
-
-        # scratch space: fetched in check mode too, the digest of what would be built needs the files
-        got = fetch_package_files(run, os.path.join(cache_dir, "apt"), debian_arch, spec["package"], spec["files"],
-                                  dest, spec.get("suite") or "",
-                                  next(iter(versions)) if spec.get("match_version", True) and versions else "")
-        for warning in got.warnings:
-            module.warn("package lists of %s partly refreshed: %s" % (debian_arch, warning))
-        fetched[key] = dest
-    return fetched[key]
-
-
-def _rootfs_context(module: AnsibleModule, spec: dict, arch: str, variants: list, cache_dir: str,
-                    made: list) -> str:
-    """The folder of a family's root filesystems (`<variant>/rootfs.tar`) for this architecture, made with
-    mmdebstrap unless the stamp beside it says they are those of the planned Release files. They live in the cache
-    folder (shared by releases on this builder: minutes of qemu each), keyed by the spec and its Release files."""
-    debian_arch = architectures.get(arch).debian_arch
-    if not debian_arch:
-        raise RootfsError("architecture %s has no Debian architecture" % arch)
-    key = json.dumps(spec, sort_keys=True)
-    dest = os.path.join(cache_dir, "rootfs", hashlib.sha256(key.encode()).hexdigest()[:16], arch)
-
-    def run(argv, cwd):
-        return module.run_command(list(argv), cwd=cwd)
-
-    # scratch space: made in check mode too, the digest of what would be built needs the files
-    got = make_rootfs(run, spec, sorted(set(variants)), debian_arch, dest)
-    made.append({"kind": "debian_rootfs", "arch": arch, "changed": got.changed, "seconds": round(got.seconds, 1),
-                 "files": got.files})
-    return dest
-
-
-def _library_share(module: AnsibleModule, f: dict, mine: list, arch: str, cache_dir: str,
-                   release: str) -> FamilyShare:
-    """A library file's share: each entry as this architecture builds it (its `<arch>-` overrides), its Directory
-    fetched from GitRepo into this builder's git cache (one bare repository per GitRepo, shallow by commit) and
-    exported once per commit and folder. An entry whose source cannot be had fails alone."""
-    def run(argv, cwd):
-        return module.run_command(list(argv), cwd=cwd, environ_update={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
-
-    # scratch space: fetched in check mode too, the digest of what would be built needs the files
-    cache = GitCache(os.path.join(cache_dir, "git"), run, trees=os.path.join(cache_dir, "git-trees"))
-    share = FamilyShare(repo=f["name"], context_root="", entries=[], source=f.get("source") or "")
-    for d in mine:
-        e = ReleaseEntry.from_dict(d, repo=f["name"], where="%s (release %s)" % (f["name"], release)).for_arch(arch)
-        share.entries.append(e)
-        try:
-            share.context_dirs[e.key] = cache.export(GitSource(e.git_repo, e.git_commit, e.directory, e.file,
-                                                               e.git_fetch))
-        except (GitSourceError, OSError) as exc:
-            share.entry_errors[e.key] = "%s: %s" % (f.get("library_file") or f["name"], exc)
-    return share
-
-
-def _release_families(module: AnsibleModule, arch: str, made: list, progress: Progress) -> list[FamilyShare]:
-    p = module.params
-    if not p["work_dir"]:
-        raise BuildInputError("work_dir is required with release")
-    bundle = open_bundle(p["release"], p["work_dir"])
-    cache_dir = p["cache_dir"] or os.path.join(p["work_dir"], "cache")
-    flat = [dict(e, repo=f["name"]) for f in bundle.families for e in f.get("entries") or []]
-    share = _share(flat, arch, p["group_hosts"], p["host"])
-    fetched: dict = {}
-    out = []
-    for f in bundle.families:
-        mine = [e for e in share if e["repo"] == f["name"]]
-        if not mine:
-            continue
-        if f.get("kind") == "library":
-            progress.set_stage("fetching the Git sources of %s" % f["name"])
-            out.append(_library_share(module, f, mine, arch, cache_dir, p["release"]))
-            continue
-        extra, error = "", ""
-        spec = (f.get("context") or {}).get("debian_package")
-        rootfs = (f.get("context") or {}).get("debian_rootfs")
-        if rootfs is not None:
-            progress.set_stage("making the root filesystems of %s" % f["name"])
-            try:
-                extra = _rootfs_context(module, rootfs, arch, [str(e.get("variant") or "") for e in mine],
-                                        cache_dir, made)
-                made[-1]["family"] = f["name"]
-            except (RootfsError, PackageError, OSError) as exc:
-                error = "%s: build.context.debian_rootfs: %s" % (f["name"], exc)
-        elif spec:
-            try:
-                extra = _context(module, spec, arch, {str(e.get("version") or "") for e in mine}, p["work_dir"],
-                                 cache_dir, fetched)
-            except (PackageError, OSError) as exc:
-                error = "%s: build.context.debian_package %s: %s" % (f["name"], spec.get("package"), exc)
-        out.append(FamilyShare(
-            repo=f["name"], context_root=bundle.render_dir(f["name"]),
-            entries=[ReleaseEntry.from_dict(e, repo=f["name"], where="%s (release %s)" % (f["name"], p["release"]))
-                     for e in mine],
-            extra_context=extra, source=f.get("source") or "", created=f.get("created") or "",
-            revision=f.get("revision") or "", error=error,
-            build_args={str(k): str(v) for k, v in (f.get("build_args") or {}).items()}))
-    return out
+    return build_share(module.params, module.check_mode, run, engine_factory(module),
+                       registry_clients(module.params, retries=2), module.log)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            families=dict(type="list", elements="dict"),
-            release=dict(type="path"),
-            work_dir=dict(type="path"),
-            cache_dir=dict(type="path"),
-            arch=dict(type="str", required=True),
-            registry=dict(type="str", default=""),
-            namespace=dict(type="str"),
-            created=dict(type="str", default=""),
-            revision=dict(type="str", default=""),
-            build_args=dict(type="dict", default={}),
-            pull_parents=dict(type="bool", default=True),
-            max_workers=dict(type="int", default=2),
-            fail_on_error=dict(type="bool", default=True),
-            group_hosts=dict(type="list", elements="str", default=[]),
-            host=dict(type="str", default=""),
-            status_file=dict(type="path"),
-            **ENGINE_ARGS,
-            **ENGINE_REGISTRY_ARGS
-        ),
-        required_one_of=[("families", "release")],
-        mutually_exclusive=[("families", "release")],
-        supports_check_mode=True,
-    )
-    connect = engine_factory(module)
-    p = module.params
-    try:
-        arch = architectures.get(p["arch"])
-        settings = BuildSettings(
-            arch=arch.name,
-            registry=p["registry"],
-            namespace=p["namespace"] or arch.namespace,
-            created=p["created"],
-            revision=p["revision"],
-            build_args={k: str(v) for k, v in p["build_args"].items()},
-            pull_parents=p["pull_parents"],
-            max_workers=p["max_workers"],
-            check_mode=module.check_mode,
-            docker_host=p["docker_host"] or "",
-        )
-        made: list = []
-        progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name, interval=5.0)
-        progress.tick()
-        progress.set_stage("preparing the contexts")
-        if p["release"]:
-            families = _release_families(module, arch.name, made, progress)
-        else:
-            families = _families(p["families"], arch.name, p["group_hosts"], p["host"])
-        builder = _TimedBuilder(families, settings, connect, registry_clients(p, retries=2), progress=progress)
-    except (BuildInputError, BundleError, EntryError, architectures.UnknownArchitecture,
-            scheduling.SchedulingError) as exc:
-        module.fail_json(msg=str(exc))
-    progress.waiting([e.key for _f, e in builder.jobs])
-    progress.set_stage("building")
-    try:
-        results = [dict(r.as_dict(), seconds=builder.seconds.get(r.key, 0.0)) for r in builder.run()]
-    finally:
-        progress.done()
-    failed = [r["key"] for r in results if r["status"] in ("failed", "skipped")]
-    touched = [r for r in results if r["status"] in ("built", "would-build") or r["retagged"] or r["pulled"]]
-    for r in results:  # the play's log says what took the time
-        if r["status"] == "built":
-            module.log("%s built in %.0f s" % (r["key"], r["seconds"]))
-    out = dict(
-        changed=bool(touched),
-        images=results,
-        failed_entries=failed,
-        platform=settings.platform,
-        context_sources=made,
-        diff=dict(before="", after="".join("%s: %s%s %s\n" % (
-            r["key"], r["status"], " (pulled %s)" % r["pulled"] if r["pulled"] else "", " ".join(r["retagged"]))
-            for r in touched)),
-    )
-    if failed and p["fail_on_error"]:
-        module.fail_json(msg="%s: %d entries failed: %s" % (settings.platform, len(failed), "; ".join(
-            "%s: %s" % (r["key"], r["error"]) for r in results if r["key"] in failed)), **out)
-    module.exit_json(**out)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC, required_one_of=[("families", "release")],
+                    mutually_exclusive=[("families", "release")]).run(work)
 
 
 if __name__ == "__main__":

@@ -74,11 +74,6 @@ options:
     description: Fail the task when a tag could not be pushed.
     type: bool
     default: true
-  host:
-    description:
-      - This builder's inventory hostname, named in the summary of I(status_file).
-    type: str
-    default: ""
   arch:
     description:
       - The bashbrew architecture of the images (C(amd64), C(arm64v8), ...) - the index's platform and the
@@ -184,116 +179,42 @@ failed_entries:
   elements: str
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils.attest.provenance import default_builder_id
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
 from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import (
     ENGINE_REGISTRY_ARGS,
     registry_clients,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import (
-    FarmAttester,
-    ImagePushResult,
-    PushInputError,
-    Pusher,
-    TagResult,
-    push_items,
+from ansible_collections.buildfarm.images.plugins.module_utils.build.push_job import push_share
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+
+ARGUMENT_SPEC = dict(
+    images=dict(type="list", elements="dict", required=True),
+    retries=dict(type="int", default=3),
+    max_workers=dict(type="int", default=2),
+    fail_on_error=dict(type="bool", default=True),
+    host=dict(type="str", default=""),
+    status_file=dict(type="path"),
+    arch=dict(type="str", default=""),
+    attestations=dict(type="bool", default=True),
+    release=dict(type="path"),
+    work_dir=dict(type="path"),
+    syft_path=dict(type="path", default=""),
+    builder_id=dict(type="str", default=""),
+    cache_dir=dict(type="path"),
+    scan_timeout=dict(type="int", default=900),
+    **ENGINE_ARGS,
+    **ENGINE_REGISTRY_ARGS
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+
+
+def work(module: BuildfarmModule) -> dict:
+    # registry retries are the pusher's, per tag, so that they show in the result
+    return push_share(module.params, module.check_mode, engine_factory(module),
+                      registry_clients(module.params, retries=0))
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            images=dict(type="list", elements="dict", required=True),
-            retries=dict(type="int", default=3),
-            max_workers=dict(type="int", default=2),
-            fail_on_error=dict(type="bool", default=True),
-            host=dict(type="str", default=""),
-            status_file=dict(type="path"),
-            arch=dict(type="str", default=""),
-            attestations=dict(type="bool", default=True),
-            release=dict(type="path"),
-            work_dir=dict(type="path"),
-            syft_path=dict(type="path", default=""),
-            builder_id=dict(type="str", default=""),
-            cache_dir=dict(type="path"),
-            scan_timeout=dict(type="int", default=900),
-            **ENGINE_ARGS,
-            **ENGINE_REGISTRY_ARGS
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    for name, least in (("retries", 0), ("max_workers", 1), ("scan_timeout", 1)):
-        if p[name] < least:
-            module.fail_json(msg="field %s: must be %d or more (value: %d)" % (name, least, p[name]),
-                             field=name, value=p[name])
-    if p["arch"] and not architectures.is_known(p["arch"]):
-        module.fail_json(msg="field arch: unknown architecture (value: %r; known: %s)" % (
-            p["arch"], ", ".join(architectures.ARCHITECTURES)), field="arch", value=p["arch"])
-    try:
-        todo = push_items(p["images"], module.check_mode)
-    except PushInputError as exc:
-        module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
-    attester = None
-    if p["attestations"]:
-        # the provenance is made from the bundle: without it, say so before anything is pushed
-        if not p["release"] or not os.path.isfile(p["release"]):
-            module.fail_json(msg="field release: %s (value: %r): the provenance is made from the release bundle; "
-                             "set attestations: false to publish without attestations" % (
-                                 "required when attestations is true" if not p["release"] else "no such file",
-                                 p["release"]), field="release", value=str(p["release"]))
-        attester = FarmAttester(release=p["release"], work_dir=p["work_dir"] or os.path.dirname(p["release"]),
-                                builder_id=p["builder_id"].strip() or default_builder_id(p["host"]),
-                                cache_dir=p["cache_dir"] or "", syft=p["syft_path"] or "",
-                                docker_host=p.get("docker_host") or "", timeout=float(p["scan_timeout"]))
-    connect = engine_factory(module)
-    # a dry run writes nothing on the builder (and runs in the foreground: nobody polls)
-    progress = Progress("" if module.check_mode else p["status_file"] or "", p["host"] or "localhost", "",
-                        interval=5.0, job="push")
-    progress.tick()
-    pusher = Pusher(
-        client_factory=connect,
-        # retries are the pusher's, per tag, so that they show in the result
-        registry_for=registry_clients(p, retries=0),
-        retries=max(1, p["retries"]),
-        check_mode=module.check_mode,
-        max_workers=p["max_workers"],
-        progress=progress,
-        build_items={str(i["key"]): i for i in p["images"] if isinstance(i, dict) and i.get("key")},
-        arch=p["arch"],
-        attester=attester,
-    )
-    would_build = [t for t in todo if not t[1]]  # check mode: images a dry run would build
-    todo = [t for t in todo if t[1]]
-    try:
-        progress.set_stage("checking the images")
-        pusher.check_images(todo)
-        results = pusher.run(todo)
-    except PushInputError as exc:
-        module.fail_json(msg=str(exc), field=exc.field, value=str(exc.value))
-    finally:
-        progress.done()
-    # images a dry run would build: every tag would be pushed
-    results += [ImagePushResult(key, "", [TagResult(t, "would-push") for t in tags]) for key, _id, tags in would_build]
-    tags = [t for r in results for t in r.tags]
-    touched = [t for t in tags if t.status in ("pushed", "would-push")]
-    out = dict(
-        changed=bool(touched),
-        images=[r.as_dict() for r in results],
-        digests={t.ref: t.digest for t in tags if t.status in ("pushed", "unchanged")},
-        failed_entries=[r.key for r in results if not r.ok],
-        diff=dict(before="", after="".join("%s %s\n" % (t.ref, t.digest or "(would push)") for t in touched)),
-    )
-    if out["failed_entries"] and p["fail_on_error"]:
-        module.fail_json(msg="push failed: %s" % "; ".join(
-            "%s: %s" % (t.ref, t.error) for t in tags if t.status == "failed"), **out)
-    module.exit_json(**out)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC).run(work)
 
 
 if __name__ == "__main__":

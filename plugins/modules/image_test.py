@@ -65,11 +65,6 @@ options:
         fails.
     type: bool
     default: true
-  host:
-    description:
-      - This builder's inventory hostname, named in the summary of I(status_file).
-    type: str
-    default: ""
 """
 
 EXAMPLES = r"""
@@ -132,71 +127,36 @@ failed_entries:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import ENGINE_ARGS, engine_factory
-from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
-from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI
-from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
-from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import (
-    TESTABLE,
-    SmokeTestError,
-    load,
-    parse,
-    run_suites,
+from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import open_bundle
+from ansible_collections.buildfarm.images.plugins.module_utils.build.smoke_tests import run_image_tests
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+
+ARGUMENT_SPEC = dict(
+    images=dict(type="list", elements="dict", required=True),
+    tests=dict(type="dict", default={}),
+    release=dict(type="path"),
+    work_dir=dict(type="path"),
+    arch=dict(type="str", required=True),
+    cache_dir=dict(type="path"),
+    max_workers=dict(type="int", default=2),
+    fail_on_error=dict(type="bool", default=True),
+    host=dict(type="str", default=""),
+    status_file=dict(type="path"),
+    **ENGINE_ARGS
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+
+
+def work(module: BuildfarmModule) -> dict:
+    p = module.params
+    connect = engine_factory(module)
+    tests = open_bundle(p["release"], p["work_dir"]).tests() if p["release"] else p["tests"]
+    return run_image_tests(p, module.check_mode, connect, tests)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            images=dict(type="list", elements="dict", required=True),
-            tests=dict(type="dict", default={}),
-            release=dict(type="path"),
-            work_dir=dict(type="path"),
-            arch=dict(type="str", required=True),
-            cache_dir=dict(type="path"),
-            max_workers=dict(type="int", default=2),
-            fail_on_error=dict(type="bool", default=True),
-            host=dict(type="str", default=""),
-            status_file=dict(type="path"),
-            **ENGINE_ARGS
-        ),
-        mutually_exclusive=[("tests", "release")],
-        required_by={"release": "work_dir"},
-        supports_check_mode=True,
-    )
-    connect = engine_factory(module)
-    p = module.params
-    try:
-        arch = architectures.get(p["arch"])
-        raw = open_bundle(p["release"], p["work_dir"]).tests() if p["release"] else p["tests"]
-        suites = {repo: load(t) if isinstance(t, str) else parse(t, "tests[%s]" % repo) for repo, t in raw.items()}
-    except (SmokeTestError, BundleError, architectures.UnknownArchitecture) as exc:
-        module.fail_json(msg=str(exc))
-    if module.check_mode:
-        module.exit_json(changed=False, results=[], passed=[], failed_entries=[],
-                         would_test=[i["key"] for i in p["images"] if i.get("status") in TESTABLE])
-    progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name, interval=5.0, job="test")
-    progress.tick()
-    try:
-        results = run_suites(connect, p["images"], suites, arch.name, p["cache_dir"] or "", p["max_workers"],
-                             OCI + "version", progress=progress)
-    finally:
-        progress.done()
-    out = dict(
-        changed=False,
-        results=[r.as_dict() for r in results],
-        passed=[r.key for r in results if r.passed],
-        failed_entries=[r.key for r in results if not r.passed],
-    )
-    if out["failed_entries"] and p["fail_on_error"]:
-        module.fail_json(msg="%s: smoke tests failed: %s" % (arch.platform, "; ".join(
-            "%s (%s)" % (r.key, ", ".join("%s: %s" % (t.name, t.reason) for t in r.tests if not t.passed))
-            for r in results if not r.passed)),
-            **out)
-    module.exit_json(**out)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("tests", "release")],
+                    required_by={"release": "work_dir"}).run(work)
 
 
 if __name__ == "__main__":

@@ -106,38 +106,25 @@ ansible_facts:
   sample: {"buildfarm_job_status_finished": "j123456789.4242"}
 """
 
-import os
+from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import job_status
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
 
-from ansible.module_utils.basic import AnsibleModule
+ARGUMENT_SPEC = dict(
+    jid=dict(type="str", required=True),
+    status_file=dict(type="path"),
+    timeout=dict(type="int", default=25),
+    # the action plugin gives the shell's when the task does not
+    async_dir=dict(type="path", default="~/.ansible_async"),
+)
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import JobNotFound, wait_for_job
+
+def work(module: BuildfarmModule) -> dict:
+    p = module.params
+    return job_status(p["async_dir"], p["jid"], p["status_file"] or "", p["timeout"])
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            jid=dict(type="str", required=True),
-            status_file=dict(type="path"),
-            timeout=dict(type="int", default=25),
-            # the action plugin gives the shell's when the task does not
-            async_dir=dict(type="path", default="~/.ansible_async"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p["timeout"] < 0:
-        module.fail_json(msg="timeout: must be 0 or more seconds (value: %d)" % p["timeout"])
-    try:
-        finished, status = wait_for_job(os.path.join(p["async_dir"], p["jid"]), p["status_file"] or "",
-                                        p["timeout"])
-    except JobNotFound as exc:
-        module.fail_json(msg=str(exc), ansible_job_id=p["jid"], finished=True)
-    summary = status.get("summary") or "job %s %s" % (p["jid"], "ended" if finished else "running")
-    # only what the play shows every round: the summary, and whether the job ended
-    out = dict(changed=False, msg=str(summary), finished=finished)
-    if finished:
-        out["ansible_facts"] = {"buildfarm_job_status_finished": p["jid"]}
-    module.exit_json(**out)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC).run(work)
 
 
 if __name__ == "__main__":

@@ -182,50 +182,24 @@ valid:
   type: bool
 """
 
-import os
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+from ansible_collections.buildfarm.images.plugins.module_utils.library.library_summary import library_summary
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
-    LibraryManifestError,
-    load,
-    shared_tag_groups,
+ARGUMENT_SPEC = dict(
+    library_file={"type": "path", "required": True, "aliases": ["path"]},
+    fail_on_error={"type": "bool", "default": True, "aliases": ["fail_on_errors"]},
 )
 
 
+def work(module: BuildfarmModule) -> dict:
+    result = library_summary(module.params["library_file"])
+    if result.get("errors") and not result.get("failed") and module.params["fail_on_error"]:
+        result.update(failed=True, msg="; ".join(e["msg"] for e in result["errors"]))
+    return result
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            library_file={"type": "path", "required": True, "aliases": ["path"]},
-            fail_on_error={"type": "bool", "default": True, "aliases": ["fail_on_errors"]},
-        ),
-        supports_check_mode=True,
-    )
-    path = module.params["library_file"]
-    try:
-        manifest = load(path)
-    except LibraryManifestError as exc:
-        module.fail_json(msg=str(exc), errors=[exc.to_dict()])
-    except OSError as exc:
-        module.fail_json(msg="cannot read library file %s: %s" % (path, exc))
-    errors = [e.to_dict() for e in manifest.errors()]
-    result = dict(
-        changed=False,
-        name=os.path.basename(path),
-        maintainers=manifest.maintainers,
-        global_fields=manifest.global_fields,
-        architectures=manifest.architectures(),
-        entries=[dict(e.to_dict(), line=e.line) for e in manifest.entries],
-        shared_tag_groups=[
-            {"tags": g.tags, "entries": [e.tags[0] if e.tags else "" for e in g.entries]}
-            for g in shared_tag_groups(manifest)
-        ],
-        errors=errors,
-        valid=not errors,
-    )
-    if errors and module.params["fail_on_error"]:
-        module.fail_json(msg="; ".join(e["msg"] for e in errors), **result)
-    module.exit_json(**result)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC).run(work)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ description:
   - The list keeps each member's image descriptor (platform, annotations of the per-architecture index's
     descriptor) immediately followed by its attestation descriptor (platform C(unknown/unknown),
     C(vnd.docker.reference.type=attestation-manifest), C(vnd.docker.reference.digest=<image digest>)).
-  - A Linux member without its attestation is incomplete and follows I(missing_architectures), as a missing
-    image does, unless I(require_attestations=false). Windows images have no attestation.
+  - A member without its attestation is incomplete and follows I(missing_architectures), as a missing
+    image does, unless I(require_attestations=false). Windows images are attested too (by the C(build_windows)
+    role, after their push).
   - The media type is a Docker manifest list when every member is a Docker v2 manifest and nothing is
     annotated or attested, otherwise an OCI index (a Docker manifest list cannot carry annotations).
   - Idempotent; the published list is compared by digest with the exact bytes that would be PUT, and
@@ -45,6 +46,7 @@ description:
 author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.registry
+  - buildfarm.images.concurrency
 attributes:
   check_mode:
     support: full
@@ -88,6 +90,18 @@ options:
         RV(published) of all of them (tags prefixed with C(<repository>:) in RV(published)).
     type: list
     elements: dict
+    suboptions:
+      repository:
+        description: Repository name without namespace, as I(repository).
+        type: str
+        required: true
+      entries:
+        description: The entries of this repository, as I(entries).
+        type: list
+        elements: dict
+      library_file:
+        description: A bashbrew library file whose entries to publish, as I(library_file).
+        type: path
   drop_architectures:
     description:
       - Architectures (bashbrew names) the published lists may lose on purpose. A list that loses any other
@@ -109,7 +123,7 @@ options:
     default: {}
   require_attestations:
     description:
-      - Whether a Linux member must have its attestation manifest (SBOM and provenance). C(true) counts a member
+      - Whether a member must have its attestation manifest (SBOM and provenance). C(true) counts a member
         without one as incomplete (I(missing_architectures) applies, C(fail) names it, C(skip) leaves it out,
         C(keep-previous) keeps the member published before); C(false) publishes such members bare.
     type: bool
@@ -133,12 +147,6 @@ options:
     type: str
     choices: [fail, skip, keep-previous]
     default: fail
-  max_workers:
-    aliases: [concurrency]
-    description:
-      - Parallel requests to the registry.
-    type: int
-    default: 8
   annotations:
     description:
       - Annotations of each published index (string keys and string values), for example
@@ -217,7 +225,8 @@ lists:
     action:
       description: >-
         C(created), C(updated), C(unchanged), C(repaired) (an unchanged list whose members were copied back) or
-        C(failed); in check mode C(would_create)/C(would_update)/C(would_repair).
+        C(failed); in check mode C(would-create)/C(would-update)/C(would-repair) (spelt C(would_create) ...
+        before: one spelling, as C(would-build) and C(would-push)).
       type: str
     changed:
       description: Whether a PUT happened for this tag.
@@ -329,137 +338,40 @@ requests:
   type: int
 """
 
-import string
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import registry_argument_spec
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_jobs import JOB_OPTIONS, publish_lists
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import POLICIES
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
-from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
-    REGISTRY_ARGS,
-    client_from_params,
+ARGUMENT_SPEC = registry_argument_spec(
+    namespace={"type": "str", "default": "library"},
+    repository={"type": "str"},
+    entries={"type": "list", "elements": "dict"},
+    library_file={"type": "path"},
+    repositories={"type": "list", "elements": "dict", "options": JOB_OPTIONS,
+                  "mutually_exclusive": [("entries", "library_file")]},
+    arch_namespaces={"type": "dict", "default": {}},
+    missing_architectures={"type": "str", "choices": list(POLICIES), "default": "fail"},
+    drop_architectures={"type": "list", "elements": "str", "default": []},
+    lock_timeout={"type": "float", "default": 600},
+    annotations={"type": "dict", "default": {}},
+    member_annotations={"type": "bool", "default": False},
+    require_attestations={"type": "bool", "default": True},
+    check_unchanged_members={"type": "bool", "default": True},
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    POLICIES,
-    Publisher,
-    PublishError,
-    diff_text,
-    load_entries,
-    load_library_file,
-    plan_lists,
-    publish_many,
-)
 
 
-def _jobs(p: dict) -> list[tuple[str, list]]:
-    """(repository, specs) per repository to publish; every item checked before any request."""
-    if p["repository"]:
-        items = [{"repository": p["repository"], "entries": p["entries"], "library_file": p["library_file"]}]
-        where = ""
-    else:
-        items = p["repositories"]
-        where = "repositories"
-    out = []
-    for i, item in enumerate(items):
-        at = "%s[%d]" % (where, i) if where else ""
-        if not isinstance(item, dict) or not isinstance(item.get("repository"), str) or not item["repository"]:
-            raise PublishError("%s: field repository is missing or not a string" % at)
-        unknown = sorted(set(item) - {"repository", "entries", "library_file"})
-        if unknown:
-            raise PublishError("%s: unknown fields %s (repository, entries, library_file)" % (at, ", ".join(unknown)))
-        if bool(item.get("entries")) == bool(item.get("library_file")):
-            raise PublishError("%s%sexactly one of entries and library_file is required (repository %s)"
-                               % (at, ": " if at else "", item["repository"]))
-        if item.get("library_file"):
-            entries, groups = load_library_file(str(item["library_file"]))
-        else:
-            if not isinstance(item["entries"], list):
-                raise PublishError("%s: field entries must be a list" % (at or "entries"))
-            entries, groups = load_entries(item["entries"], "%s.entries" % at if at else "entries"), None
-        out.append((item["repository"], plan_lists(entries, item["repository"], p["arch_namespaces"], groups)))
-    return out
-
-
-def _annotations(annotations: dict, namespace: str, repo: str) -> dict:
-    """The index annotations of one repository: ${name} and ${repository} filled in."""
-    path = repo if "/" in repo or not namespace else "%s/%s" % (namespace, repo)
-    subs = {"name": path.rsplit("/", 1)[-1], "repository": path}
-    # only strings are filled in: anything else goes on unchanged, for the core to refuse with its own message
-    return {k: string.Template(v).safe_substitute(subs) if isinstance(v, str) else v
-            for k, v in (annotations or {}).items()}
+def work(module: BuildfarmModule) -> dict:
+    return publish_lists(module.params, module.check_mode, module._diff)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            REGISTRY_ARGS,
-            namespace={"type": "str", "default": "library"},
-            repository={"type": "str"},
-            entries={"type": "list", "elements": "dict"},
-            library_file={"type": "path"},
-            repositories={"type": "list", "elements": "dict"},
-            arch_namespaces={"type": "dict", "default": {}},
-            missing_architectures={"type": "str", "choices": list(POLICIES), "default": "fail"},
-            drop_architectures={"type": "list", "elements": "str", "default": []},
-            lock_timeout={"type": "float", "default": 600},
-            max_workers={"type": "int", "default": 8, "aliases": ["concurrency"]},
-            annotations={"type": "dict", "default": {}},
-            member_annotations={"type": "bool", "default": False},
-            require_attestations={"type": "bool", "default": True},
-            check_unchanged_members={"type": "bool", "default": True},
-        ),
+    BuildfarmModule(
+        argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("entries", "library_file"), ("repository", "repositories"),
                             ("repositories", "entries"), ("repositories", "library_file")],
         required_one_of=[("repository", "repositories")],
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p["repository"] and not (p["entries"] or p["library_file"]):
-        module.fail_json(msg="repository %s: one of entries and library_file is required" % p["repository"])
-    client = None
-    try:
-        jobs = _jobs(p)
-        client = client_from_params(p)
-        publishers = [(Publisher(client, p["namespace"], repo, p["missing_architectures"], max(1, p["max_workers"]),
-                                 module.check_mode, _annotations(p["annotations"], p["namespace"], repo),
-                                 p["member_annotations"],
-                                 drop_architectures=p["drop_architectures"], lock_timeout=p["lock_timeout"],
-                                 require_attestations=p["require_attestations"],
-                                 check_unchanged_members=p["check_unchanged_members"]), specs)
-                      for repo, specs in jobs]
-        all_results = publish_many(publishers, max(1, p["max_workers"]))
-    except (BuildfarmError, OSError, ValueError) as exc:
-        module.fail_json(msg=str(exc), **({"retries": client.retry_count, "requests": client.request_count}
-                                          if client else {}))
-    for warning in client.warnings + [w for pub, _specs in publishers for w in pub.warnings]:
-        module.warn(warning)
-
-    def written(r) -> bool:
-        return r.changed or r.action.startswith("would_")
-
-    batch = not p["repository"]
-    per_repo = [{"repository": pub.target, "lists": [r.to_dict() for r in results],
-                 "published": [r.tag for r in results if written(r)]}
-                for (pub, _specs), results in zip(publishers, all_results)]
-    flat = [(pub, r) for (pub, _specs), results in zip(publishers, all_results) for r in results]
-    out = {
-        "changed": any(written(r) for _pub, r in flat) if module.check_mode else any(r.changed for _pub, r in flat),
-        "lists": [r.to_dict() for _pub, r in flat],
-        "published": [("%s:%s" % (pub.repository, r.tag)) if batch else r.tag for pub, r in flat if written(r)],
-        "retries": client.retry_count,
-        "requests": client.request_count,
-    }
-    if batch:
-        out["repositories"] = per_repo
-    if module._diff:
-        out["diff"] = [diff_text(r) for _pub, r in flat if written(r)]
-    failed = [(pub, r) for pub, r in flat if r.action == "failed"]
-    if failed:
-        where = "" if batch else " of %s" % publishers[0][0].target
-        module.fail_json(msg="%d of %d tags%s not published: %s" % (
-            len(failed), len(flat), where, "; ".join(
-                ("%s:%s: %s" % (pub.target, r.tag, r.message)) if batch else "%s: %s" % (r.tag, r.message)
-                for pub, r in failed)), **out)
-    module.exit_json(**out)
+    ).run(work)
 
 
 if __name__ == "__main__":

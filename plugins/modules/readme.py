@@ -227,102 +227,13 @@ changed_files:
   sample: ["artifacts/docs/python/README.md"]
 """
 
-import os
-from typing import NoReturn
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as arches
-from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import (
-    TextFileError,
-    check_target,
-    parse_mode,
-    write_text,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.docs.docs import (
-    DEFAULT_FORMAT,
-    FORMATS,
-    DocsError,
-    load_content,
-    readme_filename,
-    render_readme,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
-    Entry,
-    InvalidLibraryManifest,
-    LibraryManifest,
-    LibraryManifestError,
-    load,
-)
-
-
-def _manifest_of_entries(entries: list) -> LibraryManifest:
-    manifest = LibraryManifest.build(filename="entries")
-    for n, data in enumerate(entries):
-        entry = manifest.add_entry(Entry.from_dict(data, defaults=manifest.globals))
-        entry.line = n + 1  # carries the entry's position to the errors below
-        for f in entry.fields:
-            f.line = n + 1
-    # entries given as data have no Maintainers paragraph to check; errors name the entry by its index
-    errors = [
-        LibraryManifestError("entries[%d]" % (e.line - 1), 0, e.field, e.value, e.message)
-        for e in manifest.errors()
-        if e.field != "Maintainers"
-    ]
-    if errors:
-        raise InvalidLibraryManifest(errors)
-    return manifest
-
-
-class _Repository:
-    """One repository of the batch: where its READMEs go and what they say."""
-
-    def __init__(self, name: str, manifest: LibraryManifest, family_dir, dest, dest_dir, where: str = "") -> None:
-        self.name, self.manifest, self.family_dir = name, manifest, family_dir
-        self.dest, self.dest_dir = dest, dest_dir
-        self.where = where  # "families[n]." in the batch form, for the errors naming an option
-
-    def path(self, arch) -> str:
-        return self.dest or os.path.join(self.dest_dir, readme_filename(arch))
-
-    @property
-    def dest_field(self) -> str:
-        return self.where + ("dest" if self.dest else "dest_dir")
-
-
-def _repositories(p: dict) -> list:
-    """The repositories to document; a bad one raises with its place in the arguments named."""
-    if p["families"] is None:
-        if p["library_file"]:
-            manifest = load(p["library_file"]).validate()
-        else:
-            manifest = _manifest_of_entries(p["entries"])
-        name = p["name"] or os.path.basename(p["library_file"])
-        return [_Repository(name, manifest, p["family_dir"], p["dest"], p["dest_dir"])]
-    repositories, seen = [], {}
-    for n, family in enumerate(p["families"]):
-        where = "families[%d] (%s)" % (n, family["name"])
-        dest_dir = os.path.normpath(family["dest_dir"])
-        if dest_dir in seen:
-            raise DocsError("%s: dest_dir %s is also families[%d]'s" % (where, family["dest_dir"], seen[dest_dir]))
-        seen[dest_dir] = n
-        try:
-            manifest = _manifest_of_entries(family["entries"])
-        except InvalidLibraryManifest as exc:
-            raise DocsError("%s: %s" % (where, exc)) from exc
-        repositories.append(_Repository(family["name"], manifest, family["family_dir"], None, family["dest_dir"],
-                                        "families[%d]." % n))
-    return repositories
-
-
-def _fail(module: AnsibleModule, exc: Exception) -> NoReturn:
-    """Fail the task with the file, field and value the error names (no traceback)."""
-    module.fail_json(msg=str(exc), file=getattr(exc, "file", "") or None, field=getattr(exc, "field", "") or None,
-                     value=str(getattr(exc, "value", "")))
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+from ansible_collections.buildfarm.images.plugins.module_utils.docs.readme import DEFAULT_FORMAT, FORMATS
+from ansible_collections.buildfarm.images.plugins.module_utils.docs.readme_batch import run_batch
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = BuildfarmModule(
         argument_spec=dict(
             library_file={"type": "path"},
             entries={"type": "list", "elements": "dict"},
@@ -346,67 +257,9 @@ def main() -> None:
                             ("families", "dest_dir")],
         required_one_of=[("library_file", "entries", "families")],
         required_by={"entries": "name"},
-        supports_check_mode=True,
     )
-    p = module.params
-    if p["families"] is None and not (p["dest"] or p["dest_dir"]):
-        module.fail_json(msg="one of the following is required: dest, dest_dir (or families)")
-    wanted = ([None] if p["generic"] else []) + list(dict.fromkeys(p["architectures"]))
-    if not wanted:
-        module.fail_json(msg="nothing to write: generic is false and architectures is empty")
-    for arch in wanted:
-        if arch is not None and not arches.is_known(arch):
-            module.fail_json(msg="architectures: unknown architecture %r (known: %s)"
-                             % (arch, ", ".join(arches.ARCHITECTURES)))
-    if p["dest"] and len(wanted) != 1:
-        module.fail_json(msg="dest is one file but %d READMEs are requested; use dest_dir" % len(wanted))
-    try:
-        # YAML reads an unquoted 0644 as the int 420 (taken as is); setuid/setgid/sticky bits are refused
-        mode = parse_mode(p["mode"], p["dest"] or p["dest_dir"] or "families", "mode")
-    except TextFileError as exc:
-        _fail(module, exc)
-
-    try:
-        # every README of every repository is rendered, and every target checked, before the first one is written
-        rendered = []
-        for repo in _repositories(p):
-            content = load_content(repo.family_dir)
-            rendered.append((repo, [(arch, render_readme(repo.manifest, repo.name, arch, content, p["format"]))
-                                    for arch in wanted]))
-            for arch in wanted:
-                check_target(repo.path(arch), repo.dest_field)
-    except (LibraryManifestError, InvalidLibraryManifest) as exc:
-        module.fail_json(msg=str(exc))
-    except (DocsError, TextFileError) as exc:
-        _fail(module, exc)
-    except OSError as exc:
-        module.fail_json(msg="cannot read %s: %s" % (exc.filename, exc.strerror), file=exc.filename)
-
-    readmes, changed_files, diffs, families = [], [], [], []
-    for repo, texts in rendered:
-        family = {"name": repo.name, "changed": False, "changed_files": [], "readmes": []}
-        for arch, text in texts:
-            path = repo.path(arch)
-            try:
-                written = write_text(path, text, mode, check_mode=module.check_mode, field=repo.dest_field)
-            except TextFileError as exc:  # the target changed since it was checked
-                _fail(module, exc)
-            except OSError as exc:
-                module.fail_json(msg="%s: field %s: cannot be written: %s" % (path, repo.dest_field, exc.strerror),
-                                 file=path, field=repo.dest_field, value=path)
-            if written.changed:
-                family["changed_files"].append(path)
-            if written.content_changed:
-                diffs.append(written.diff())
-            family["readmes"].append({"name": repo.name, "arch": arch, "path": path, "changed": written.changed})
-        family["changed"] = bool(family["changed_files"])
-        readmes.extend(family["readmes"])
-        changed_files.extend(family["changed_files"])
-        families.append(family)
-    result = dict(changed=bool(changed_files), readmes=readmes, changed_files=changed_files, diff=diffs)
-    if p["families"] is not None:
-        result["families"] = families
-    module.exit_json(**result)
+    # the batch (every README rendered and checked before the first is written) is docs/readme_batch.py's
+    module.run(lambda m: run_batch(m.params, check_mode=m.check_mode))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.attributes.info_module
   - buildfarm.images.registry
+  - buildfarm.images.concurrency
 options:
   references:
     description:
@@ -23,12 +24,6 @@ options:
     type: list
     elements: str
     required: true
-  max_workers:
-    aliases: [concurrency]
-    description:
-      - Parallel requests to the registry.
-    type: int
-    default: 8
 """
 
 EXAMPLES = r"""
@@ -107,43 +102,19 @@ retries:
   type: int
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._image_info import images_info
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import registry_argument_spec
 
-from ansible.module_utils.basic import AnsibleModule
+ARGUMENT_SPEC = registry_argument_spec(references={"type": "list", "elements": "str", "required": True})
 
-from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
-from ansible_collections.buildfarm.images.plugins.module_utils.registry._image_info import image_info, split_reference
-from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
-    REGISTRY_ARGS,
-    client_from_params,
-)
+
+def work(module: BuildfarmModule) -> dict:
+    return images_info(module.params)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            REGISTRY_ARGS,
-            references={"type": "list", "elements": "str", "required": True},
-            max_workers={"type": "int", "default": 8, "aliases": ["concurrency"]},
-        ),
-        supports_check_mode=True,
-    )
-    refs = module.params["references"]
-    client = None
-    try:
-        for i, ref in enumerate(refs):  # every reference checked before any request
-            try:
-                split_reference(ref)
-            except BuildfarmError as exc:
-                raise BuildfarmError(exc.problem, field="references[%d]" % i, value=ref) from None
-        client = client_from_params(module.params)
-        for warning in client.warnings:
-            module.warn(warning)
-        with ThreadPoolExecutor(max_workers=max(1, min(module.params["max_workers"], len(refs) or 1))) as pool:
-            images = list(pool.map(lambda r: image_info(client, r), refs))
-    except (BuildfarmError, ValueError) as exc:
-        module.fail_json(msg=str(exc), retries=client.retry_count if client else 0)
-    module.exit_json(changed=False, images=images, retries=client.retry_count)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC).run(work)
 
 
 if __name__ == "__main__":

@@ -104,47 +104,41 @@ dest:
   type: str
 """
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
 from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import (
-    fail_bad_input,
-    family_module,
+    FAMILY_DIR_ARG,
+    FAMILY_REQUIRES,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import (
-    TextFileError,
-    write_text,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import plan_family
+
+ARGUMENT_SPEC = dict(
+    FAMILY_DIR_ARG,
+    parents_library=dict(type="path"),
+    architectures=dict(type="list", elements="str"),
+    rendered=dict(type="path"),
+    dest=dict(type="path"),
+)
+
+
+def work(module: BuildfarmModule) -> dict:
+    p = module.params
+    plan = plan_family(load_family(p["family_dir"]), p["parents_library"], architectures=p["architectures"],
+                       tree=p["rendered"])
+    library = plan.library_text()
+    result = dict(changed=False, plan=plan.to_dict(), library=library, warnings=plan.warnings)
+    if p["dest"]:
+        # a folder, or a path below a regular file, fails naming it (TextFileError, OSError: the runner's)
+        written = write_text(p["dest"], library, check_mode=module.check_mode)
+        result.update(dest=p["dest"], changed=written.changed)
+        if written.changed and module._diff:
+            result["diff"] = written.diff()
+    return result
 
 
 def main() -> None:
-    module = family_module(dict(
-        parents_library=dict(type="path"),
-        architectures=dict(type="list", elements="str"),
-        rendered=dict(type="path"),
-        dest=dict(type="path"),
-    ))
-    p = module.params
-    try:
-        family = load_family(p["family_dir"])
-        plan = plan_family(family, p["parents_library"], architectures=p["architectures"], tree=p["rendered"])
-        library = plan.library_text()
-    except FamilyError as e:
-        fail_bad_input(module, e)
-
-    for warning in plan.warnings:
-        module.warn(warning)
-    result = dict(changed=False, plan=plan.to_dict(), library=library)
-    dest = p["dest"]
-    if dest:
-        result["dest"] = dest
-        try:
-            written = write_text(dest, library, check_mode=module.check_mode)
-        except (TextFileError, OSError) as e:  # a folder, or a path below a regular file: name it, no traceback
-            fail_bad_input(module, e)
-        result["changed"] = written.changed
-        if written.changed and module._diff:
-            result["diff"] = written.diff()
-    module.exit_json(**result)
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC, requires=FAMILY_REQUIRES).run(work)
 
 
 if __name__ == "__main__":

@@ -215,72 +215,52 @@ artifacts_dir:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import YAML_IMPORT_ERROR, FamilyError
-from ansible_collections.buildfarm.images.plugins.module_utils.family.render import JINJA2_IMPORT_ERROR
-from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import fail_bad_input
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+from ansible_collections.buildfarm.images.plugins.module_utils.family._family_module import FAMILY_REQUIRES
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
+ARGUMENT_SPEC = dict(
+    families_dir=dict(type="path", required=True),
+    families=dict(type="list", elements="str"),
+    architectures=dict(type="list", elements="str"),
+    parents_library=dict(type="path"),
+    work_dir=dict(type="path", required=True),
+    artifacts_dir=dict(type="path", required=True),
+    source_date_epoch=dict(type="str"),
+    overrides=dict(type="dict", default={}),
+    debian_mirror=dict(type="str", default=""),
+    library_files=dict(type="list", elements="raw", default=[]),
+    library_base_dir=dict(type="path"),
+)
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            families_dir=dict(type="path", required=True),
-            families=dict(type="list", elements="str"),
-            architectures=dict(type="list", elements="str"),
-            parents_library=dict(type="path"),
-            work_dir=dict(type="path", required=True),
-            artifacts_dir=dict(type="path", required=True),
-            source_date_epoch=dict(type="str"),
-            overrides=dict(type="dict", default={}),
-            debian_mirror=dict(type="str", default=""),
-            library_files=dict(type="list", elements="raw", default=[]),
-            library_base_dir=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    for lib, error in (("PyYAML", YAML_IMPORT_ERROR), ("Jinja2", JINJA2_IMPORT_ERROR)):
-        if error:
-            module.fail_json(msg=missing_required_lib(lib), exception=error)
+
+def work(module: BuildfarmModule) -> dict:
     p = module.params
     if p["source_date_epoch"] and not p["source_date_epoch"].isdigit():
-        module.fail_json(msg="source_date_epoch: not a number of seconds (value: %r)" % p["source_date_epoch"])
-    try:
-        release = batch.prepare(p["families_dir"], p["families"], p["architectures"], p["parents_library"],
-                                p["source_date_epoch"], debian_mirror=p["debian_mirror"], overrides=p["overrides"],
-                                library_files=p["library_files"],
-                                git_cache_dir=os.path.join(os.path.abspath(p["work_dir"]), "git"))
-        written = batch.write(release, p["work_dir"], p["artifacts_dir"], check=module.check_mode,
-                              want_diff=module._diff)
-    except FamilyError as exc:
-        fail_bad_input(module, exc)
-    except OSError as exc:
-        module.fail_json(msg="%s: %s" % (exc.filename or "release", exc.strerror), file=exc.filename)
-    for warning in release.warnings:
-        module.warn(warning)
-    families = [f.as_dict() for f in release.families]
-    docs_dir = os.path.join(os.path.abspath(p["artifacts_dir"]), "docs")
+        raise batch.ReleaseError("release", "source_date_epoch", p["source_date_epoch"], "not a number of seconds")
+    release = batch.prepare(p["families_dir"], p["families"], p["architectures"], p["parents_library"],
+                            p["source_date_epoch"], debian_mirror=p["debian_mirror"], overrides=p["overrides"],
+                            library_files=p["library_files"],
+                            git_cache_dir=os.path.join(os.path.abspath(p["work_dir"]), "git"))
+    written = batch.write(release, p["work_dir"], p["artifacts_dir"], check=module.check_mode, want_diff=module._diff)
     result = dict(
         changed=written.changed,
-        families=[dict({k: f[k] for k in ("name", "kind", "repository", "entries", "dropped", "depends_on", "scratch",
-                                          "tests", "source", "revision", "created")},
-                       render_dir=os.path.join(os.path.abspath(p["work_dir"]), "render", f["name"]))
-                  for f in families],
+        families=batch.result_families(written.data, p["work_dir"]),
         bundle=written.bundle,
-        publish=[{"repository": f["name"], "entries": f["entries"]} for f in families],
-        # a library file has no docs/ folder: its READMEs get the default content
-        docs=[dict({"name": f.name, "entries": [e.to_dict() for e in f.entries],
-                    "dest_dir": os.path.join(docs_dir, f.name)},
-                   **({"family_dir": f.family_dir} if f.family_dir else {}))
-              for f in release.families],
+        publish=batch.publish_view(written.data),
+        docs=batch.docs_view(release, written.data, p["artifacts_dir"]),
         library_files=written.library_files,
         work_dir=os.path.abspath(p["work_dir"]),
         artifacts_dir=os.path.abspath(p["artifacts_dir"]),
+        warnings=release.warnings,
     )
     if written.diff:
         result["diff"] = written.diff
-    module.exit_json(**result)
+    return result
+
+
+def main() -> None:
+    BuildfarmModule(argument_spec=ARGUMENT_SPEC, requires=FAMILY_REQUIRES).run(work)
 
 
 if __name__ == "__main__":

@@ -205,27 +205,12 @@ report:
   type: dict
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import (
-    TextFileError,
-    check_target,
-    write_text,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.release import report_history
-from ansible_collections.buildfarm.images.plugins.module_utils.release.release_report import (
-    build_report,
-    markdown,
-    render_files,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.release.report_changes import compare
-from ansible_collections.buildfarm.images.plugins.module_utils.release.report_html import render, render_index
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
+from ansible_collections.buildfarm.images.plugins.module_utils.release.report_writer import write_report
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = BuildfarmModule(
         argument_spec=dict(
             release=dict(type="list", elements="dict", required=True),
             builders=dict(type="raw", required=True),
@@ -238,74 +223,9 @@ def main() -> None:
             started=dict(type="str", default=""),
             history=dict(type="int", default=20),
         ),
-        supports_check_mode=True,
     )
-    p = module.params
-    published = p["published"] or {}
-    if isinstance(published, list):  # manifest_list's batch result
-        published = {str(r.get("repository", "")).rsplit("/", 1)[-1]: r.get("lists") or [] for r in published}
-    if not isinstance(p["verified"], (list, dict)):
-        module.fail_json(msg="release_report: field verified: a list of per-member results or the verify stage's "
-                             "result (value type: %s)" % type(p["verified"]).__name__, field="verified")
-    if not isinstance(p["builders"], dict) or not isinstance(published, dict):
-        module.fail_json(msg="release_report: builders must be a mapping host -> architecture (or a list of hosts, "
-                             "through the action plugin) and published a mapping or a list (value types: %s, %s)"
-                         % (type(p["builders"]).__name__, type(published).__name__))
-    if p["history"] < 0:
-        module.fail_json(msg="release_report: field history: a number of reports to keep, 0 or more (value: %d)"
-                         % p["history"], field="history", value=str(p["history"]))
-    dest = p["dest_dir"]
-    try:
-        report = build_report(p["release"], p["builders"], p["results"], published, p["errors"],
-                              verified=p["verified"], hosts=p["builder_facts"], started=p["started"])
-        previous, previous_file = report_history.read_previous(dest)
-        report.changes = compare(previous, report.as_dict(), previous_file)
-        data = report.as_dict()
-        names = [str(f.get("name", "")) for f in p["release"]]
-        nav = [("JSON", "release-report.json"), ("Markdown", "release-report.md")]
-        page = render(data, report_history.repository_links(dest, names),
-                      nav + ([("History", "history/index.html")] if p["history"] > 0 else []))
-        files_text = render_files(report)
-        history = report_history.plan_history(
-            dest, data, files_text["release-report.json"],
-            render(data, report_history.repository_links(dest, names, "../"),
-                   [("Latest report", "../release-report.html"), ("All reports", "index.html")], "../"),
-            p["history"], render_index)
-    except (KeyError, TypeError, ValueError) as exc:
-        module.fail_json(msg="release_report: malformed input: %s: %s" % (type(exc).__name__, exc))
-    files = []
-    rendered = {os.path.join(dest, name): text for name, text in files_text.items()}
-    # the page and the history after the Markdown and the JSON (the files consumers read), each written whole
-    more = {os.path.join(dest, report_history.REPORT_HTML): page}
-    more.update({os.path.join(dest, rel): text for rel, text in history.writes.items()})
-    removed = []
-    try:
-        # every file is checked before the first is written: a bad dest_dir fails naming it, in check mode too
-        for path in list(rendered) + list(more):
-            check_target(path, "dest_dir")
-        if not module.check_mode:
-            for path, text in rendered.items():
-                write_text(path, text, 0o644, field="dest_dir")
-                files.append(path)
-            for path, text in more.items():
-                write_text(path, text, 0o644, field="dest_dir")
-            for rel in history.removes:
-                os.remove(os.path.join(dest, rel))
-                removed.append(os.path.join(dest, rel))
-    except TextFileError as exc:
-        module.fail_json(msg=str(exc), file=exc.file, field=exc.field, value=str(exc.value))
-    except OSError as exc:
-        module.fail_json(msg="%s: field dest_dir: cannot be written: %s" % (exc.filename, exc.strerror),
-                         file=exc.filename, field="dest_dir", value=p["dest_dir"])
-    summary = " ".join("%s: %s." % (h, why) for h, why in sorted(report.failed_hosts.items()))
-    hist_dir = os.path.join(dest, report_history.HISTORY_DIR)
-    module.exit_json(changed=False, ok=report.ok, summary=("Failed builders: " + summary) if summary else "",
-                     failed_hosts=report.failed_hosts,
-                     failed_entries=report.failed_entries, files=files, markdown=markdown(report),
-                     report=data, page=os.path.join(dest, report_history.REPORT_HTML), headline=data["headline"],
-                     changes=data["changes"],
-                     history={"dir": hist_dir, "index": os.path.join(hist_dir, "index.html") if p["history"] else "",
-                              "name": history.name, "kept": history.kept, "removed": removed})
+    # the report made, compared, rendered and written (every target checked first): release/report_writer.py
+    module.run(lambda m: write_report(m.params, check_mode=m.check_mode))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ description:
   - the SPDX SBOM names what the repository declares (I(expect_packages), and the verified sources the provenance
     names by purl), and, when the image has a dpkg database, its Debian packages.
   - One call verifies the whole release, with bounded concurrency; each member is checked once whatever number of
-    tags lists it. Windows members have no attestation.
+    tags lists it. Windows members are checked as Linux ones (their foreign layers are not read).
   - The call cannot hang. Every request has its I(timeout), and the whole call is bounded by I(deadline) (plus one
     I(timeout)); past it, the task fails naming the lists and members still being read.
   - Fails (unless I(fail_on_error=false)) naming each tag and what does not match.
@@ -29,6 +29,7 @@ author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.attributes.info_module
   - buildfarm.images.registry
+  - buildfarm.images.concurrency
 options:
   repositories:
     description:
@@ -99,12 +100,6 @@ options:
       - Fail the task when a tag does not verify (the result is returned either way).
     type: bool
     default: true
-  max_workers:
-    aliases: [concurrency]
-    description:
-      - Parallel requests to the registry.
-    type: int
-    default: 8
 """
 
 EXAMPLES = r"""
@@ -190,24 +185,17 @@ requests:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
 from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
+    MAX_WORKERS_ARG,
     REGISTRY_ARGS,
     client_from_params,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import (
-    Verifier,
-    checks_from_repositories,
-    expected_packages,
-    pushed_from_results,
-    summary,
-)
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import run_verify
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = BuildfarmModule(
         argument_spec=dict(
             REGISTRY_ARGS,
             repositories={"type": "list", "elements": "dict", "required": True},
@@ -221,29 +209,11 @@ def main() -> None:
             require_attestations={"type": "bool", "default": True},
             check_dpkg={"type": "bool", "default": True},
             fail_on_error={"type": "bool", "default": True},
-            max_workers={"type": "int", "default": 8, "aliases": ["concurrency"]},
+            **MAX_WORKERS_ARG,
         ),
-        supports_check_mode=True,
     )
-    p = module.params
-    client = None
-    try:
-        # every input is checked before the first request
-        checks = checks_from_repositories(p["repositories"], p["namespace"], p["arch_namespaces"])
-        pushed = pushed_from_results(p["pushed"], p["built"], p["results"])
-        expect = expected_packages(p["expect_packages"])
-        client = client_from_params(p)
-        results = Verifier(client, pushed, expect, p["require_attestations"], p["check_dpkg"],
-                           max(1, p["max_workers"])).verify(checks)
-    except (BuildfarmError, OSError, ValueError) as exc:
-        module.fail_json(msg=str(exc), **({"requests": client.request_count} if client else {}))
-    for warning in client.warnings:
-        module.warn(warning)
-    out = dict(summary(results), changed=False, requests=client.request_count)
-    if not out["ok"] and p["fail_on_error"]:
-        module.fail_json(msg="verify: %s: %s" % (out["summary"], "; ".join(out["failures"][:20])
-                                                 + (" ..." if len(out["failures"]) > 20 else "")), **out)
-    module.exit_json(**out)
+    # every input checked before the first request, then every list and member read back: verify/release_verify.py
+    module.run(lambda m: run_verify(m.params, client_from_params))
 
 
 if __name__ == "__main__":

@@ -10,17 +10,20 @@ PowerShell scripts never run here.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import pathlib
 import sys
-import tarfile
 
 import pytest
 import yaml
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BUNDLE_FORMAT, RELEASE_JSON
+from ansible_collections.buildfarm.images.tests.support import oci_conformance
 from ansible_collections.buildfarm.images.tests.support.playbook import run_ansible
+from ansible_collections.buildfarm.images.tests.support.windows_image import (
+    throwaway_registry,
+    windows_entry,
+    write_bundle,
+)
 
 
 def test_release_syntax_check_with_the_production_example():
@@ -63,31 +66,6 @@ def test_bad_variables_fail_clearly_before_touching_the_host(overrides, message)
     assert "Compute this builder's share" not in out
 
 
-def _entry(version: str, release: str) -> dict:
-    variant = "windowsservercore-" + release
-    return {"tags": ["%s-%s" % (version, variant)], "architectures": ["windows-amd64"],
-            "directory": "%s/%s" % (version, variant), "constraints": [variant], "file": "Dockerfile",
-            "from": ["mcr.microsoft.com/windows/servercore:" + release], "version": version + ".1"}
-
-
-def write_bundle(path: pathlib.Path, families: dict[str, list[dict]]) -> pathlib.Path:
-    """A release bundle as release_prepare writes it: release.json and render/<family>/<entry directory>/."""
-    files = {RELEASE_JSON: json.dumps({"format": BUNDLE_FORMAT, "architectures": ["windows-amd64"], "families": [
-        {"name": name, "repository": "library/" + name, "entries": entries, "depends_on": [], "context": {},
-         "build_args": {}, "source": "https://example.net/%s.git" % name, "revision": "abc", "created": "",
-         "tests": {"windows": [{"name": "version", "command": "%s --version" % name}]}}
-        for name, entries in families.items()]}).encode()}
-    for name, entries in families.items():
-        for e in entries:
-            files["render/%s/%s/Dockerfile" % (name, e["directory"])] = ("FROM %s\n" % e["from"][0]).encode()
-    with tarfile.open(path, "w") as tar:
-        for member in sorted(files):
-            info = tarfile.TarInfo(member)
-            info.size = len(files[member])
-            tar.addfile(info, io.BytesIO(files[member]))
-    return path
-
-
 def share_play(bundle, host, releases, families=None):
     args = {"bundle": str(bundle), "host": host, "releases": releases, "registry": "r.example.net",
             "work_dir": "C:\\b"}
@@ -99,7 +77,7 @@ def share_play(bundle, host, releases, families=None):
 
 
 def test_windows_share_runs_on_the_controller(tmp_path):
-    bundle = write_bundle(tmp_path / "release.tar", {"python": [_entry("3.14", "ltsc2022")]})
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [windows_entry("3.14", "ltsc2022")]})
     ok = run_ansible(["ansible-playbook", "-i", "localhost,"],
                      play=share_play(bundle, "win2022", {"win2022": "ltsc2022", "win2025": "ltsc2025"}))
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -118,7 +96,7 @@ def test_windows_share_runs_on_the_controller(tmp_path):
 
 
 def test_windows_share_names_the_bundle_and_field_of_bad_input(tmp_path):
-    bundle = write_bundle(tmp_path / "release.tar", {"python": [_entry("3.14", "ltsc2022")]})
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [windows_entry("3.14", "ltsc2022")]})
     unknown = run_ansible(["ansible-playbook", "-i", "localhost,"],
                           play=share_play(bundle, "win2022", {"win2022": "ltsc2022"}, families=["pyhton"]))
     assert unknown.returncode != 0
@@ -140,6 +118,22 @@ def test_windows_share_names_the_bundle_and_field_of_bad_input(tmp_path):
 FAKE_WINDOWS = r'''
 import hashlib, json, os, shutil, tarfile
 from ansible.plugins.action import ActionBase
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import DOCKER_MANIFEST
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
+from ansible_collections.buildfarm.images.tests.support.windows_image import windows_image
+
+
+def served_image(client, ref):
+    """The config digest of the image the tag serves (bare, or as an index's first manifest), '' when none."""
+    m = client.get_manifest(ref.path, ref.tag)
+    if m is None:
+        return ""
+    doc = m.json()
+    if "manifests" in doc:
+        m = client.get_manifest(ref.path, doc["manifests"][0]["digest"])
+        doc = m.json()
+    return doc["config"]["digest"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = HERE.split(os.sep + "collections" + os.sep)[0]
@@ -205,14 +199,36 @@ class ActionModule(FakeAction):
             for j in p["Jobs"]:
                 found = os.path.isfile(os.path.join(host_path(j["context"]), j["dockerfile"]))
                 out.append({"key": j["key"], "repo": j["repo"], "tags": j["tags"],
-                            "status": "built" if found else "failed", "image_id": "sha256:" + "1" * 64,
+                            "status": "built" if found else "failed",
+                            "image_id": windows_image(j["labels"], j["key"].encode())[2], "builder": "classic",
+                            "labels": j["labels"],
+                            "started": "2026-12-07T01:00:00Z", "finished": "2026-12-07T01:10:00Z",
+                            "parents": [{"name": j["from"][0], "key": "", "image_id": "sha256:" + "c" * 64,
+                                         "digest": "sha256:" + "b" * 64}],
                             "error": "" if found else "no %s in %s" % (j["dockerfile"], j["context"])})
             return {"changed": True, "result": out}
         if "Jobs" in p:
             return {"changed": False, "result": [{"key": i["key"], "passed": True, "tests": []} for i in p["Images"]]}
-        return {"changed": True, "result": [
-            {"key": i["key"], "ok": True, "tags": [{"ref": t, "status": "pushed", "digest": "sha256:" + "2" * 64}
-                                                   for t in i["tags"]]} for i in p["Images"]]}
+        # the push: each image into the real registry its tags name, bare, as `docker push` leaves it (a tag that
+        # already serves the image, bare or as the index windows_attest made, is unchanged, as push.ps1 finds)
+        out = []
+        for i in p["Images"]:
+            # the fake build's result carries the job's labels: the image is the one it reported (same id)
+            blobs, manifest, image_id = windows_image(i["labels"], i["key"].encode())
+            tags = []
+            for t in i["tags"]:
+                ref = ImageRef.parse(t)
+                client = RegistryClient(ref.registry)
+                if served_image(client, ref) == image_id:
+                    tags.append({"ref": t, "status": "unchanged", "digest": "", "error": ""})
+                    continue
+                for blob in blobs:
+                    client.put_blob(ref.path, blob)
+                digest = client.put_manifest(ref.path, ref.tag, manifest, DOCKER_MANIFEST)
+                tags.append({"ref": t, "status": "pushed", "digest": digest, "error": ""})
+            log("push", tags=[(t["ref"], t["status"]) for t in tags])
+            out.append({"key": i["key"], "image_id": i["image_id"], "ok": True, "tags": tags})
+        return {"changed": True, "result": out}
 ''',
 }
 
@@ -231,7 +247,13 @@ ROLE_PLAY = [{"name": "Build the Windows share", "hosts": "all", "gather_facts":
               "roles": [{"role": "buildfarm.images.build_windows"}]}]
 
 
-def run_role(tmp_path, bundle, host="win2022"):
+@pytest.fixture
+def registry(tmp_path):
+    with throwaway_registry(tmp_path / "registry") as reg:
+        yield reg
+
+
+def run_role(tmp_path, bundle, registry="r.example.net", host="win2022"):
     playbook = tmp_path / "play.yml"
     playbook.write_text(yaml.safe_dump(ROLE_PLAY, sort_keys=False))
     inventory = {"all": {"hosts": {
@@ -239,7 +261,7 @@ def run_role(tmp_path, bundle, host="win2022"):
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
     return run_ansible(["ansible-playbook", "-i", tmp_path / "hosts.yml", "--limit", host, playbook],
-                       extra_vars={"buildfarm_build_bundle": str(bundle), "buildfarm_registry": "r.example.net",
+                       extra_vars={"buildfarm_build_bundle": str(bundle), "buildfarm_registry": registry,
                                    "buildfarm_build_windows_hosts": ["win2022", "win2025"]})
 
 
@@ -247,36 +269,52 @@ def calls(log: pathlib.Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def test_the_role_sends_one_bundle_for_several_families(tmp_path):
+def test_the_role_sends_one_bundle_for_several_families(tmp_path, registry):
     log = fake_windows(tmp_path)
     bundle = write_bundle(tmp_path / "release.tar", {
-        "python": [_entry("3.14", "ltsc2022"), _entry("3.13", "ltsc2022"), _entry("3.14", "ltsc2025")],
-        "pypy": [_entry("7.3", "ltsc2022")]})
-    result = run_role(tmp_path, bundle)
+        "python": [windows_entry("3.14", "ltsc2022"), windows_entry("3.13", "ltsc2022"),
+                   windows_entry("3.14", "ltsc2025")],
+        "pypy": [windows_entry("7.3", "ltsc2022")]})
+    result = run_role(tmp_path, bundle, registry.address)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     copies = [c for c in calls(log) if c["action"] == "win_copy"]
     # one transfer, the bundle, for the two families and three entries of this host
     assert [(c["src"], c["dest"], c["size"]) for c in copies] == [
         (str(bundle), "C:\\ProgramData\\buildfarm\\builds\\release.tar", bundle.stat().st_size)]
-    assert [c["action"] for c in calls(log)] == ["win_file", "win_copy", "unpack", "build"]
-    assert calls(log)[-1]["keys"] == ["python:3.14-windowsservercore-ltsc2022",
-                                      "python:3.13-windowsservercore-ltsc2022", "pypy:7.3-windowsservercore-ltsc2022"]
+    assert [c["action"] for c in calls(log)] == ["win_file", "win_copy", "unpack", "build", "push", "push", "push"]
+    assert calls(log)[3]["keys"] == ["python:3.14-windowsservercore-ltsc2022",
+                                     "python:3.13-windowsservercore-ltsc2022", "pypy:7.3-windowsservercore-ltsc2022"]
     # every job found its Dockerfile in the one unpacked bundle (the fake build fails a job that did not)
     assert "failed=0" in out and "not pushed" not in out
     unpacked = list((tmp_path / "host/C/ProgramData/buildfarm/builds/bundle").iterdir())
     assert [d.name for d in unpacked] == [hashlib.sha256(bundle.read_bytes()).hexdigest()[:16]]
     assert sorted(p.name for p in (unpacked[0] / "render").iterdir()) == ["pypy", "python"]
+    # windows_attest (on the controller) made every pushed tag the OCI index of its image and attestation
+    for repo, tag in (("winamd64/python", "3.14-windowsservercore-ltsc2022"),
+                      ("winamd64/python", "3.13-windowsservercore-ltsc2022"),
+                      ("winamd64/pypy", "7.3-windowsservercore-ltsc2022")):
+        assert oci_conformance.check_registry_index(registry.address, repo, tag) == []
+        index = registry.client().get_manifest(repo, tag).json()
+        assert [m["platform"]["os"] for m in index["manifests"]] == ["windows", "unknown"]
+    published = {t: registry.client().head_manifest("winamd64/python", t).digest
+                 for t in ("3.14-windowsservercore-ltsc2022", "3.13-windowsservercore-ltsc2022")}
 
-    # a second run sends the same file again (win_copy compares it) and unpacks nothing
-    again = run_role(tmp_path, bundle)
+    # a second run sends the same file again (win_copy compares it), unpacks nothing, and finds every tag serving
+    # its image: push.ps1 pushes nothing and windows_attest writes nothing
+    again = run_role(tmp_path, bundle, registry.address)
     assert again.returncode == 0, again.stdout + again.stderr
     assert [c["changed"] for c in calls(log) if c["action"] == "win_copy"] == [True, False]
+    assert {s for c in calls(log)[-3:] for _ref, s in c["tags"]} == {"unchanged"}
+    assert "TASK [buildfarm.images.build_windows : Make each pushed tag the OCI index" in again.stdout
+    attest = again.stdout.split("Make each pushed tag the OCI index")[1].split("TASK [")[0]
+    assert "ok: [win2022]" in attest and "changed:" not in attest
+    assert published == {t: registry.client().head_manifest("winamd64/python", t).digest for t in published}
 
 
 def test_a_host_with_nothing_to_build_is_sent_nothing(tmp_path):
     log = fake_windows(tmp_path)
-    bundle = write_bundle(tmp_path / "release.tar", {"python": [_entry("3.14", "ltsc2022")]})
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [windows_entry("3.14", "ltsc2022")]})
     result = run_role(tmp_path, bundle, host="win2025")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [c["action"] for c in calls(log)] == ["build"]

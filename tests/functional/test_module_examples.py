@@ -20,7 +20,7 @@ from run_module import run_module  # noqa: E402
 
 # the modules of each file; the integration file's list is checked against its own tests
 HERE = {"dockerfiles", "release_plan", "library_manifest", "readme", "release_report", "windows_release_check",
-        "windows_share"}
+        "windows_share", "windows_attest"}
 INTEGRATION = {"builder_arch", "debian_package_files", "release_prepare", "image_build", "image_test", "image_push",
                "job_status", "manifest_list", "registry_image_info", "release_verify"}
 ALL_ARCHES = ["amd64", "arm32v5", "arm32v7", "arm64v8", "i386", "mips64le", "ppc64le", "riscv64", "s390x"]
@@ -200,3 +200,33 @@ def test_windows_share_examples(workspace, tmp_path):
     # the ltsc2022 builder is given the ltsc2022 entries only; the ltsc2025 ones are the other builder's
     assert share["jobs"] and all("ltsc2022" in " ".join(j["tags"]) for j in share["jobs"]), share["jobs"]
     assert all(j["tags"][0].startswith("registry.example.net/winamd64/python:") for j in share["jobs"])
+
+
+def test_windows_attest_examples(tmp_path):
+    """windows_attest reads and writes a registry: a throw-away one here, holding a synthetic Windows image pushed
+    bare as push.ps1 pushes it (no Windows host runs here), of the bundle's one entry."""
+    from ansible_collections.buildfarm.images.tests.support.windows_image import (
+        push_windows_image,
+        throwaway_registry,
+        windows_entry,
+        write_bundle,
+    )
+    bundle = write_bundle(tmp_path / "release.tar", {"python": [windows_entry("3.13", "ltsc2022")]})
+    with throwaway_registry(tmp_path / "registry") as registry:
+        refs = ["%s/winamd64/python:%s" % (registry.address, t) for t in ("3.13-windowsservercore-ltsc2022", "3.13")]
+        _digest, image_id = push_windows_image(registry.client(), "winamd64/python",
+                                               [r.rsplit(":", 1)[1] for r in refs])
+        key = "python:3.13-windowsservercore-ltsc2022"
+        pushed = [{"key": key, "image_id": image_id, "tags": [{"ref": r, "status": "pushed"} for r in refs]}]
+        run = run_examples("windows_attest", tmp_path, host="win-ltsc2022-01",
+                           variables={"pushed": {"result": pushed},
+                                      "built": {"result": [{"key": key, "status": "built"}]}},
+                           subs={"registry.example.net": registry.address},
+                           hosts={"localhost": {"buildfarm_release": {"bundle": str(bundle)}}})
+        assert_all_ran(run, "windows_attest", {})
+    first = run.result("Make each pushed tag the OCI index of its image and attestation (role build_windows does this)")
+    assert [t["status"] for t in first["images"][0]["tags"]] == ["pushed", "pushed"]
+    assert all(t["attestation_digest"] for t in first["images"][0]["tags"])
+    # the opt-out keeps the attestation already published: nothing to write
+    second = run.result("Indexes with the annotations only, no attestation (the explicit opt-out; no bundle needed)")
+    assert [t["status"] for t in second["images"][0]["tags"]] == ["unchanged", "unchanged"]

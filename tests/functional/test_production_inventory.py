@@ -147,7 +147,7 @@ def test_golden_python_windows_entries_route_to_exactly_one_host(golden, invento
 def test_planned_python_release_routes_on_production_example(repo_root, golden, inventory):
     """The release plan of families/python (the plan module's own output, FROM lines included), shared out over
     the example's builder groups: every Windows entry goes to its release's host, nothing is unroutable."""
-    family = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family.family")
+    family = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family.definition")
     plan = pytest.importorskip("ansible_collections.buildfarm.images.plugins.module_utils.family.plan")
     planned = plan.plan_family(family.load_family(str(repo_root / "families" / "python")),
                                str(golden / "2026-06-24" / "library"))

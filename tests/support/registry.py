@@ -7,6 +7,9 @@ import pathlib
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     Credentials,
@@ -58,3 +61,20 @@ class ThrowAwayRegistry:
         if self.tls:
             kw.setdefault("ca_cert", self.tls[0])
         return RegistryClient(self.address, credentials, **kw)
+
+
+def registry_fixture(free_port: Callable[[], int], untag: bool = False) -> Any:
+    """The `registry` fixture of a suite: a throw-away registry on a port of the suite's range (`free_port`), in the
+    test's tmp_path, stopped after the test; `untag` also removes the engine's tags of its images (suites that push
+    with the engine)."""
+
+    @pytest.fixture
+    def registry(tmp_path: pathlib.Path) -> Iterator[ThrowAwayRegistry]:
+        reg = ThrowAwayRegistry(tmp_path / "registry", free_port())
+        reg.start()
+        yield reg
+        reg.stop()
+        if untag:
+            reg.untag()
+
+    return registry

@@ -9,7 +9,9 @@ rebuilt FROM it. Shared by the unit tests, the browser tests and benchmarks/benc
 """
 from __future__ import annotations
 
+import calendar
 import hashlib
+import time
 from typing import Any
 
 REGISTRY = "127.0.0.1:5000"
@@ -66,6 +68,12 @@ def _image(repo: str, e: dict, arch: str, round_: int, status: str, start: int, 
             // (2 if "slim" in key else 1)}
 
 
+def _later(when: str, seconds: int) -> str:
+    """An RFC 3339 UTC time ``seconds`` after ``when``."""
+    t = calendar.timegm(time.strptime(when, "%Y-%m-%dT%H:%M:%SZ")) + seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
 def results(fams: list[dict], statuses: dict[str, str] | None = None, rev: dict[str, str] | None = None,
             failing: str = "") -> dict[str, dict]:
     """Every builder's buildfarm_build_result. ``statuses``: repository -> built|unchanged (default built);
@@ -117,8 +125,9 @@ def results(fams: list[dict], statuses: dict[str, str] | None = None, rev: dict[
                                   "attestation_digest": _d("att", img["key"], arch, token), "attempts": 1,
                                   "error": ""})
                 pushed.append({"key": img["key"], "image_id": img["image_id"], "ok": True, "tags": ptags,
-                               "started": img["finished"], "finished": img["finished"],
-                               "seconds": 2.5 if status == "built" else 0.2})
+                               # image_push gives its times, not seconds: the report takes them from the times
+                               "started": img["finished"], "finished": _later(img["finished"], 3 if status == "built"
+                                                                              else 0)})
         out[host] = {"host": host, "arch": arch, "images": images, "tests": tests, "pushed": pushed,
                      "digests": digests, "failed": failed}
     return out

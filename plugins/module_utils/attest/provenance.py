@@ -46,7 +46,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_root
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import Entry
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import BundleFamily, FamilyKind, ModelError
 
 SLSA_PREDICATE = "https://slsa.dev/provenance/v0.2"
 # The farm as a builder: this collection's project, `#<builder host>` added by default_builder_id. Configurable
@@ -97,7 +98,7 @@ class ProvenanceInput:
     finished: str = ""
     builder: str = ""  # the entry's builder as image_build used it (buildkit, classic, oci-import)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -112,9 +113,9 @@ def _download_location(src: Mapping[str, Any], build_args: Mapping[str, str]) ->
     return url
 
 
-def _sources(f: Mapping[str, Any], entry: ReleaseEntry, build_args: Mapping[str, str]) -> list[dict[str, str]]:
+def _sources(f: BundleFamily, entry: Entry, build_args: Mapping[str, str]) -> list[dict[str, str]]:
     out = []
-    for src in (f.get("sources") or {}).get(entry.directory) or []:
+    for src in f.sources.get(entry.directory) or []:
         out.append({"name": str(src.get("name") or ""), "version": str(src.get("version") or ""),
                     "url": str(src.get("url") or ""), "sha256": str(src.get("sha256") or ""),
                     "signing_key": str(src.get("signing_key") or ""), "purl": str(src.get("purl") or ""),
@@ -122,11 +123,11 @@ def _sources(f: Mapping[str, Any], entry: ReleaseEntry, build_args: Mapping[str,
     return out
 
 
-def _rootfs(f: Mapping[str, Any], entry: ReleaseEntry, arch: str, cache_dirs: list[str]) -> list[dict[str, str]]:
+def _rootfs(f: BundleFamily, entry: Entry, arch: str, cache_dirs: list[str]) -> list[dict[str, str]]:
     """The Release file the entry's root filesystem was made from: the builder's record beside the root
     filesystems (build/debian_rootfs.py rootfs_record: what make_rootfs used), else the release's plan (the builder
     refuses to make a root filesystem from any other Release file than the planned one)."""
-    spec = (f.get("context") or {}).get("debian_rootfs")
+    spec = f.context.get("debian_rootfs")
     if spec is None:
         return []
     suite = entry.variant.split("/", 1)[0]
@@ -137,12 +138,43 @@ def _rootfs(f: Mapping[str, Any], entry: ReleaseEntry, arch: str, cache_dirs: li
         record = rootfs_record(rootfs_dest(cache_dir, spec, arch), entry.variant) or {}
         if record:
             break
-    controller = (f.get("debian_releases") or {}).get(suite) or {}
+    controller = f.debian_releases.get(suite) or {}
     mirror = str(record.get("mirror") or controller.get("mirror") or "")
     sha = str(record.get("release_sha256") or planned.get("sha256") or "")
     return [{"suite": suite, "version": str(planned.get("version") or controller.get("version") or ""),
              "release_sha256": sha, "mirror": mirror, "url": release_url(mirror, suite) if mirror else "",
              "arch": debian_arch}]
+
+
+def _bundle_entry(bundle_path: str, work_dir: str, key: str, arch: str) -> tuple[BundleFamily, Entry]:
+    """(family, entry as ``arch`` builds it) of entry ``key`` in the release bundle, or an AttestationError."""
+    try:
+        found = open_bundle(bundle_path, work_dir).release.entry(key)
+    except (BundleError, ModelError) as exc:
+        raise AttestationError(key, "cannot read the release bundle: %s" % exc, file=bundle_path) from None
+    if found is None:
+        raise AttestationError(key, "no entry %s in the release bundle" % key, file=bundle_path, field="key",
+                               value=key)
+    f, entry = found
+    if arch not in entry.architectures:
+        raise AttestationError(key, "entry %s is not built for %s (architectures: %s)" % (
+            key, arch, ", ".join(entry.architectures)), file=bundle_path, field="arch", value=arch)
+    return f, entry.for_arch(arch)
+
+
+def _recipe(f: BundleFamily, entry: Entry) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """(the recipe the provenance names, the Git commits it was built from)."""
+    if f.kind == FamilyKind.LIBRARY:
+        recipe = {"kind": "library", "name": f.name, "library_file": f.library_file,
+                  "source": without_credentials(entry.git_repo), "revision": entry.git_commit,
+                  "directory": entry.directory, "file": entry.file}
+        git_commits = [{"repo": without_credentials(entry.git_repo), "commit": entry.git_commit}] \
+            if entry.git_repo and entry.git_commit else []
+        return recipe, git_commits
+    return {"kind": "family", "name": f.name, "source": without_credentials(f.source),
+            "revision": entry.git_commit or f.revision, "directory": f.family_folder,
+            "file": str(f.templates.get(entry.directory) or ""),
+            "rendered": "%s/%s" % (entry.directory, entry.file)}, []
 
 
 def provenance_input(bundle_path: str, work_dir: str, key: str, arch: str, build_item: Mapping[str, Any],
@@ -152,63 +184,22 @@ def provenance_input(bundle_path: str, work_dir: str, key: str, arch: str, build
     ``build_item`` (the image's item of image_build's `images`: started, finished, parents, builder and, when
     there, build_args) and the builder's root filesystem records under ``cache_dir`` (image_build's cache_dir;
     default `<work_dir>/cache`, image_build's default). ``builder_id``: "" = default_builder_id()."""
-    try:
-        bundle = open_bundle(bundle_path, work_dir)
-    except BundleError as exc:
-        raise AttestationError(key, "cannot read the release bundle: %s" % exc, file=bundle_path) from None
-    found = bundle.entry(key)
-    if found is None:
-        raise AttestationError(key, "no entry %s in the release bundle" % key, file=bundle_path, field="key",
-                               value=key)
-    f, raw = found
-    try:
-        entry = ReleaseEntry.from_dict(raw, repo=str(f.get("name")), where="%s (%s)" % (bundle_path, key))
-    except EntryError as exc:
-        raise AttestationError(key, "the bundle's entry is invalid: %s" % exc, file=bundle_path) from None
-    if arch not in entry.architectures:
-        raise AttestationError(key, "entry %s is not built for %s (architectures: %s)" % (
-            key, arch, ", ".join(entry.architectures)), file=bundle_path, field="arch", value=arch)
-    entry = entry.for_arch(arch)
+    f, entry = _bundle_entry(bundle_path, work_dir, key, arch)
     item = build_item if isinstance(build_item, Mapping) else {}
     args_raw = item.get("build_args")
     if not isinstance(args_raw, Mapping):
-        args_raw = f.get("build_args") or {}
+        args_raw = f.build_args
     build_args = {str(k): without_credentials(str(v)) for k, v in sorted(args_raw.items())}
-    if f.get("kind") == "library":
-        recipe = {"kind": "library", "name": str(f.get("name")), "library_file": str(f.get("library_file") or ""),
-                  "source": without_credentials(entry.git_repo), "revision": entry.git_commit,
-                  "directory": entry.directory, "file": entry.file}
-        git_commits = [{"repo": without_credentials(entry.git_repo), "commit": entry.git_commit}] \
-            if entry.git_repo and entry.git_commit else []
-    else:
-        folder = str(f.get("family_folder") or "")
-        template = str((f.get("templates") or {}).get(entry.directory) or "")
-        recipe = {"kind": "family", "name": str(f.get("name")),
-                  "source": without_credentials(str(f.get("source") or "")),
-                  "revision": entry.git_commit or str(f.get("revision") or ""),
-                  "directory": folder, "file": template, "rendered": "%s/%s" % (entry.directory, entry.file)}
-        git_commits = []
-    parents = []
-    for p in item.get("parents") or []:
-        if isinstance(p, Mapping) and p.get("name"):
-            parents.append({"name": str(p.get("name")), "digest": str(p.get("digest") or ""),
-                            "image_id": str(p.get("image_id") or ""), "key": str(p.get("key") or "")})
-    cache_dirs = [d for d in (cache_dir, os.path.join(work_dir, "cache")) if d]
+    recipe, git_commits = _recipe(f, entry)
+    parents = [{"name": str(p.get("name")), "digest": str(p.get("digest") or ""),
+                "image_id": str(p.get("image_id") or ""), "key": str(p.get("key") or "")}
+               for p in item.get("parents") or [] if isinstance(p, Mapping) and p.get("name")]
     return ProvenanceInput(
-        builder_id=builder_id or default_builder_id(),
-        arch=arch,
-        repo=str(f.get("name")),
-        key=key,
-        tags=list(entry.tags) + list(entry.shared_tags),
-        variant=entry.variant,
-        recipe=recipe,
-        build_args=build_args,
-        parents=parents,
-        sources=_sources(f, entry, build_args),
-        rootfs=_rootfs(f, entry, arch, cache_dirs),
-        git_commits=git_commits,
-        started=str(item.get("started") or ""),
-        finished=str(item.get("finished") or ""),
+        builder_id=builder_id or default_builder_id(), arch=arch, repo=f.name, key=key,
+        tags=list(entry.tags) + list(entry.shared_tags), variant=entry.variant, recipe=recipe,
+        build_args=build_args, parents=parents, sources=_sources(f, entry, build_args),
+        rootfs=_rootfs(f, entry, arch, [d for d in (cache_dir, os.path.join(work_dir, "cache")) if d]),
+        git_commits=git_commits, started=str(item.get("started") or ""), finished=str(item.get("finished") or ""),
         builder=str(item.get("builder") or entry.builder or ""),
     )
 

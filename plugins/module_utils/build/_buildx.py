@@ -31,6 +31,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Callable, Mapping, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.engine_store import engine_containerd_store
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 
@@ -304,9 +305,10 @@ def pin_tag(ref: str, image_id: str) -> str:
     """The local tag an image id is pinned to for a build: `buildfarm-pin/<repository>:<id hex>` (the repository of
     the FROM reference, made a valid name), the same for the same image on every run (the input digest covers the
     image id, not this tag)."""
-    name = ref.split("@", 1)[0]
-    if name.rfind(":") > name.rfind("/"):
-        name = name[:name.rfind(":")]
+    try:
+        name = ImageRef.parse(ref).familiar_repository
+    except ImageRefError:  # not a reference (an unexpanded ARG): its text, made a valid name
+        name = ref
     name = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "image"
     hexid = image_id.split(":", 1)[-1]
     if not re.fullmatch(r"[0-9a-f]{64}", hexid):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
@@ -30,7 +31,7 @@ class ArchReport:
     emulated: bool
     binfmt: str = ""  # handler used for an emulated architecture
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         return {"arch": self.arch, "native": self.native, "engine": self.engine, "emulated": self.emulated,
                 "binfmt": self.binfmt, "platform": str(architectures.get(self.arch).platform)}
 
@@ -79,3 +80,13 @@ def check(arch: str, emulated: bool, uname_m: str, engine_uname: str, binfmt_dir
             "buildfarm_arch is %s but this host is %s (uname -m %s); set buildfarm_emulated: true to build %s "
             "under qemu, or move the host to the builders_%s group" % (arch, native, uname_m, arch, native))
     return ArchReport(arch, native, engine, True, binfmt_handler(arch, binfmt_dir))
+
+
+def check_engine(connect: Callable[[], Any], arch: str, emulated: bool, uname_m: str, binfmt_dir: str = BINFMT_DIR
+                 ) -> dict[str, Any]:
+    """builder_arch's result: the engine (``connect`` makes a client) must answer, then ``check``."""
+    try:
+        engine = connect().info().get("Architecture", "")
+    except Exception as exc:  # the engine must answer before anything is built
+        raise BuildfarmError("the Docker engine does not answer: %s" % exc) from None
+    return dict(changed=False, **check(arch, emulated, uname_m, engine, binfmt_dir).to_dict())

@@ -1,11 +1,13 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The release bundle on a builder: the one file the controller sends (release.json and every family's rendered
-tree, made by release/batch.py), unpacked once per content into ``<work_dir>/bundle/<sha256 prefix>``.
+"""The one reader of the release bundle: the one file the controller sends (release.json and every family's
+rendered tree, made by release/batch.py). Every stage that reads the bundle gets release.json as the typed record
+(release/model/_family.py `ReleaseBundle`), checked once here, never as a raw dict.
 
-Unpacking is strict (regular files and folders only, no absolute path, no `..`, no link) and atomic (a temporary
-folder renamed into place), so a reader never sees half a bundle and a bundle cannot write outside its folder.
-Plain typed Python.
+`open_bundle` unpacks it on a builder, once per content, into ``<work_dir>/bundle/<sha256 prefix>``: strictly
+(regular files and folders only, no absolute path, no `..`, no link) and atomically (a temporary folder renamed into
+place), so a reader never sees half a bundle and a bundle cannot write outside its folder. `load_bundle` reads
+release.json alone, without unpacking (the controller's readers). Plain typed Python.
 """
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import sha256_file
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import ModelError, ReleaseBundle
 
 RELEASE_JSON = "release.json"
-BUNDLE_FORMAT = "buildfarm-release/1"
 
 
 class BundleError(BuildfarmError, ValueError):
@@ -30,31 +32,18 @@ class BundleError(BuildfarmError, ValueError):
 
 @dataclass
 class Bundle:
-    root: str  # the unpacked folder
-    data: dict[str, Any]  # release.json
+    """A release bundle unpacked on a builder: its release.json as the typed record (`release`: families,
+    `entry(key)`, `tests()`), and where the rendered trees are."""
 
-    @property
-    def families(self) -> list[dict[str, Any]]:
-        return list(self.data.get("families") or [])
+    root: str  # the unpacked folder
+    release: ReleaseBundle  # release.json
 
     def render_dir(self, family: str) -> str:
         return os.path.join(self.root, "render", family)
 
-    def entry(self, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """(family, entry) of entry ``key`` (`<repository>:<first tag>`), None when the release has no such entry.
-        The family's dict carries what the images' attestations read beside the entries (batch.py
-        ReleaseFamily.as_dict): `source`, `revision`, `family_folder`, `templates` and `sources` per entry
-        directory, `build_args`, `context`, `debian_releases`; a library file's entries carry their Git source."""
-        for f in self.families:
-            for e in f.get("entries") or []:
-                tags = e.get("tags") or []
-                if tags and "%s:%s" % (f.get("name"), tags[0]) == key:
-                    return f, e
-        return None
-
     def tests(self) -> dict[str, Any]:
         """Family name -> its smoke tests data, for the families that have tests."""
-        return {f["name"]: f["tests"] for f in self.families if f.get("tests")}
+        return self.release.tests()
 
 
 def _safe_members(tar: tarfile.TarFile, path: str) -> list[tarfile.TarInfo]:
@@ -114,11 +103,38 @@ def open_bundle(path: str, work_dir: str, keep: int = 2) -> Bundle:
         if old != root:
             shutil.rmtree(old, ignore_errors=True)
     try:
-        with open(os.path.join(root, RELEASE_JSON), encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise BundleError("%s: %s missing or not JSON: %s" % (path, RELEASE_JSON, exc)) from None
-    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
-        raise BundleError("%s: field format: not a %s bundle (value: %r)" % (
-            path, BUNDLE_FORMAT, data.get("format") if isinstance(data, dict) else data))
-    return Bundle(root, data)
+        with open(os.path.join(root, RELEASE_JSON), "rb") as fh:
+            return Bundle(root, _release(fh, path))
+    except OSError as exc:
+        raise BundleError("%s: %s missing: %s" % (path, RELEASE_JSON, exc.strerror)) from None
+
+
+def _release(fh: IO[bytes] | None, path: str) -> ReleaseBundle:
+    """release.json (read from ``fh``) as the typed record; errors name the bundle ``path``, the field and value."""
+    try:
+        data = json.load(fh) if fh is not None else None
+    except ValueError as exc:
+        raise BundleError("%s: %s is not JSON: %s" % (path, RELEASE_JSON, exc)) from None
+    if data is None:
+        raise BundleError("%s: %s missing" % (path, RELEASE_JSON))
+    try:
+        return ReleaseBundle.from_dict(data, "%s (%s)" % (path, RELEASE_JSON))
+    except ModelError as exc:  # the consumers' one error for a bundle they cannot read
+        raise BundleError(exc.problem, exc.file, exc.field,
+                          **({"value": exc.value} if exc.has_value else {})) from None
+
+
+def load_bundle(path: str) -> ReleaseBundle:
+    """The release.json of the bundle ``path`` as the typed record, read from the tar without unpacking it (a
+    reader that needs no rendered tree: the controller's report, the Windows share)."""
+    try:
+        with tarfile.open(path, "r:") as tar:
+            try:
+                member = tar.getmember(RELEASE_JSON)
+            except KeyError:
+                raise BundleError("%s: %s missing" % (path, RELEASE_JSON)) from None
+            return _release(tar.extractfile(member), path)
+    except tarfile.TarError as exc:
+        raise BundleError("%s: not a release bundle: %s" % (path, exc)) from None
+    except OSError as exc:
+        raise BundleError("%s: cannot read the release bundle: %s" % (path, exc.strerror)) from None

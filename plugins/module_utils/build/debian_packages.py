@@ -18,8 +18,9 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 
 SOURCES_DIR = "/etc/apt/sources.list.d"
@@ -314,3 +315,17 @@ def fetch_package_files(run: Runner, cache_dir: str, debian_arch: str, package: 
                            % (package, debian_arch, suite or "%s, the host's" % codename(), version, expect_version))
     deb = fetcher.download(package, version)
     return PackageFiles(version, extract(run, deb, files, dest, version, check), list(fetcher.warnings))
+
+
+def package_files(p: Mapping[str, Any], check: bool, run: Runner) -> dict[str, Any]:
+    """debian_package_files' result for its parameters ``p``."""
+    debian_arch = architectures.get(p["arch"]).debian_arch
+    if not debian_arch:
+        raise PackageError("architecture %s has no Debian architecture" % p["arch"])
+    fetched = fetch_package_files(run, p["cache_dir"], debian_arch, p["package"],
+                                  {str(k): str(v) for k, v in p["files"].items()}, p["dest_dir"], p["suite"] or "",
+                                  p["expect_version"] or "", check, p["max_list_age"])
+    res = fetched.result
+    return dict(changed=res.changed, package_version=fetched.version, debian_arch=debian_arch, sha256=res.files,
+                diff=dict(before="", after="%s %s\n" % (p["package"], fetched.version)) if res.changed else {},
+                warnings=["package lists of %s partly refreshed: %s" % (debian_arch, w) for w in fetched.warnings])

@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import sha256_file
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import (
     SOURCES_DIR,
     PackageError,
@@ -72,7 +73,7 @@ CACHE_DROP = ("var/cache/apt/*.bin", "var/lib/apt/lists/*")
 CACHE_KEEP = ("var/lib/apt/lists/lock", "var/lib/apt/lists/partial")
 
 
-class RootfsError(RuntimeError):
+class RootfsError(BuildfarmError, RuntimeError):
     """A root filesystem cannot be made: names the suite, the architecture and what failed."""
 
 
@@ -93,7 +94,7 @@ class DebianRelease:
         """The date tag upstream's images carry: trixie-20261121."""
         return time.strftime("%Y%m%d", time.gmtime(self.epoch))
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         # `mirror`: where the controller read it (the provenance names the file's URL when the builder has no
         # record of its own, see rootfs_record)
         return {"suite": self.suite, "codename": self.codename, "version": self.version, "date": self.date,
@@ -316,6 +317,19 @@ def variant_inputs(spec: Mapping[str, Any], variants: Sequence[str], debian_arch
     return wanted
 
 
+def _bootstrap(run: Runner, w: Mapping[str, Any], debian_arch: str, mirror: str, security: str, tmp: str) -> str:
+    """The full tree of variant input ``w`` made by mmdebstrap in ``tmp`` (a tarball; slim variants derive)."""
+    full = os.path.join(tmp, "%s-full.tar" % w["suite"])
+    argv = mmdebstrap_argv(w["suite"], debian_arch, mirror, security, full, w["include"])
+    env_argv = ["env", "SOURCE_DATE_EPOCH=%d" % w["epoch"], "LC_ALL=C.UTF-8"] + argv
+    rc, out, err = run(env_argv, tmp)
+    if rc != 0:
+        lines = [ln for ln in (err or out).splitlines() if ln.startswith(("E:", "W:"))][-8:]
+        raise RootfsError("mmdebstrap %s for %s failed (rc=%d): %s" % (
+            w["suite"], debian_arch, rc, "; ".join(lines) or (err or out).strip()[-1500:]))
+    return full
+
+
 def make_rootfs(run: Runner, spec: Mapping[str, Any], variants: Sequence[str], debian_arch: str, dest: str,
                 check: bool = False, mirror: str = "", security: str | None = None,
                 fetch: Fetch = _fetch_url) -> RootfsResult:
@@ -359,15 +373,7 @@ def make_rootfs(run: Runner, spec: Mapping[str, Any], variants: Sequence[str], d
             w = wanted[variant]
             key = (w["suite"], tuple(w["include"]))
             if key not in fulls:
-                full = os.path.join(tmp, "%s-full.tar" % w["suite"])
-                argv = mmdebstrap_argv(w["suite"], debian_arch, mirror, security, full, w["include"])
-                env_argv = ["env", "SOURCE_DATE_EPOCH=%d" % w["epoch"], "LC_ALL=C.UTF-8"] + argv
-                rc, out, err = run(env_argv, tmp)
-                if rc != 0:
-                    lines = [ln for ln in (err or out).splitlines() if ln.startswith(("E:", "W:"))][-8:]
-                    raise RootfsError("mmdebstrap %s for %s failed (rc=%d): %s" % (
-                        w["suite"], debian_arch, rc, "; ".join(lines) or (err or out).strip()[-1500:]))
-                fulls[key] = full
+                fulls[key] = _bootstrap(run, w, debian_arch, mirror, security, tmp)
             staged = os.path.join(tmp, variant.replace("/", "_") + ".tar")
             slimify(fulls[key], staged, slim=w["slim"])
             target = os.path.join(dest, variant, ROOTFS_FILE)
@@ -406,5 +412,5 @@ def resolve_release_versions(versions: Sequence[Any], where: str, mirror: str = 
         if rel.version != v.key and not rel.version.startswith(v.key + "."):
             raise RootfsError("%s: field %s: the archive's %s is Debian %s, not of versions key %s (value: %r)"
                               % (where, v.key, suite, rel.version, v.key, v.key))
-        out.append((v, rel.version, dict(v.data, release=rel.as_dict())))
+        out.append((v, rel.version, dict(v.data, release=rel.to_dict())))
     return out

@@ -22,11 +22,9 @@ import json
 import re
 from typing import Any, Mapping
 
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import IMAGE_TYPES, LIST_TYPES
+
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
-INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
-               "application/vnd.docker.distribution.manifest.list.v2+json")
-MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",
-                  "application/vnd.docker.distribution.manifest.v2+json")
 # `<tag>: digest: sha256:<hex> size: <n>`: the engine's last push line (the containerd store sends no `aux` Digest)
 _PUSHED_RE = re.compile(r"(?:^|\s)digest: (sha256:[0-9a-f]{64}) size: \d+")
 
@@ -73,7 +71,7 @@ def platform_manifest(index: Mapping[str, Any], platform: Mapping[str, Any]) -> 
     """The digest of the image manifest for ``platform`` (OCI platform dict) in an image index or manifest list,
     its attestation entries (platform unknown/unknown, `vnd.docker.reference.type`) left out; "" when none fits."""
     for m in index.get("manifests") or ():
-        if not isinstance(m, Mapping) or m.get("mediaType") not in MANIFEST_TYPES or not m.get("digest"):
+        if not isinstance(m, Mapping) or m.get("mediaType") not in IMAGE_TYPES or not m.get("digest"):
             continue
         p = m.get("platform") or {}
         if (p.get("os"), p.get("architecture")) == ("unknown", "unknown"):
@@ -90,10 +88,10 @@ def config_digest(registry: Any, repository: str, image_id: str, platform: Mappi
     ``registry`` (a RegistryClient) in ``repository``, where the engine pushed it or it was pulled from; "" when
     the registry does not serve it there (never pushed: not the image any tag serves)."""
     manifest = registry.get_manifest(repository, image_id)
-    if manifest is not None and manifest.media_type in INDEX_TYPES:
+    if manifest is not None and manifest.media_type in LIST_TYPES:
         digest = platform_manifest(json.loads(manifest.data), platform)
         manifest = registry.get_manifest(repository, digest) if digest else None
-    if manifest is None or manifest.media_type not in MANIFEST_TYPES:
+    if manifest is None or manifest.media_type not in IMAGE_TYPES:
         return ""
     return str((json.loads(manifest.data).get("config") or {}).get("digest") or "")
 

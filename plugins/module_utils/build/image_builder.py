@@ -29,23 +29,26 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common.builders i
     normalized_builder,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build import _buildx, engine_store
-from ansible_collections.buildfarm.images.plugins.module_utils.build._engine_registries import registry_path
 from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import image_labels
 from ansible_collections.buildfarm.images.plugins.module_utils.build.oci_layout import oci_layout_image
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import Entry
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import (
     INPUT_DIGEST_LABEL,
     BuildInputError,
     BuildInputs,
     build_order,
-    from_lines,
-    pin_from,
     scan_context,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.common.dockerfile import from_lines, pin_from
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    BuildParent,
+    BuildResult,
+    BuildStatus,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model._build import ref_text
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import IMAGE_TYPES, LIST_TYPES
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
-    IMAGE_TYPES,
-    LIST_TYPES,
     RegistryClient,
     RegistryError,
 )
@@ -55,7 +58,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 class FamilyShare:
     repo: str
     context_root: str
-    entries: list[ReleaseEntry]
+    entries: list[Entry]
     extra_context: str = ""  # files prepared on the builder for this architecture (overlaid on every entry)
     source: str = ""
     created: str = ""  # overrides BuildSettings.created for this family
@@ -67,7 +70,7 @@ class FamilyShare:
     context_dirs: dict[str, str] = field(default_factory=dict)
     entry_errors: dict[str, str] = field(default_factory=dict)
 
-    def context_dir(self, e: ReleaseEntry) -> str:
+    def context_dir(self, e: Entry) -> str:
         return self.context_dirs.get(e.key) or os.path.join(self.context_root, e.directory)
 
 
@@ -93,36 +96,6 @@ class BuildSettings:
         return architectures.get(self.arch).platform
 
 
-@dataclass
-class BuildResult:
-    key: str
-    repo: str
-    tags: list[str]  # full references, <registry>/<namespace>/<repo>:<tag>
-    status: str  # built | unchanged | would-build | failed | skipped
-    image_id: str = ""
-    input_digest: str = ""
-    retagged: list[str] = field(default_factory=list)
-    pulled: str = ""  # the registry reference an unchanged image was pulled from (not on this engine before)
-    error: str = ""
-    log_tail: list[str] = field(default_factory=list)
-    builder: str = ""  # the normalized builder: buildkit | classic | oci-import
-    started: str = ""  # RFC 3339, UTC: when this entry's turn began and ended (the build, or finding it unchanged)
-    finished: str = ""
-    size: int = 0  # the engine's Size of the image, in bytes
-    # every FROM image (stages left out), first one first: {name (as written), key (the entry of this release
-    # that provides it, else ""), image_id, digest (its registry manifest digest when known, else "")}
-    parents: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "key": self.key, "repo": self.repo, "tags": self.tags, "status": self.status,
-            "image_id": self.image_id, "input_digest": self.input_digest, "retagged": self.retagged,
-            "pulled": self.pulled, "error": self.error, "log_tail": self.log_tail,
-            "builder": self.builder, "started": self.started, "finished": self.finished, "size": self.size,
-            "parents": [dict(p) for p in self.parents],
-        }
-
-
 def rfc3339_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -141,7 +114,7 @@ def local_repository(settings: BuildSettings, repo: str) -> str:
     return "%s%s/%s" % (prefix, settings.namespace, repo)
 
 
-def share_for_arch(families: Sequence[FamilyShare], arch: str) -> list[tuple[FamilyShare, ReleaseEntry]]:
+def share_for_arch(families: Sequence[FamilyShare], arch: str) -> list[tuple[FamilyShare, Entry]]:
     return [(f, e) for f in families for e in f.entries if arch in e.architectures]
 
 
@@ -199,9 +172,9 @@ class ReleaseBuilder:
         self._pins_lock = threading.Lock()
 
     # -- one entry ----------------------------------------------------------------------------------
-    def _full_tags(self, e: ReleaseEntry) -> list[str]:
-        repo = local_repository(self.settings, e.repo)
-        return ["%s:%s" % (repo, t) for t in e.tags + e.shared_tags]
+    def _full_tags(self, e: Entry) -> list[ImageRef]:
+        repo = ImageRef.parse(local_repository(self.settings, e.repo), where=e.key, field="repo")
+        return [repo.with_tag(t) for t in e.tags + e.shared_tags]
 
     def _resolve_external(self, client: Any, ref: str) -> tuple[str, str]:
         """(image id, registry manifest digest or "") of an external parent for this platform, pulling it unless it
@@ -231,31 +204,32 @@ class ReleaseBuilder:
                 out[ref] = engine_store.image_identity(client.api.inspect_image(image_id))
         return out
 
-    def _labels(self, f: FamilyShare, e: ReleaseEntry, base: str, digest: str) -> dict[str, str]:
+    def _labels(self, f: FamilyShare, e: Entry, base: str, digest: str) -> dict[str, str]:
         return image_labels(source=f.source, revision=e.git_commit or f.revision or self.settings.revision,
                             version=e.version, created=f.created or self.settings.created, base=base,
                             input_digest=digest)
 
     def _build_one(self, key: str) -> BuildResult:
         f, e = self.by_key[key]
-        res = BuildResult(key, e.repo, self._full_tags(e), "failed", builder=self.builders[key],
+        res = BuildResult(key, e.repo, self._full_tags(e), BuildStatus.FAILED, builder=self.builders[key],
                           started=rfc3339_now())
         try:
             return self._build_entry(f, e, res)
         finally:
             res.finished = rfc3339_now()
 
-    def _build_entry(self, f: FamilyShare, e: ReleaseEntry, res: BuildResult) -> BuildResult:
+    def _build_entry(self, f: FamilyShare, e: Entry, res: BuildResult) -> BuildResult:
+        """Build (or find unchanged) one entry into ``res``; any error is the entry's failure, not the share's."""
         key = e.key
         client = self.client_factory()
         try:
-            failed_parents = [p for p in self.parent_keys[key] if self.results[p].status in ("failed", "skipped")]
+            failed_parents = [p for p in self.parent_keys[key] if self.results[p].status.is_failure]
             if failed_parents:
                 # not attempted: the report shows `skipped: parent failed`
-                res.status, res.error = "skipped", "parent failed: %s" % ", ".join(failed_parents)
+                res.status, res.error = BuildStatus.SKIPPED, "parent failed: %s" % ", ".join(failed_parents)
                 return res
             if f.error or e.key in f.entry_errors:
-                res.status, res.error = "failed", f.error or f.entry_errors[e.key]
+                res.status, res.error = BuildStatus.FAILED, f.error or f.entry_errors[e.key]
                 return res
             if res.builder == OCI_IMPORT:
                 return self._oci_import(client, f, e, res)
@@ -263,73 +237,84 @@ class ReleaseBuilder:
             if res.builder == BUILDKIT:
                 # the engine's own Dockerfile frontend builds it: a `# syntax=` frontend would be pulled
                 text, _frontend = _buildx.strip_syntax(text)
-            pins: dict[str, str] = {}
-            base = ""
-            for fl in from_lines(text):
-                if fl.stage_parent or fl.ref in pins:
-                    continue
-                k = _provided_key(fl.ref, e.key)
-                if k in self.provides:
-                    parent_key, digest = self.provides[k], ""
-                    pins[fl.ref] = self.results[parent_key].image_id or "would-build:" + fl.ref
-                else:
-                    parent_key = ""
-                    pins[fl.ref], digest = self._resolve_external(client, fl.ref)
-                res.parents.append({"name": fl.ref, "key": parent_key, "image_id": pins[fl.ref], "digest": digest})
-                base = base or fl.ref
-            roots = [f.context_dir(e)] + ([f.extra_context] if f.extra_context else [])
-            identities = self._identities(client, pins)
+            pins, base = self._pin_parents(client, e, text, res)
             inputs = BuildInputs(
                 platform=self.settings.platform,
                 dockerfile_name=e.file,
                 # pinned to image ids whatever the builder (BuildKit gets them as pin tags): what the digest covers
                 dockerfile=pin_from(text, pins),
-                files=scan_context(roots),
+                files=scan_context([f.context_dir(e)] + ([f.extra_context] if f.extra_context else [])),
                 parents=pins,
                 build_args=dict(self.settings.build_args, **f.build_args),
                 builder=res.builder,
-                identities=identities,
+                identities=self._identities(client, pins),
             )
             res.input_digest = inputs.digest()
-            with self._locks_lock:
-                digest_lock = self._digest_locks.setdefault(res.input_digest, threading.Lock())
-            with digest_lock:
-                existing = client.images.list(filters={"label": "%s=%s" % (INPUT_DIGEST_LABEL, res.input_digest)})
-                if existing:
-                    # the image already carrying this entry's tags, when several have these inputs (an earlier
-                    # engine state): retagging another one would move the tags, and re-push, every run
-                    image = next((i for i in existing if res.tags[0] in (i.tags or [])), existing[0])
-                    res.status = "unchanged"
-                elif self.settings.check_mode:
-                    # a dry run pulls nothing: an image only the registry has counts as one to build
-                    res.status = "would-build"
-                    return res
-                elif self._published(res):
-                    image = client.images.pull(res.pulled, platform=self.settings.platform)
-                    res.status = "unchanged"
-                elif res.builder == BUILDKIT:
-                    image = self._buildx_build(client, e, inputs, text, self._labels(f, e, base, res.input_digest),
-                                               res)
-                    res.status = "built"
-                else:
-                    image = self._docker_build(client, inputs, self._labels(f, e, base, res.input_digest), res)
-                    res.status = "built"
+            image = self._image(client, f, e, inputs, text, base, res)
+            if image is None:
+                return res
             res.image_id = image.id
             res.size = int((image.attrs or {}).get("Size") or 0)
             self._tag(image, res)
         except BuildInputError as exc:
-            res.status, res.error = "failed", str(exc)
+            res.status, res.error = BuildStatus.FAILED, str(exc)
         except _buildx.BuildkitError as exc:
-            res.status, res.error = "failed", str(exc)
+            res.status, res.error = BuildStatus.FAILED, str(exc)
             res.log_tail = exc.log_tail or res.log_tail
         except Exception as exc:  # a build error must not stop the other entries of the share
-            res.status, res.error = "failed", "%s: %s" % (type(exc).__name__, exc)
+            res.status, res.error = BuildStatus.FAILED, "%s: %s" % (type(exc).__name__, exc)
             log = getattr(exc, "build_log", None)
             if log:
                 res.log_tail = [str(x.get("stream", x.get("error", ""))).rstrip() for x in log][-20:]
         return res
 
-    def _oci_import(self, client: Any, f: FamilyShare, e: ReleaseEntry, res: BuildResult) -> BuildResult:
+    def _pin_parents(self, client: Any, e: Entry, text: str, res: BuildResult) -> tuple[dict[str, str], str]:
+        """(FROM reference -> image id, the first FROM reference) of the Dockerfile ``text``: a parent of this
+        release is its result's image, an external one is resolved on the engine; each goes into ``res.parents``."""
+        pins: dict[str, str] = {}
+        base = ""
+        for fl in from_lines(text):
+            if fl.stage_parent or fl.ref in pins:
+                continue
+            k = _provided_key(fl.ref, e.key)
+            if k in self.provides:
+                parent_key, digest = self.provides[k], ""
+                pins[fl.ref] = self.results[parent_key].image_id or "would-build:" + fl.ref
+            else:
+                parent_key = ""
+                pins[fl.ref], digest = self._resolve_external(client, fl.ref)
+            res.parents.append(BuildParent(fl.ref, parent_key, pins[fl.ref], digest))
+            base = base or fl.ref
+        return pins, base
+
+    def _image(self, client: Any, f: FamilyShare, e: Entry, inputs: BuildInputs, text: str, base: str,
+               res: BuildResult) -> Any:
+        """The entry's image: the engine's with these inputs, else the registry's (pulled), else built; None in a
+        dry run that would build it (``res.status`` says which)."""
+        with self._locks_lock:
+            digest_lock = self._digest_locks.setdefault(res.input_digest, threading.Lock())
+        with digest_lock:
+            existing = client.images.list(filters={"label": "%s=%s" % (INPUT_DIGEST_LABEL, res.input_digest)})
+            if existing:
+                # the image already carrying this entry's tags, when several have these inputs (an earlier
+                # engine state): retagging another one would move the tags, and re-push, every run
+                first = ref_text(res.tags[0])
+                res.status = BuildStatus.UNCHANGED
+                return next((i for i in existing if first in (i.tags or [])), existing[0])
+            if self.settings.check_mode:
+                # a dry run pulls nothing: an image only the registry has counts as one to build
+                res.status = BuildStatus.WOULD_BUILD
+                return None
+            if self._published(res):
+                res.status = BuildStatus.UNCHANGED
+                return client.images.pull(res.pulled, platform=self.settings.platform)
+            labels = self._labels(f, e, base, res.input_digest)
+            res.status = BuildStatus.BUILT
+            if res.builder == BUILDKIT:
+                return self._buildx_build(client, e, inputs, text, labels, res)
+            return self._docker_build(client, inputs, labels, res)
+
+    def _oci_import(self, client: Any, f: FamilyShare, e: Entry, res: BuildResult) -> BuildResult:
         """`Builder: oci-import`, as bashbrew does it: the image is the OCI layout's (File names its index.json),
         loaded as it is (no build, no labels: its id is the config's digest, which is how an unchanged one is
         found)."""
@@ -345,15 +330,15 @@ class ReleaseBuilder:
             return res
         try:
             image = client.images.get(layout.config_digest)
-            res.status = "unchanged"
+            res.status = BuildStatus.UNCHANGED
         except Exception:  # docker.errors.ImageNotFound (the SDK is the caller's)
             if self.settings.check_mode:
-                res.status = "would-build"
+                res.status = BuildStatus.WOULD_BUILD
                 return res
             loaded = client.images.load(layout.docker_archive())
             image = next((i for i in loaded if i.id == layout.config_digest), None) or client.images.get(
                 layout.config_digest)
-            res.status = "built"
+            res.status = BuildStatus.BUILT
         res.image_id = image.id
         res.size = int((image.attrs or {}).get("Size") or 0)
         self._tag(image, res)
@@ -366,34 +351,34 @@ class ReleaseBuilder:
         names what was loaded; a dry run loads nothing and compares the tag's layers with the layout's. None when
         ``res`` is final (would-build)."""
         try:
-            current = client.images.get(res.tags[0])
+            current = client.images.get(ref_text(res.tags[0]))
         except Exception:  # docker.errors.ImageNotFound
             current = None
         if self.settings.check_mode:
             with open(layout.blob(layout.config_digest), "rb") as fh:
                 diff_ids = (json.loads(fh.read()).get("rootfs") or {}).get("diff_ids") or []
             if current is not None and ((current.attrs or {}).get("RootFS") or {}).get("Layers") == diff_ids:
-                res.status = "unchanged"
+                res.status = BuildStatus.UNCHANGED
                 return current
-            res.status = "would-build"
+            res.status = BuildStatus.WOULD_BUILD
             return None
         loaded = [i for i in client.images.load(layout.docker_archive()) if getattr(i, "id", "")]
         if len(loaded) != 1:
             raise BuildInputError("oci-import of %s: the engine loaded %d images from the layout, not one"
                                   % (layout.root, len(loaded)))
         image = loaded[0]
-        res.status = "unchanged" if current is not None and current.id == image.id else "built"
+        res.status = (BuildStatus.UNCHANGED if current is not None and current.id == image.id
+                      else BuildStatus.BUILT)
         return image
 
     def _tag(self, image: Any, res: BuildResult) -> None:
         """Give ``image`` the entry's tags it lacks (an unchanged image retagged is a change to report)."""
         for full in res.tags:
-            if full not in (image.tags or []):
-                if res.status == "unchanged":
+            if ref_text(full) not in (image.tags or []):
+                if res.status == BuildStatus.UNCHANGED:
                     res.retagged.append(full)
                 if not self.settings.check_mode:
-                    repo, tag = full.rsplit(":", 1)
-                    image.tag(repo, tag)
+                    image.tag(full.familiar_repository, full.tag)
 
     def _published(self, res: BuildResult) -> bool:
         """Whether the registry's image under the entry's first tag has these build inputs; sets ``res.pulled``
@@ -403,22 +388,21 @@ class ReleaseBuilder:
         means a build."""
         if self.registry_for is None or not self.settings.registry:
             return False
-        repo, tag = res.tags[0].rsplit(":", 1)
-        host, path = registry_path(repo)
+        first = res.tags[0]
         try:
-            registry = self.registry_for(host)
-            manifest = registry.get_manifest(path, tag)
+            registry = self.registry_for(first.api_host)
+            manifest = registry.get_manifest(first.path, first.tag)
             if manifest is not None and manifest.media_type in LIST_TYPES:
                 image = _index_image(manifest.json())
-                manifest = registry.get_manifest(path, image) if image else None
+                manifest = registry.get_manifest(first.path, image) if image else None
             if manifest is None or manifest.media_type not in IMAGE_TYPES:
                 return False
-            config = json.loads(registry.get_blob(path, manifest.json()["config"]["digest"]))
+            config = json.loads(registry.get_blob(first.path, manifest.json()["config"]["digest"]))
         except (RegistryError, ValueError, KeyError, TypeError, AttributeError):
             return False
         if ((config.get("config") or {}).get("Labels") or {}).get(INPUT_DIGEST_LABEL) != res.input_digest:
             return False
-        res.pulled = "%s@%s" % (repo, manifest.digest)
+        res.pulled = "%s@%s" % (first.familiar_repository, manifest.digest)
         return True
 
     # -- BuildKit --------------------------------------------------------------------------------------
@@ -434,8 +418,8 @@ class ReleaseBuilder:
         with self._pins_lock:
             image = client.images.get(image_id)
             if tag not in (image.tags or []):
-                repo, name = tag.rsplit(":", 1)
-                image.tag(repo, name)
+                pin = ImageRef.parse(tag, field="pin tag")
+                image.tag(pin.familiar_repository, pin.tag)
                 self._pins_made.add(tag)
         return tag
 
@@ -452,7 +436,7 @@ class ReleaseBuilder:
                 pass
         self._pins_made.clear()
 
-    def _buildx_build(self, client: Any, e: ReleaseEntry, inputs: BuildInputs, dockerfile: str,
+    def _buildx_build(self, client: Any, e: Entry, inputs: BuildInputs, dockerfile: str,
                       labels: dict[str, str], res: BuildResult) -> Any:
         """Build with `docker buildx build` on the engine's BuildKit; ``dockerfile`` is the entry's text (without a
         `# syntax=` line), its parents pinned here as the engine allows."""
@@ -468,7 +452,8 @@ class ReleaseBuilder:
         with tempfile.TemporaryDirectory(prefix="buildfarm-buildx-") as tmp:
             iidfile = os.path.join(tmp, "iid")
             argv = _buildx.buildx_argv(docker=docker, platform=self.settings.platform,
-                                       dockerfile_name=inputs.dockerfile_name, tags=res.tags, labels=labels,
+                                       dockerfile_name=inputs.dockerfile_name, tags=[ref_text(t) for t in res.tags],
+                                       labels=labels,
                                        build_args=inputs.build_args, contexts=contexts, iidfile=iidfile)
             rc, tail, failed = _buildx.run_buildx(argv, lambda fh: inputs.write_tar(fh, text),
                                                   _buildx.buildx_env(self.settings.docker_host), cwd=tmp)
@@ -480,11 +465,11 @@ class ReleaseBuilder:
             return client.images.get(image_id)
         # the containerd store's image id is the manifest's digest, the iidfile's the config's (docker/buildx#3952):
         # the image is the one the build just tagged, checked by its input digest
-        image = client.images.get(res.tags[0])
+        image = client.images.get(ref_text(res.tags[0]))
         got = ((image.attrs or {}).get("Config") or {}).get("Labels") or {}
         if got.get(INPUT_DIGEST_LABEL) != labels.get(INPUT_DIGEST_LABEL):
             raise _buildx.BuildkitError("%s: after the build %s is another image (%s, its %s is %r)"
-                                        % (e.key, res.tags[0], image.id, INPUT_DIGEST_LABEL,
+                                        % (e.key, ref_text(res.tags[0]), image.id, INPUT_DIGEST_LABEL,
                                            got.get(INPUT_DIGEST_LABEL)), log_tail=tail)
         return image
 

@@ -24,13 +24,14 @@ by the next run), never one claiming an attestation.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Protocol, Sequence, Tuple, TypeVar, Union
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build import engine_store
 from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
@@ -53,12 +54,20 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_inde
     read_index,
     upstream_annotations,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
-    LIST_TYPES,
-    RegistryClient,
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import LIST_TYPES
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    BuildParent,
+    BuildResult,
+    BuildStatus,
+    ImagePushResult,
+    PushedTag,
+    PushStatus,
 )
 
 T = TypeVar("T")
+# (entry key, image id, its tags): an image to push ("" image id: a dry run's image that would be built)
+PushItem = Tuple[str, str, Sequence[Union[ImageRef, str]]]
 
 # Words in an engine error that mean the registry or the network hiccupped, not that the push is wrong.
 _TRANSIENT = ("timeout", "timed out", "connection reset", "eof", "broken pipe",
@@ -73,15 +82,12 @@ class PushError(BuildfarmError, RuntimeError):
     pass
 
 
-class PushInputError(ValueError, BuildfarmError):
+class PushInputError(BuildfarmError, ValueError):
     """Bad `images` input, found before anything is pushed: `field` (e.g. images[2].key) and `value` say which."""
 
     def __init__(self, field: str, value: Any, problem: str) -> None:
-        self.file = "images"  # the option: the modules report every bad input as file, field and value
-        self.field = field
-        self.value = value
-        self.problem = problem
-        super().__init__("field %s: %s (value: %r)" % (field, problem, value))
+        # the option is the file: the modules report every bad input as file, field and value
+        super().__init__(problem, "images", field, value)
 
 
 def _not_found(exc: Exception) -> bool:
@@ -89,72 +95,55 @@ def _not_found(exc: Exception) -> bool:
     return getattr(exc, "status_code", None) == 404 or type(exc).__name__ in ("ImageNotFound", "NotFound")
 
 
-def push_items(images: Sequence[Any], check_mode: bool = False) -> list[tuple[str, str, list[str]]]:
-    """The (key, image_id, tags) to push from `images` (the image_build result's items), each item checked: every
-    item is a mapping with a string `key`; those to push (status built or unchanged) name an `image_id` and a list
-    of `tags`. A PushInputError names the first bad item, so a malformed list never half-pushes."""
-    todo: list[tuple[str, str, list[str]]] = []
-    for n, item in enumerate(images):
+# what a malformed item's field lacks, in the words image_push has always used
+_ITEM_PROBLEMS = {
+    "": "must be a mapping with key, image_id, tags and status",
+    "key": "missing or not a string: every item needs the key of its entry (items are the images result of"
+           " image_build)",
+    "tags": "must be a non-empty list of full image references",
+    "image_id": "missing or not a string",
+}
+
+
+def _item(item: Any, where: str) -> BuildResult:
+    """One image_build item, parsed; a PushInputError names its field."""
+    try:
+        return BuildResult.from_dict(item, where)
+    except BuildfarmError as exc:
+        name = (exc.field or "").partition("[")[0]  # tags[1] is a fault of tags
+        value = item.get(name) if name and isinstance(item, dict) else item
+        raise PushInputError(where + ("." + name if name else ""), value,
+                             _ITEM_PROBLEMS.get(name, exc.problem)) from None
+
+
+def build_items(images: Sequence[Any]) -> list[BuildResult]:
+    """image_build's items, each parsed (a PushInputError names the first bad one, so nothing is half-pushed)."""
+    return [_item(raw, "images[%d]" % n) for n, raw in enumerate(images)]
+
+
+def push_items(images: Sequence[Any], check_mode: bool = False) -> list[tuple[str, str, list[ImageRef]]]:
+    """The (key, image_id, tags) to push from `images` (the image_build result's items, each parsed as a
+    BuildResult): those to push (status built or unchanged) need an `image_id` and tags. A PushInputError names
+    the first bad item, so a malformed list never half-pushes."""
+    todo: list[tuple[str, str, list[ImageRef]]] = []
+    for n, raw in enumerate(images):
         where = "images[%d]" % n
-        if not isinstance(item, dict):
-            raise PushInputError(where, item, "must be a mapping with key, image_id, tags and status")
-        key = item.get("key")
-        if not isinstance(key, str) or not key:
-            raise PushInputError(where + ".key", key, "missing or not a string: every item needs the key of its"
-                                                      " entry (items are the images result of image_build)")
-        status = item.get("status")
-        if status not in ("built", "unchanged") and not (check_mode and status == "would-build"):
+        item = _item(raw, where)
+        if not item.status.has_image and not (check_mode and item.status == BuildStatus.WOULD_BUILD):
             continue
-        tags = item.get("tags")
-        if (not isinstance(tags, (list, tuple)) or not tags
-                or not all(isinstance(t, str) and t.strip() and not any(c.isspace() for c in t) for t in tags)):
-            raise PushInputError(where + ".tags", tags, "must be a non-empty list of full image references"
-                                                        " (entry %s)" % key)
-        image_id = item.get("image_id")
-        if status != "would-build" and (not isinstance(image_id, str) or not image_id.strip()):
-            raise PushInputError(where + ".image_id", image_id, "missing or not a string (entry %s, status %s)"
-                                 % (key, status))
+        if not item.tags:
+            raise PushInputError(where + ".tags", raw.get("tags"), _ITEM_PROBLEMS["tags"] + " (entry %s)" % item.key)
+        if item.status != BuildStatus.WOULD_BUILD and not item.image_id.strip():
+            raise PushInputError(where + ".image_id", raw.get("image_id"), "missing or not a string (entry %s, status"
+                                 " %s)" % (item.key, item.status))
         # a dry run's would-build item has no image yet: "" marks it, whatever image_id it carries
-        todo.append((key, "" if status == "would-build" else str(image_id), list(tags)))
+        todo.append((item.key, "" if item.status == BuildStatus.WOULD_BUILD else item.image_id, item.tags))
     return todo
 
 
 def is_transient(message: str) -> bool:
     low = message.lower()
     return not any(w in low for w in _PERMANENT) and any(w in low for w in _TRANSIENT)
-
-
-@dataclass
-class TagResult:
-    ref: str
-    status: str  # pushed | unchanged | would-push | failed
-    digest: str = ""  # the index the tag serves
-    attempts: int = 0
-    error: str = ""
-    image_digest: str = ""  # the index's manifests[0]
-    attestation_digest: str = ""  # its manifests[1], "" without one
-
-    def as_dict(self) -> dict:
-        return {"ref": self.ref, "status": self.status, "digest": self.digest, "attempts": self.attempts,
-                "error": self.error, "image_digest": self.image_digest,
-                "attestation_digest": self.attestation_digest}
-
-
-@dataclass
-class ImagePushResult:
-    key: str
-    image_id: str
-    tags: list[TagResult] = field(default_factory=list)
-    started: str = ""
-    finished: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return all(t.status != "failed" for t in self.tags)
-
-    def as_dict(self) -> dict:
-        return {"key": self.key, "image_id": self.image_id, "ok": self.ok, "tags": [t.as_dict() for t in self.tags],
-                "started": self.started, "finished": self.finished}
 
 
 def _now() -> str:
@@ -208,15 +197,14 @@ class FarmAttester:
                 provenance.provenance_statement(subject_name, subject_digest, inp)]
 
 
-def subject_name(ref: str, platform: Mapping[str, Any]) -> str:
+def subject_name(ref: ImageRef | str, platform: Mapping[str, Any]) -> str:
     """The statements' subject name as BuildKit writes it: pkg:docker/<repository>@<tag>?platform=<os/arch/variant>."""
-    image = ImageRef.parse(ref, default_tag="latest")
+    image = ref if isinstance(ref, ImageRef) else ImageRef.parse(ref, default_tag="latest")
     where = "/".join(str(platform[k]) for k in ("os", "architecture", "variant") if platform.get(k))
     return "pkg:docker/%s@%s?platform=%s" % (image.familiar_repository, image.tag, urllib.parse.quote(where, safe=""))
 
 
-def push_order(images: Sequence[tuple[str, str, Sequence[str]]],
-               build_items: Mapping[str, Mapping[str, Any]]) -> list[list[tuple[str, str, Sequence[str]]]]:
+def push_order(images: Sequence[PushItem], build_items: Mapping[str, BuildResult]) -> list[list[PushItem]]:
     """`images` in rounds: an image whose build item names (parents[].key) another image of this push comes in a
     later round than it, so that its base.digest is its parent's pushed manifest."""
     keys = {i[0] for i in images}
@@ -224,13 +212,13 @@ def push_order(images: Sequence[tuple[str, str, Sequence[str]]],
 
     def level(key: str, seen: tuple[str, ...] = ()) -> int:
         if key not in depth:
-            parents = [p.get("key") for p in (build_items.get(key) or {}).get("parents") or ()
-                       if isinstance(p, Mapping)]
-            inner = [str(p) for p in parents if p in keys and p != key and p not in seen]
+            item = build_items.get(key)
+            parents = [p.key for p in item.parents] if item is not None else []
+            inner = [p for p in parents if p in keys and p != key and p not in seen]
             depth[key] = 1 + max((level(p, seen + (key,)) for p in inner), default=-1)
         return depth[key]
 
-    rounds: dict[int, list[tuple[str, str, Sequence[str]]]] = {}
+    rounds: dict[int, list[PushItem]] = {}
     for item in images:
         rounds.setdefault(level(item[0]), []).append(item)
     return [rounds[n] for n in sorted(rounds)]
@@ -252,7 +240,7 @@ class Pusher:
     max_workers: int = 2
     sleep: Callable[[float], None] = time.sleep
     progress: Progress | None = None
-    build_items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    build_items: Mapping[str, BuildResult] = field(default_factory=dict)
     arch: str = ""
     attester: Attester | None = None
     # the engine keeps images in the containerd image store (its image ids are manifest or index digests, not
@@ -266,7 +254,7 @@ class Pusher:
         return self.containerd_store
 
     def _config_digest(self, registry: RegistryClient, path: str, image_id: str, platform: Mapping[str, Any],
-                       res: TagResult) -> str:
+                       res: PushedTag) -> str:
         """The config digest of the engine's image ``image_id``: the id itself on the graph-driver store; on the
         containerd store the config of the manifest the id names, as the registry serves it in ``path`` ("" when it
         does not: the engine never pushed it there, so no tag serves it)."""
@@ -275,8 +263,7 @@ class Pusher:
         return self._with_retries(res, functools.partial(engine_store.config_digest, registry, path, image_id,
                                                          platform))
 
-    def _push_tag(self, client: Any, ref: str) -> str:
-        image = ImageRef.parse(ref, default_tag="latest")
+    def _push_tag(self, client: Any, image: ImageRef) -> str:
         digest = ""
         for line in client.api.push(image.familiar_repository, image.tag, stream=True, decode=True):
             if "error" in line or "errorDetail" in line:
@@ -284,10 +271,10 @@ class Pusher:
             # the graph-driver store reports it in `aux`, the containerd store in its last status line only
             digest = engine_store.pushed_digest(line) or digest
         if not digest:
-            raise PushError("the engine reported no digest for %s" % ref)
+            raise PushError("the engine reported no digest for %s" % image.familiar())
         return digest
 
-    def _with_retries(self, res: TagResult, fn: Callable[[], T]) -> T:
+    def _with_retries(self, res: PushedTag, fn: Callable[[], T]) -> T:
         while True:
             res.attempts += 1
             try:
@@ -297,7 +284,7 @@ class Pusher:
                     raise
                 self.sleep(min(30.0, self.backoff ** res.attempts))
 
-    def check_images(self, images: Sequence[tuple[str, str, Sequence[str]]]) -> None:
+    def check_images(self, images: Sequence[PushItem]) -> None:
         """Every image id is known to the engine, or a PushInputError naming each unknown one, before anything is
         pushed (an engine that cannot be asked is left to push_image, which fails the tags with its error)."""
         if not images:
@@ -330,47 +317,46 @@ class Pusher:
             platform["os.version"] = str(attrs["OsVersion"])
         return arch.name, platform
 
-    def _parents(self, key: str) -> tuple[list[dict], str]:
+    def _parents(self, key: str) -> tuple[list[BuildParent], str]:
         """The build item's parents with each digest resolved (an image of this push: its pushed image manifest),
         and what keeps the image from being published ("" = nothing)."""
-        out: list[dict] = []
-        for p in (self.build_items.get(key) or {}).get("parents") or ():
-            if not isinstance(p, Mapping):
-                continue
-            parent = dict(p)
-            done = self._done.get(str(parent.get("key") or ""))
+        out: list[BuildParent] = []
+        item = self.build_items.get(key)
+        for parent in item.parents if item is not None else ():
+            done = self._done.get(parent.key)
             if done is not None:
                 digests = {t.image_digest for t in done.tags if t.image_digest}
                 if not done.ok or not digests:
-                    states = {t.status for t in done.tags}
-                    return out, ("its parent %s would be pushed first" % parent["key"] if "would-push" in states
-                                 else "its parent %s was not pushed" % parent["key"])
-                parent["digest"] = sorted(digests)[0]
+                    would = any(t.status == PushStatus.WOULD_PUSH for t in done.tags)
+                    return out, ("its parent %s would be pushed first" % parent.key if would
+                                 else "its parent %s was not pushed" % parent.key)
+                parent = dataclasses.replace(parent, digest=sorted(digests)[0])
             out.append(parent)
         return out, ""
 
-    def _annotations(self, ref: str, attrs: Mapping[str, Any], parents: Sequence[Mapping[str, Any]],
+    def _annotations(self, ref: ImageRef, attrs: Mapping[str, Any], parents: Sequence[BuildParent],
                      arch: str) -> dict[str, str]:
         labels = (attrs.get("Config") or {}).get("Labels") or {}
-        base = parents[-1] if parents else {}
+        base = parents[-1] if parents else BuildParent("")
         return upstream_annotations(
             source=labels.get(OCI + "source", ""), revision=labels.get(OCI + "revision", ""),
-            created=labels.get(OCI + "created", ""), version=ImageRef.parse(ref, default_tag="latest").tag,
-            url=labels.get(OCI + "url", ""), base_name=str(base.get("name") or labels.get(OCI + "base.name", "")),
-            base_digest=str(base.get("digest") or ""), arch=arch)
+            created=labels.get(OCI + "created", ""), version=ref.tag,
+            url=labels.get(OCI + "url", ""), base_name=base.name or labels.get(OCI + "base.name", ""),
+            base_digest=base.digest, arch=arch)
 
     # -- one image -------------------------------------------------------------------------------------------
 
-    def push_image(self, key: str, image_id: str, refs: Sequence[str]) -> ImagePushResult:
+    def push_image(self, key: str, image_id: str, refs: Sequence[ImageRef | str]) -> ImagePushResult:
         out = ImagePushResult(key, image_id, started=_now())
         try:
-            out.tags = self._push_image(key, image_id, refs)
+            out.tags = self._push_image(key, image_id, [r if isinstance(r, ImageRef) else ImageRef.parse(
+                r, where="entry %s" % key, field="tags", default_tag="latest") for r in refs])
         finally:
             out.finished = _now()
             self._done[key] = out
         return out
 
-    def _push_image(self, key: str, image_id: str, refs: Sequence[str]) -> list[TagResult]:
+    def _push_image(self, key: str, image_id: str, refs: Sequence[ImageRef]) -> list[PushedTag]:
         try:
             client = self.client_factory()
             attrs = client.api.inspect_image(image_id)
@@ -379,32 +365,31 @@ class Pusher:
             error = "%s: %s" % (type(exc).__name__, exc)
             if _not_found(exc):
                 error = "image %s of entry %s is not in the engine (%s)" % (image_id, key, error)
-            return [TagResult(ref, "failed", error=error) for ref in refs]
+            return [PushedTag(ref, PushStatus.FAILED, error=error) for ref in refs]
         parents, blocked = self._parents(key)
         if blocked:
-            status = "would-push" if self.check_mode and "would be pushed" in blocked else "failed"
-            return [TagResult(ref, status, error="" if status == "would-push" else "%s: %s" % (key, blocked))
+            status = PushStatus.WOULD_PUSH if self.check_mode and "would be pushed" in blocked else PushStatus.FAILED
+            return [PushedTag(ref, status, error="" if status == PushStatus.WOULD_PUSH else "%s: %s" % (key, blocked))
                     for ref in refs]
         try:
             arch, platform = self._platform(attrs)
         except BuildfarmError as exc:
-            return [TagResult(ref, "failed", error="%s: %s" % (key, exc)) for ref in refs]
+            return [PushedTag(ref, PushStatus.FAILED, error="%s: %s" % (key, exc)) for ref in refs]
         annotations = self._annotations(refs[0], attrs, parents, arch)
+        # Windows images are attested on the controller after their push (attest/windows.py), not here
         attested = self.attester is not None and platform["os"] != "windows"
         # what the attester reads: the build item, its parents resolved, the image and its architecture
-        item = dict(self.build_items.get(key) or {}, parents=parents, image_id=image_id, arch=arch)
+        built = self.build_items.get(key)
+        item = dict(built.to_dict() if built is not None else {}, parents=[p.to_dict() for p in parents],
+                    image_id=image_id, arch=arch)
         # tags of one repository share the engine's push (its blobs) and the index
-        groups: dict[tuple[str, str], list[str]] = {}
+        groups: dict[tuple[str, str], list[ImageRef]] = {}
         for ref in refs:
-            try:
-                image = ImageRef.parse(ref, default_tag="latest")
-            except BuildfarmError as exc:
-                return [TagResult(r, "failed", error="%s: %s" % (r, exc)) for r in refs]
-            groups.setdefault((image.api_host, image.path), []).append(ref)
-        results: dict[str, TagResult] = {}
+            groups.setdefault((ref.api_host, ref.path), []).append(ref)
+        results: dict[ImageRef, PushedTag] = {}
         scans: list[Any] = []  # the SBOM scan: once per image, before its first push
         for (host, path), group in groups.items():
-            tags = [TagResult(ref, "failed") for ref in group]
+            tags = [PushedTag(ref, PushStatus.FAILED) for ref in group]
             results.update((t.ref, t) for t in tags)
             try:
                 registry = self.registry_for(host)
@@ -412,7 +397,7 @@ class Pusher:
                     continue
                 if self.check_mode:
                     for t in tags:
-                        t.status = "would-push"
+                        t.status = PushStatus.WOULD_PUSH
                     continue
                 subject = subject_name(group[0], platform)
                 if attested and not scans and self.attester is not None:
@@ -424,21 +409,20 @@ class Pusher:
                               scans[0] if attested else None)
             except Exception as exc:
                 for t in tags:
-                    if t.status == "failed" and not t.error:
+                    if t.status == PushStatus.FAILED and not t.error:
                         t.error = "%s: %s: %s" % (key, type(exc).__name__, exc)
         return [results[ref] for ref in refs]
 
-    def _unchanged(self, registry: RegistryClient, path: str, tags: Sequence[TagResult], image_id: str,
+    def _unchanged(self, registry: RegistryClient, path: str, tags: Sequence[PushedTag], image_id: str,
                    platform: Mapping[str, Any], annotations: Mapping[str, str], attested: bool) -> bool:
         """Whether a tag of the group already serves this image's index as it would be written now (read: one GET
         per tag, one GET of the image manifest); the other tags of the group then get that index (a PUT each)
         unless they serve it already. Nothing is scanned or pushed for an unchanged image."""
         found: Published | None = None
-        served: dict[str, str] = {}
+        served: dict[ImageRef, str] = {}
         config: str | None = None  # the local image's config digest, read when a tag's index is a candidate
         for t in tags:
-            tag = ImageRef.parse(t.ref, default_tag="latest").tag
-            manifest = self._with_retries(t, functools.partial(registry.get_manifest, path, tag))
+            manifest = self._with_retries(t, functools.partial(registry.get_manifest, path, t.ref.tag))
             if manifest is None:
                 continue
             served[t.ref] = manifest.digest
@@ -448,10 +432,10 @@ class Pusher:
             if index_matches(published, None, image_id, platform, annotations, attested):
                 continue
             if config is None:
-                config = self._config_digest(registry, path, image_id, platform, TagResult(t.ref, "unchanged"))
+                config = self._config_digest(registry, path, image_id, platform, PushedTag(t.ref, PushStatus.UNCHANGED))
             if not config:
                 continue
-            image = self._with_retries(TagResult(t.ref, "unchanged"),
+            image = self._with_retries(PushedTag(t.ref, PushStatus.UNCHANGED),
                                        functools.partial(registry.get_manifest, path, published.image_digest))
             if image is not None and not index_matches(published, image.json(), config, platform, annotations,
                                                        attested):
@@ -462,16 +446,15 @@ class Pusher:
             t.digest, t.image_digest, t.attestation_digest = (found.index_digest, found.image_digest,
                                                               found.attestation_digest)
             if served.get(t.ref) == found.index_digest:
-                t.status = "unchanged"
+                t.status = PushStatus.UNCHANGED
             elif self.check_mode:
-                t.status = "would-push"
+                t.status = PushStatus.WOULD_PUSH
             else:
-                tag = ImageRef.parse(t.ref, default_tag="latest").tag
-                self._with_retries(t, functools.partial(put_index, registry, path, found.index, [tag]))
-                t.status = "pushed"
+                self._with_retries(t, functools.partial(put_index, registry, path, found.index, [t.ref.tag]))
+                t.status = PushStatus.PUSHED
         return True
 
-    def _publish(self, client: Any, registry: RegistryClient, path: str, tags: Sequence[TagResult], key: str,
+    def _publish(self, client: Any, registry: RegistryClient, path: str, tags: Sequence[PushedTag], key: str,
                  item: Mapping[str, Any], subject: str, platform: Mapping[str, Any], annotations: Mapping[str, str],
                  scan: Any) -> None:
         """The engine pushes the image under the group's first tag; its manifest, read back from the registry, becomes
@@ -479,28 +462,28 @@ class Pusher:
         first = tags[0]
         first.attempts = 0
         pushed = self._with_retries(first, functools.partial(self._push_tag, client, first.ref))
-        engine_manifest = self._with_retries(TagResult(first.ref, "pushed"),
+        engine_manifest = self._with_retries(PushedTag(first.ref, PushStatus.PUSHED),
                                              functools.partial(registry.get_manifest, path, pushed))
         if engine_manifest is None:
             raise PushError(
                 "the registry accepted the push of %s (%s) but serves nothing for it: the engine pushed elsewhere "
                 "(a mirror, a proxy, another address), or the registry lost what it accepted (storage wiped or "
-                "replaced while it runs: restart it)" % (first.ref, pushed))
+                "replaced while it runs: restart it)" % (first.text, pushed))
         if engine_manifest.media_type in LIST_TYPES:
             # the containerd store pushes an image's index as it holds it (an image pulled by a list's tag, one
             # built with attestations): the farm writes its own, from the platform's image manifest in it
             digest = engine_store.platform_manifest(engine_manifest.json(), platform)
             if not digest:
                 raise PushError("the engine pushed an index for %s (%s) without an image manifest for %s"
-                                % (first.ref, pushed, "/".join(str(v) for v in platform.values())))
-            engine_manifest = self._with_retries(TagResult(first.ref, "pushed"),
+                                % (first.text, pushed, "/".join(str(v) for v in platform.values())))
+            engine_manifest = self._with_retries(PushedTag(first.ref, PushStatus.PUSHED),
                                                  functools.partial(registry.get_manifest, path, digest))
             if engine_manifest is None:
                 raise PushError("the registry serves the index %s the engine pushed for %s but not its image "
-                                "manifest %s" % (pushed, first.ref, digest))
+                                "manifest %s" % (pushed, first.text, digest))
         image_manifest = oci_image_manifest(engine_manifest.json(), annotations)
         image_digest = digest_of(image_manifest)
-        tag_names = [ImageRef.parse(t.ref, default_tag="latest").tag for t in tags]
+        tag_names = [t.ref.tag for t in tags]
         att: Attestation | None = None
         error = ""
         if scan is not None and self.attester is not None:
@@ -509,7 +492,7 @@ class Pusher:
                                                 annotations.get(OCI + "created", ""))
                 att = attestation([Statement.of(s) for s in made])
                 index = image_index(image_manifest, platform, annotations, att.manifest)
-                digest = self._with_retries(TagResult(first.ref, "pushed"), functools.partial(
+                digest = self._with_retries(PushedTag(first.ref, PushStatus.PUSHED), functools.partial(
                     publish, registry, path, image_manifest, index, att, tag_names))
             except Exception as exc:
                 # Nothing may claim completeness: the tags get the image alone (an incomplete member, as the lists
@@ -519,26 +502,26 @@ class Pusher:
         if att is None:
             index = image_index(image_manifest, platform, annotations)
             try:
-                digest = self._with_retries(TagResult(first.ref, "pushed"), functools.partial(
+                digest = self._with_retries(PushedTag(first.ref, PushStatus.PUSHED), functools.partial(
                     publish, registry, path, image_manifest, index, None, tag_names))
             except Exception as exc:
                 raise PushError("%sthe OCI index could not be published (%s: %s); %s serves the engine's image "
                                 "manifest %s without annotations" % (error + "; " if error else "",
-                                                                     type(exc).__name__, exc, first.ref,
+                                                                     type(exc).__name__, exc, first.text,
                                                                      pushed)) from None
             if error:
                 error += "; the tags serve the image without its attestation (incomplete: not published as complete)"
         for t in tags:
             t.digest, t.image_digest, t.attestation_digest = digest, image_digest, att.digest if att else ""
-            t.status, t.error = ("failed", "%s: %s" % (key, error)) if error else ("pushed", "")
+            t.status, t.error = (PushStatus.FAILED, "%s: %s" % (key, error)) if error else (PushStatus.PUSHED, "")
 
-    def run(self, images: Sequence[tuple[str, str, Sequence[str]]]) -> list[ImagePushResult]:
+    def run(self, images: Sequence[PushItem]) -> list[ImagePushResult]:
         progress = self.progress or Progress("", "", "", job="push")
 
-        def tracked(item: tuple[str, str, Sequence[str]]) -> ImagePushResult:
+        def tracked(item: PushItem) -> ImagePushResult:
             progress.start(item[0])
             res = self.push_image(*item)
-            progress.finish(item[0], image_state(res))
+            progress.finish(item[0], res.state)
             return res
 
         progress.waiting([i[0] for i in images])
@@ -550,13 +533,3 @@ class Pusher:
                 for item, res in zip(batch, pool.map(tracked, batch)):
                     done[item[0]] = res
         return [done[i[0]] for i in images]
-
-
-def image_state(res: ImagePushResult) -> str:
-    """One word for an image's push: failed when a tag failed, else pushed (or would-push) when a tag was, else
-    unchanged."""
-    statuses = {t.status for t in res.tags}
-    for state in ("failed", "pushed", "would-push"):
-        if state in statuses:
-            return state
-    return "unchanged"

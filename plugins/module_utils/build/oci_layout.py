@@ -20,10 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
-
-INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
-MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",
-                  "application/vnd.docker.distribution.manifest.v2+json")
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import IMAGE_TYPES, LIST_TYPES
 
 
 class OCILayoutError(BuildInputError):
@@ -122,10 +119,10 @@ def oci_layout_image(index_path: str, platform: Any) -> LayoutImage:
         desc = chosen[0]
         data = json.loads(_read_blob(root, desc, where))
         media_type = desc.get("mediaType") or data.get("mediaType")
-        if media_type in INDEX_TYPES or "manifests" in data:
+        if media_type in LIST_TYPES or "manifests" in data:
             index = data  # a nested index: look again
             continue
-        if media_type not in MANIFEST_TYPES and "config" not in data:
+        if media_type not in IMAGE_TYPES and "config" not in data:
             raise OCILayoutError("%s: %s is not an image manifest (%s)" % (where, desc.get("digest"), media_type))
         config = data.get("config") or {}
         _read_blob(root, config, where)  # checked against its digest

@@ -115,7 +115,7 @@ class Progress:
                 parts.append("done: " + ", ".join(done))
         return "; ".join(parts)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         summary = self.summary()
         with self._lock:
             return {"job": self.job, "host": self.host, "arch": self.arch, "started": self.started,
@@ -126,7 +126,7 @@ class Progress:
     def write(self) -> None:
         if not self.path:
             return
-        data = json.dumps(self.as_dict(), indent=1, sort_keys=True)
+        data = json.dumps(self.to_dict(), indent=1, sort_keys=True)
         tmp = "%s.%d.tmp" % (self.path, threading.get_ident())
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -192,3 +192,20 @@ def wait_for_job(job_file: str, status_file: str, timeout: float, clock=time.mon
         sleep(min(poll, max(0.0, deadline - clock())))
         finished = job_finished(job_file)
     return finished, read_status(status_file)
+
+
+def job_status(async_dir: str, jid: str, status_file: str, timeout: int) -> dict[str, Any]:
+    """job_status's result: the job's summary line and whether it ended, waiting up to ``timeout`` seconds."""
+    if timeout < 0:
+        raise BuildfarmError("timeout: must be 0 or more seconds (value: %d)" % timeout)
+    try:
+        finished, status = wait_for_job(os.path.join(async_dir, jid), status_file, timeout)
+    except JobNotFound as exc:
+        exc.details.update(ansible_job_id=jid, finished=True)
+        raise
+    summary = status.get("summary") or "job %s %s" % (jid, "ended" if finished else "running")
+    # only what the play shows every round: the summary, and whether the job ended
+    out: dict[str, Any] = dict(changed=False, msg=str(summary), finished=finished)
+    if finished:
+        out["ansible_facts"] = {"buildfarm_job_status_finished": jid}
+    return out

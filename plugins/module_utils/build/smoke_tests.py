@@ -26,12 +26,21 @@ import re
 import string
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.build.labels import OCI
 from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    BuildResult,
+    BuildStatus,
+    ImageSmokeResult,
+    SmokeResult,
+    TestStatus,
+    build_results,
+)
 
 _KEYS = {"name", "command", "stdout", "exit_code", "timeout"}
 _OS_KEYS = ("linux", "windows")
@@ -131,38 +140,6 @@ def command_for(test: SmokeTest, os_name: str, subs: Mapping[str, str]) -> list[
     return [string.Template(c).safe_substitute(subs) for c in test.command]
 
 
-@dataclass
-class SmokeResult:
-    name: str
-    passed: bool
-    exit_code: int | None = None
-    output: str = ""
-    reason: str = ""
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "exit_code": self.exit_code,
-                "output": self.output, "reason": self.reason}
-
-
-@dataclass
-class ImageSmokeResult:
-    key: str
-    image_id: str
-    passed: bool
-    cached: bool = False
-    tests: list[SmokeResult] = field(default_factory=list)
-    # when this image's suite ran (RFC 3339 UTC) and how long, for the release report; a cached pass took no time
-    started: str = ""
-    finished: str = ""
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict:
-        return {"key": self.key, "image_id": self.image_id, "passed": self.passed, "cached": self.cached,
-                "tests": [t.as_dict() for t in self.tests],
-                "failed_tests": [t.name for t in self.tests if not t.passed],
-                "started": self.started, "finished": self.finished, "seconds": self.seconds}
-
-
 def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -202,47 +179,45 @@ def pass_marker(cache_dir: str, image_id: str, suite: SmokeSuite) -> str:
     return os.path.join(cache_dir, "%s-%s.passed" % (image_id.replace("sha256:", "")[:32], suite.sha256[:32]))
 
 
-TESTABLE = ("built", "unchanged")
+TESTABLE = (BuildStatus.BUILT, BuildStatus.UNCHANGED)
 
 
-def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[str, SmokeSuite], arch: str,
-               cache_dir: str = "", max_workers: int = 2, version_label: str = "org.opencontainers.image.version",
-               progress: Progress | None = None) -> list[ImageSmokeResult]:
-    """Test every built or unchanged image of ``images`` (image_build's results) with its repository's suite, at
-    most ``max_workers`` at once. An image that passed this exact suite before (a pass marker in ``cache_dir``) is
-    not tested again; an engine error is that image's failure, not the share's. ``connect`` makes a Docker client.
-    ``progress`` (job ``test``) gets every entry's state: waiting, testing, then passed, failed or untested."""
-    from concurrent.futures import ThreadPoolExecutor
+@dataclass
+class SuiteRunner:
+    """Runs suites in images on one engine (``connect`` makes a Docker client), keeping pass markers in
+    ``cache_dir`` ("" = none): an image that passed this exact suite before is not tested again."""
 
-    a = architectures.get(arch)
-    os_name = a.platform.os
-    if cache_dir:
-        os.makedirs(cache_dir, exist_ok=True)
+    connect: Any
+    arch: architectures.Architecture
+    cache_dir: str = ""
+    version_label: str = "org.opencontainers.image.version"
 
-    def run_suite(image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
+    def run(self, image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
         began = time.monotonic()
         res = ImageSmokeResult(key, image_id, True, started=_utc_now())
         try:
-            return _run_suite(res, image_id, suite, key)
+            return self._run(res, image_id, suite, key)
         finally:
             res.finished = _utc_now()
             res.seconds = round(time.monotonic() - began, 3)
 
-    def _run_suite(res: ImageSmokeResult, image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
-        marker = pass_marker(cache_dir, image_id, suite) if cache_dir else ""
+    def _run(self, res: ImageSmokeResult, image_id: str, suite: SmokeSuite, key: str) -> ImageSmokeResult:
+        marker = pass_marker(self.cache_dir, image_id, suite) if self.cache_dir else ""
         if marker and os.path.exists(marker):
             res.cached = True
             return res
         try:
-            client = connect()
+            client = self.connect()
             labels = client.images.get(image_id).labels or {}
         except Exception as exc:  # noqa: BLE001 - an engine that cannot be asked fails this image, not the share
             res.passed = False
             res.tests.append(SmokeResult("engine", False, None, "", "%s: %s" % (type(exc).__name__, exc)))
             return res
-        subs = substitutions(a.name, labels.get(version_label, ""))
-        # unique per run: one image is never tested twice at once (see below), but other runs may share the engine
-        prefix = "buildfarm-test-%s-%s-%d-%s" % (a.name, image_id.replace("sha256:", "")[:12], os.getpid(),
+        os_name = self.arch.platform.os
+        subs = substitutions(self.arch.name, labels.get(self.version_label, ""))
+        # unique per run: one image is never tested twice at once (see run_suites), but other runs may share the
+        # engine
+        prefix = "buildfarm-test-%s-%s-%d-%s" % (self.arch.name, image_id.replace("sha256:", "")[:12], os.getpid(),
                                                  uuid.uuid4().hex[:6])
         for t in suite.for_os(os_name):
             try:
@@ -255,40 +230,81 @@ def run_suites(connect: Any, images: list[Mapping[str, Any]], suites: Mapping[st
                 fh.write(key + "\n")
         return res
 
-    testable = [i for i in images if i.get("status") in TESTABLE]
+
+def run_suites(connect: Any, images: Sequence[BuildResult | Mapping[str, Any]], suites: Mapping[str, SmokeSuite],
+               arch: str, cache_dir: str = "", max_workers: int = 2,
+               version_label: str = "org.opencontainers.image.version",
+               progress: Progress | None = None) -> list[ImageSmokeResult]:
+    """Test every built or unchanged image of ``images`` (image_build's results, parsed as BuildResults) with its
+    repository's suite, at most ``max_workers`` at once. An image that passed this exact suite before (a pass
+    marker in ``cache_dir``) is not tested again; an engine error is that image's failure, not the share's.
+    ``progress`` (job ``test``) gets every entry's state: waiting, testing, then passed, failed or untested."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)
+    runner = SuiteRunner(connect, architectures.get(arch), cache_dir, version_label)
+    testable = [i for i in build_results(images) if i.status in TESTABLE]
     # One run per (image, suite): entries sharing an image (a family copied under another name, a Dockerfile two
     # repositories use) and the same tests get that run's result instead of testing the image again.
     runs: dict[tuple[str, str], tuple[str, SmokeSuite]] = {}
     for img in testable:
-        suite = suites.get(img["repo"])
+        suite = suites.get(img.repo)
         if suite is not None:
-            runs.setdefault((img["image_id"], suite.sha256), (img["key"], suite))
+            runs.setdefault((img.image_id, suite.sha256), (img.key, suite))
     progress = progress or Progress("", "", arch, job="test")
 
     def tracked(run: tuple[str, str]) -> ImageSmokeResult:
         key, suite = runs[run]
         progress.start(key)
         try:
-            res = run_suite(run[0], suite, key)
+            res = runner.run(run[0], suite, key)
         except BaseException:
-            progress.finish(key, "failed")
+            progress.finish(key, TestStatus.FAILED)
             raise
-        progress.finish(key, "passed" if res.passed else "failed")
+        progress.finish(key, res.state)
         return res
 
-    progress.waiting([img["key"] for img in testable])
+    progress.waiting([img.key for img in testable])
     progress.set_stage("testing")
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         done = dict(zip(runs, pool.map(tracked, list(runs))))
-    out = []
-    for img in testable:
-        suite = suites.get(img["repo"])
-        if suite is None:
-            out.append(ImageSmokeResult(img["key"], img["image_id"], True))
-            progress.finish(img["key"], "untested")
-            continue
-        first = done[(img["image_id"], suite.sha256)]
-        out.append(dataclasses.replace(first, key=img["key"], tests=list(first.tests)))
-        if first.key != img["key"]:  # the same image and suite as another entry: that run's result is this one's
-            progress.finish(img["key"], "passed" if first.passed else "failed")
+    return [_share_result(img, suites.get(img.repo), done, progress) for img in testable]
+
+
+def _share_result(img: BuildResult, suite: SmokeSuite | None, done: Mapping[tuple[str, str], ImageSmokeResult],
+                  progress: Progress) -> ImageSmokeResult:
+    """The result of ``img``: untested without a suite, else its (image, suite) run's, under its own key."""
+    if suite is None:
+        progress.finish(img.key, TestStatus.UNTESTED)
+        return ImageSmokeResult(img.key, img.image_id, True)
+    first = done[(img.image_id, suite.sha256)]
+    if first.key != img.key:  # the same image and suite as another entry: that run's result is this one's
+        progress.finish(img.key, first.state)
+    return dataclasses.replace(first, key=img.key, tests=list(first.tests))
+
+
+def run_image_tests(p: Mapping[str, Any], check_mode: bool, connect: Any, tests: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole image_test call: its parameters ``p`` and the test data by repository (``tests``: the bundle's
+    or the `tests` option's, a path or the parsed YAML) in, its result out."""
+    arch = architectures.get(p["arch"])
+    suites = {repo: load(t) if isinstance(t, str) else parse(t, "tests[%s]" % repo) for repo, t in tests.items()}
+    images = build_results(p["images"])
+    if check_mode:
+        return dict(changed=False, results=[], passed=[], failed_entries=[],
+                    would_test=[i.key for i in images if i.status in TESTABLE])
+    progress = Progress(p["status_file"] or "", p["host"] or "localhost", arch.name, interval=5.0, job="test")
+    progress.tick()
+    try:
+        results = run_suites(connect, images, suites, arch.name, p["cache_dir"] or "", p["max_workers"],
+                             OCI + "version", progress=progress)
+    finally:
+        progress.done()
+    out: dict[str, Any] = dict(changed=False, results=[r.to_dict() for r in results],
+                               passed=[r.key for r in results if r.passed],
+                               failed_entries=[r.key for r in results if not r.passed])
+    if out["failed_entries"] and p["fail_on_error"]:
+        out.update(failed=True, msg="%s: smoke tests failed: %s" % (arch.platform, "; ".join(
+            "%s (%s)" % (r.key, ", ".join("%s: %s" % (t.name, t.reason) for t in r.tests if not t.passed))
+            for r in results if not r.passed)))
     return out

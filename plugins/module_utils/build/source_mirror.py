@@ -32,6 +32,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import _parse_deb822
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_rootfs import (
     RootfsError,
@@ -45,7 +46,7 @@ KEYRING_PATH = "/pks/keys.asc"
 SIGNING_KEY = "debian/upstream/signing-key.asc"
 
 
-class MirrorError(RuntimeError):
+class MirrorError(BuildfarmError, RuntimeError):
     """The mirror cannot be filled: names the package, the file and what is wrong."""
 
 

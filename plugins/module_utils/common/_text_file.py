@@ -27,11 +27,8 @@ class TextFileError(ValueError, BuildfarmError):
     """A file that cannot be written as asked. `file`, `field` (the option: dest, mode ...) and `value` say what."""
 
     def __init__(self, file: str, field: str, value: Any, problem: str) -> None:
-        self.file = file
-        self.field = field
-        self.value = value
-        self.problem = problem
-        super().__init__("%s: field %s: %s (value: %r)" % (file, field, problem, value))
+        # BuildfarmError's own init (ValueError's would run first in this MRO): the runner reads details and value
+        BuildfarmError.__init__(self, problem, file, field, value)
 
 
 def parse_mode(value: Any, file: str = "", field: str = "mode") -> int | None:

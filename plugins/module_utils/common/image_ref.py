@@ -99,22 +99,42 @@ class ImageRef:
                 raise _fail("not a valid registry host[:port] %r" % registry, text, where, field)
         else:
             registry = DOCKER_HUB
+        if registry.lower() in _HUB_ALIASES:
+            registry = DOCKER_HUB
+        return cls._build(registry, rest, digest if _at else None, text, where, field, default_tag)
+
+    @classmethod
+    def parse_in(cls, registry: str, text: str, where: str = "", field: str = "image",
+                 default_tag: str = "") -> "ImageRef":
+        """Parse `text` as a reference inside `registry` (`library/busybox:1`, `arm64v8/python@sha256:...`): its
+        first component is never a registry and nothing is prefixed (no `library/`), as a registry's API names
+        repositories."""
+        if not isinstance(text, str) or not text or text != text.strip() or "://" in text:
+            raise _fail("not a repository reference (repository[:tag][@digest], no scheme or blanks)",
+                        text if isinstance(text, str) else str(text), where, field)
+        if not _DOMAIN.fullmatch(registry):
+            raise _fail("not a valid registry host[:port]", registry, where, "registry")
+        rest, _at, digest = text.partition("@")
+        return cls._build(registry, rest, digest if _at else None, text, where, field, default_tag, hub_library=False)
+
+    @classmethod
+    def _build(cls, registry: str, rest: str, digest: str | None, text: str, where: str, field: str,
+               default_tag: str, hub_library: bool = True) -> "ImageRef":
+        """The reference of `rest` (`path[:tag]`) in `registry`, validated; `digest` None when there was no `@`."""
         path, colon, tag = rest.rpartition(":")
         if not colon:
             path, tag = rest, ""
         elif "/" in tag:  # not a tag: a registry's port would have been taken as the registry above
             path, tag, colon = rest, "", ""
-        if registry.lower() in _HUB_ALIASES:
-            registry = DOCKER_HUB
-            if "/" not in path:
-                path = "library/" + path
+        if hub_library and registry == DOCKER_HUB and path and "/" not in path:
+            path = "library/" + path
         if not path:
             raise _fail("no repository", text, where, field)
         try:
             validate_repository(path)
             if colon:
                 validate_tag(tag)
-            if _at:
+            if digest is not None:
                 validate_digest(digest)
         except ImageRefError as exc:
             raise _fail(exc.problem, text, where, field) from None
@@ -122,7 +142,7 @@ class ImageRef:
             raise _fail("name longer than %d characters" % MAX_NAME, text, where, field)
         if not tag and not digest:
             tag = default_tag
-        return cls(registry, path, tag, digest)
+        return cls(registry, path, tag, digest or "")
 
     # -- parts ----------------------------------------------------------------------------------------------
 
@@ -178,6 +198,11 @@ class ImageRef:
 
     def _suffix(self) -> str:
         return (":" + self.tag if self.tag else "") + ("@" + self.digest if self.digest else "")
+
+    @property
+    def remote(self) -> str:
+        """The reference inside its registry, as the registry API names it: `library/busybox:1.35[@digest]`."""
+        return self.path + self._suffix()
 
     def familiar(self) -> str:
         """The reference as Docker prints it (`busybox:1.35`)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import file_above, file_diff
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import (
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import (
     Family,
     FamilyError,
     SourceSpec,

@@ -17,50 +17,54 @@ under the first; every other field on one line).
 
 API (a contract other modules code against)
 -------------------------------------------
-Reading::
+This module is the file's text: paragraphs of fields and comments, parsed, written and validated. The entries
+are library/entry.py's `Entry`; `entry_from_paragraph(p, defaults, where)` and `paragraph_from_entry(e, defaults)`
+are the one adapter between the two. Reading::
 
     m = parse(text, filename="library/python")     # or load(path); syntax errors raise LibraryManifestError
     m.errors()            -> list[LibraryManifestError]   # every validation problem, in file order
     m.validate()          -> m, or raises InvalidLibraryManifest (all errors; .errors is the list)
+    m.globals, m.paragraphs                               # the global paragraph, the entry paragraphs (text)
     m.global_fields       -> dict[str, str]               # global paragraph, field -> value
     m.maintainers         -> list[str]
-    m.entries             -> list[Entry]
+    m.entries             -> list[Entry]                  # effective values (the global defaults applied)
     m.entry_for_tag("3.9-slim") -> Entry | None
     m.architectures()     -> list[str]                    # every architecture of any entry, sorted by name
-    shared_tag_groups(m)  -> list[SharedTagGroup]         # .tags, .entries
+    m.shared_tag_groups() -> list[SharedTagGroup]         # .tags, .entries, .indexes
     dumps(m)              -> str
 
-    e.tags, e.shared_tags, e.architectures, e.constraints          # lists (architectures: effective)
-    e.git_repo, e.git_fetch, e.git_commit, e.directory, e.file, e.builder   # effective values
-    e.arch_value("arm64v8", "GitCommit")  # <arch>-Field of the entry, the entry's Field, global <arch>-Field,
-                                          # global Field, then the built-in default
-    e.has_architecture("amd64"), e.line, e.to_dict()
-
-Building (the planner writes the generated library file with this)::
+Writing (the planner writes the generated library file with this)::
 
     m = LibraryManifest.build(
         header_comments=["# this file is generated via ..."],
         global_fields=[("Maintainers", "A <a@x> (@a), B <b@x> (@b)"), ("GitRepo", "https://..."),
                        ("Builder", "buildkit")],
-        entries=[[("Tags", "3.14.6-trixie, 3.14-trixie"), ("SharedTags", "3.14.6, 3.14"),
-                  ("Architectures", "amd64, arm64v8"), ("GitCommit", "<40 hex>"), ("Directory", "3.14/trixie")]],
+        entries=[Entry(tags=["3.14.6-trixie"], architectures=["amd64", "arm64v8"], directory="3.14/trixie")],
     )
     text = dumps(m)
 
-Values may be strings or lists of strings (lists are joined with ", "); fields with an empty value are left out.
-``Entry.from_dict(d, defaults=m.globals)`` builds one entry from the ``to_dict()`` shape (fields in the order
-Tags, SharedTags, Architectures, GitRepo, GitFetch, GitCommit, Directory, File, Constraints, Builder, then
-per-arch overrides; values equal to the global default are left out); ``m.add_entry(entry)`` appends it.
+An entry is written with its fields in the order Tags, SharedTags, Architectures, GitRepo, GitFetch, GitCommit,
+Directory, File, Constraints, Builder, then its per-arch overrides; empty values and values equal to the global
+paragraph's (Directory `.` and File `Dockerfile` when it has none) are left out. `build` also takes an entry as
+(name, value) pairs in the order to write them; values may be strings or lists of strings (joined with ", ").
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence, Union, overload
+from typing import Any, Iterable, Mapping, Sequence, Union, overload
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import BUILDERS
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
+from ansible_collections.buildfarm.images.plugins.module_utils.library import entry as _entry
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import (
+    FIELDS,
+    Entry,
+    SharedTagGroup,
+    group_shared_tags,
+    version_of,
+)
 
 LIST_FIELDS = ("Maintainers", "Tags", "SharedTags", "Architectures", "Constraints")
 ENTRY_FIELDS = (
@@ -68,7 +72,7 @@ ENTRY_FIELDS = (
     "Constraints", "Builder",
 )
 GLOBAL_FIELDS = ("Maintainers",) + tuple(f for f in ENTRY_FIELDS if f not in ("Tags", "SharedTags"))
-ARCH_FIELDS = ("GitRepo", "GitFetch", "GitCommit", "Directory", "File", "Builder")
+ARCH_FIELDS = tuple(_entry.ARCH_FIELDS)
 # bashbrew's defaults when neither the entry nor the global paragraph sets a field
 DEFAULTS = {"Architectures": "amd64", "Directory": ".", "File": "Dockerfile"}
 
@@ -79,19 +83,18 @@ _FIELD_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):(.*)$")
 _ARCH_FIELD_RE = re.compile(r"^(.+)-(%s)$" % "|".join(ARCH_FIELDS))
 
 
-class LibraryManifestError(ValueError, BuildfarmError):
+class LibraryManifestError(BuildfarmError, ValueError):
     """One problem in a library file; str() names the file, line, field and value."""
 
-    def __init__(self, file: str, line: int, field: str, value: str, message: str) -> None:
-        self.file = file
-        self.line = line
-        self.field = field
-        self.value = value
-        self.message = message
-        super().__init__(str(self))
+    value: Any
 
-    def __str__(self) -> str:
-        where = "%s:%d" % (self.file, self.line) if self.line else self.file
+    def __init__(self, file: str, line: int, field: str, value: Any, message: str) -> None:
+        self.line = line
+        self.message = message
+        super().__init__(message, file, field, value)
+
+    def format(self) -> str:
+        where = "%s:%d" % (self.file, self.line) if self.line else str(self.file)
         what = "field %s" % self.field if self.field else "line"
         return "%s: %s, value %r: %s" % (where, what, self.value, self.message)
 
@@ -100,14 +103,14 @@ class LibraryManifestError(ValueError, BuildfarmError):
                 "message": self.message, "msg": str(self)}
 
 
-class InvalidLibraryManifest(ValueError, BuildfarmError):
+class InvalidLibraryManifest(BuildfarmError, ValueError):
     """Every validation error of one library file."""
 
     def __init__(self, errors: Sequence[LibraryManifestError]) -> None:
         self.errors = list(errors)
-        super().__init__(str(self))
+        super().__init__("; ".join(e.message for e in self.errors))
 
-    def __str__(self) -> str:
+    def format(self) -> str:
         head = "%d error(s) in library file: " % len(self.errors) if len(self.errors) > 1 else ""
         return head + "; ".join(str(e) for e in self.errors)
 
@@ -201,150 +204,108 @@ class Paragraph:
         else:
             f.value = text
 
-    def as_dict(self) -> dict[str, str]:
+    def field_values(self) -> dict[str, str]:
         return {f.name: f.value for f in self.fields}
 
 
-class Entry(Paragraph):
-    """One entry paragraph; `defaults` is the global paragraph its missing fields fall back to."""
+def _effective(p: Paragraph, defaults: Paragraph, name: str) -> str:
+    """Effective value of a field: the paragraph's, else the global paragraph's, else bashbrew's default."""
+    for source in (p, defaults):
+        v = source.get(name)
+        if v is not None:
+            return v
+    return DEFAULTS.get(name, "")
 
-    def __init__(self, items=None, line: int = 0, leading=None, defaults: Union[Paragraph, None] = None):
-        super().__init__(items if items is not None else [], line, leading)
-        self.defaults = defaults if defaults is not None else Paragraph()
 
-    def __repr__(self) -> str:
-        return "Entry(line=%d, tags=%r)" % (self.line, self.tags)
+def _arch_value(p: Paragraph, defaults: Paragraph, arch: str, name: str) -> str:
+    """Effective `<arch>-<name>` value: the entry's arch override, the entry's field, the global arch override, the
+    global field, the default."""
+    for source in (p, defaults):
+        for key in ("%s-%s" % (arch, name), name):
+            v = source.get(key)
+            if v is not None:
+                return v
+    return DEFAULTS.get(name, "")
 
-    def value(self, name: str) -> str:
-        """Effective value of a field: the entry's, else the global paragraph's, else bashbrew's default."""
-        v = self.get(name)
-        if v is None:
-            v = self.defaults.get(name)
-        if v is None:
-            v = DEFAULTS.get(name, "")
-        return v
 
-    def arch_value(self, arch: str, name: str) -> str:
-        """Effective `<arch>-<name>` value: the entry's arch override, the entry's field, the global arch
-        override, the global field, the default."""
-        for source in (self, self.defaults):
-            for key in ("%s-%s" % (arch, name), name):
-                v = source.get(key)
-                if v is not None:
-                    return v
+def entry_from_paragraph(p: Paragraph, defaults: Paragraph, where: str = "") -> Entry:
+    """The adapter from the text: an entry paragraph's effective values (`defaults`: the global paragraph) as an
+    Entry, `where` (the file) and the paragraph's line kept for messages. Nothing is checked here: validate() does
+    that on the text, naming lines."""
+    own, glob = p.field_values(), defaults.field_values()  # looked up once: READMEs convert every entry
+
+    def text(name: str) -> str:
+        return own.get(name, glob.get(name, DEFAULTS.get(name, "")))
+
+    def arch_text(arch: str, name: str) -> str:  # _arch_value's order: entry (override, field), then global
+        key = "%s-%s" % (arch, name)
+        for source in (own, glob):
+            for k in (key, name):
+                if k in source:
+                    return source[k]
         return DEFAULTS.get(name, "")
 
-    @property
-    def tags(self) -> list[str]:
-        return split_list(self.get("Tags", ""))
-
-    @property
-    def shared_tags(self) -> list[str]:
-        return split_list(self.get("SharedTags", ""))
-
-    @property
-    def all_tags(self) -> list[str]:
-        return self.tags + self.shared_tags
-
-    @property
-    def architectures(self) -> list[str]:
-        return split_list(self.value("Architectures"))
-
-    @property
-    def constraints(self) -> list[str]:
-        return split_list(self.value("Constraints"))
-
-    @property
-    def git_repo(self) -> str:
-        return self.value("GitRepo")
-
-    @property
-    def git_fetch(self) -> str:
-        return self.value("GitFetch")
-
-    @property
-    def git_commit(self) -> str:
-        return self.value("GitCommit")
-
-    @property
-    def directory(self) -> str:
-        return self.value("Directory")
-
-    @property
-    def file(self) -> str:
-        return self.value("File")
-
-    @property
-    def builder(self) -> str:
-        return self.value("Builder")
-
-    def has_architecture(self, arch: str) -> bool:
-        return arch in self.architectures
-
-    def arch_overrides(self) -> dict[str, dict[str, str]]:
-        """Effective per-architecture values that differ from the entry's own: {arch: {Field: value}}."""
-        out: dict[str, dict[str, str]] = {}
-        for arch in self.architectures:
-            diff = {
-                name: self.arch_value(arch, name)
-                for name in ARCH_FIELDS
-                if self.arch_value(arch, name) != self.value(name)
-            }
-            if diff:
-                out[arch] = diff
-        return out
-
-    def to_dict(self) -> dict:
-        return {
-            "tags": self.tags,
-            "shared_tags": self.shared_tags,
-            "architectures": self.architectures,
-            "git_repo": self.git_repo,
-            "git_fetch": self.git_fetch,
-            "git_commit": self.git_commit,
-            "directory": self.directory,
-            "file": self.file,
-            "builder": self.builder,
-            "constraints": self.constraints,
-            "arch_overrides": self.arch_overrides(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict, defaults: Union[Paragraph, None] = None) -> "Entry":
-        """An entry from the to_dict() shape; values equal to the global default (or bashbrew's) are left out."""
-        entry = cls(defaults=defaults)
-        for name in ENTRY_FIELDS:
-            text = _value_text(data.get(_snake(name)) or "")
-            if text and text != _value_text(entry.defaults.get(name) or DEFAULTS.get(name, "")):
-                entry.items.append(Field(name, text))
-        for arch, values in (data.get("arch_overrides") or {}).items():
-            for name in ARCH_FIELDS:
-                text = _value_text(values.get(name) or "")
-                if text and text != entry.value(name):
-                    entry.items.append(Field("%s-%s" % (arch, name), text))
-        return entry
+    tags = split_list(own.get("Tags", ""))
+    architectures = split_list(text("Architectures"))
+    overrides: dict[str, dict[str, str]] = {}
+    for arch in architectures:
+        # only an `<arch>-` field (the entry's or the global one) can make a value differ
+        named = [n for n in ARCH_FIELDS if "%s-%s" % (arch, n) in own or "%s-%s" % (arch, n) in glob]
+        diff = {n: arch_text(arch, n) for n in named if arch_text(arch, n) != text(n)}
+        if diff:
+            overrides[arch] = diff
+    return Entry(tags=tags, shared_tags=split_list(own.get("SharedTags", "")), architectures=architectures,
+                 directory=text("Directory"), file=text("File"), git_commit=text("GitCommit"),
+                 constraints=split_list(text("Constraints")), builder=text("Builder"),
+                 version=version_of(tags[0]) if tags else "", git_repo=text("GitRepo"), git_fetch=text("GitFetch"),
+                 arch_overrides=overrides, where=where, line=p.line)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+def paragraph_from_entry(entry: Entry, defaults: Paragraph) -> Paragraph:
+    """The adapter to the text: an entry's paragraph, the values the global paragraph (`defaults`) gives left out."""
+    return _paragraph_from_data(entry.to_dict(), defaults)
 
 
-@dataclass
-class SharedTagGroup:
-    tags: list[str]
-    entries: list[Entry]
+def _paragraph_from_data(data: Mapping[str, Any], defaults: Paragraph) -> Paragraph:
+    """An entry paragraph from an entry's dict form (lists or comma-separated text), unchecked."""
+    p = Paragraph()
+    for name in ENTRY_FIELDS:
+        text = _value_text(data.get(FIELDS[name]) or "")
+        default = defaults.get(name)
+        if default is None and name in ("Directory", "File"):
+            default = DEFAULTS[name]  # bashbrew's own, which a file need not spell out
+        if text and text != _value_text(default or ""):
+            p.items.append(Field(name, text))
+    for arch, values in (data.get("arch_overrides") or {}).items():
+        for name in ARCH_FIELDS:
+            text = _value_text(values.get(name) or "")
+            if text and text != _arch_value(p, defaults, arch, name):  # a global <arch>- override is not repeated
+                p.items.append(Field("%s-%s" % (arch, name), text))
+    return p
 
 
 @dataclass
 class LibraryManifest:
     globals: Paragraph
-    entries: list[Entry]
+    paragraphs: list[Paragraph]  # the entries' paragraphs
     filename: str = "<string>"
     trailing: list[str] = field(default_factory=lambda: [""])  # lines after the last paragraph ("" = final \n)
 
+    _cache: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The entries (effective values), read from the paragraphs as they are now: treat them as read-only (they
+        are kept until a paragraph changes, as READMEs ask for them many times)."""
+        key = (self.filename,) + tuple((p.line, tuple((f.name, f.value) for f in p.fields))
+                                       for p in [self.globals] + self.paragraphs)
+        if not self._cache or self._cache[0] != key:
+            self._cache = (key, [entry_from_paragraph(p, self.globals, self.filename) for p in self.paragraphs])
+        return list(self._cache[1])
+
     @property
     def global_fields(self) -> dict[str, str]:
-        return self.globals.as_dict()
+        return self.globals.field_values()
 
     @property
     def maintainers(self) -> list[str]:
@@ -355,36 +316,45 @@ class LibraryManifest:
         return sorted(found)
 
     def entry_for_tag(self, tag: str) -> Union[Entry, None]:
-        for e in self.entries:
-            if tag in e.tags:
-                return e
+        for p in self.paragraphs:
+            if tag in split_list(p.get("Tags", "")):
+                return entry_from_paragraph(p, self.globals, self.filename)
         return None
 
-    def add_entry(self, entry: Entry) -> Entry:
-        entry.defaults = self.globals
-        self.entries.append(entry)
-        return entry
+    def shared_tag_groups(self) -> list[SharedTagGroup]:
+        return group_shared_tags(self.entries)
+
+    def add_entry(self, entry: Union[Entry, Paragraph]) -> Paragraph:
+        """Append an entry (written without the values the global paragraph gives) and return its paragraph."""
+        p = entry if isinstance(entry, Paragraph) else paragraph_from_entry(entry, self.globals)
+        self.paragraphs.append(p)
+        return p
 
     @classmethod
     def build(
         cls,
         header_comments: Sequence[str] = (),
         global_fields: Sequence[tuple] = (),
-        entries: Sequence[Sequence[tuple]] = (),
+        entries: Sequence[Union[Entry, Sequence[tuple]]] = (),
         filename: str = "<built>",
     ) -> "LibraryManifest":
         """A manifest from data: header comment lines (with or without the leading '# '), the global fields and
-        each entry's fields, as (name, value) pairs in the order to write them."""
+        the entries (Entry, or (name, value) pairs in the order to write them). Its lines are numbered as
+        dumps() writes them, so validation errors name lines of the text it writes."""
         comments = [c if c.startswith("#") else "# " + c for c in header_comments]
         globals_ = Paragraph(leading=comments + [""] if comments else [])
         for name, value in global_fields:
             globals_.set(name, value)
         m = cls(globals_, [], filename)
-        for pairs in entries:
-            entry = Entry()
-            for name, value in pairs:
-                entry.set(name, value)
-            m.add_entry(entry)
+        for item in entries:
+            if isinstance(item, Entry):
+                m.add_entry(item)
+                continue
+            p = Paragraph()
+            for name, value in item:
+                p.set(name, value)
+            m.add_entry(p)
+        _number_lines(m)
         return m
 
     def errors(self) -> list[LibraryManifestError]:
@@ -397,20 +367,53 @@ class LibraryManifest:
         return self
 
 
-def _lines_of(p: Paragraph) -> list[str]:
-    return [i.text if isinstance(i, Comment) else i.text() for i in p.items]
+def manifest_from_dicts(entries: Sequence[Mapping[str, Any]], where: str = "entries") -> LibraryManifest:
+    """A library file of entries given as data (the entry dict form, lists or comma-separated text), validated as a
+    file would be; errors name each entry by its index (`entries[1]`), as there is no file. Entries as data have no
+    global paragraph, so its Maintainers are not asked for."""
+    manifest = LibraryManifest.build(filename=where)
+    for n, data in enumerate(entries):
+        p = manifest.add_entry(_paragraph_from_data(data, manifest.globals))
+        p.line = n + 1  # carries the entry's position to the errors below
+        for f in p.fields:
+            f.line = n + 1
+    errors = [LibraryManifestError("%s[%d]" % (where, e.line - 1), 0, e.field or "", e.value, e.message)
+              for e in manifest.errors() if e.field != "Maintainers"]
+    if errors:
+        raise InvalidLibraryManifest(errors)
+    return manifest
+
+
+def _layout(manifest: LibraryManifest) -> list[tuple[Union[Paragraph, Field, Comment, None], str]]:
+    """What dumps() writes, line block by line block, with the paragraph or item each block belongs to."""
+    out: list[tuple[Union[Paragraph, Field, Comment, None], str]] = []
+    written = False  # any line yet
+    for n, p in enumerate([manifest.globals] + list(manifest.paragraphs)):
+        if n == 0 and not p.fields and not p.items:
+            continue  # an empty global paragraph writes nothing
+        leading = p.leading if p.leading is not None else ([""] if written else [])
+        out.extend((None, line) for line in leading)
+        out.append((p, ""))  # marks where the paragraph starts; writes nothing
+        out.extend((i, i.text if isinstance(i, Comment) else i.text()) for i in p.items)
+        written = written or bool(leading or p.items)
+    out.extend((None, line) for line in manifest.trailing)
+    return out
+
+
+def _number_lines(manifest: LibraryManifest) -> None:
+    """Number a built manifest's fields and paragraphs as dumps() writes them."""
+    line = 1
+    for item, text in _layout(manifest):
+        if isinstance(item, Paragraph):
+            item.line = line
+            continue
+        if item is not None:
+            item.line = line
+        line += text.count("\n") + 1
 
 
 def dumps(manifest: LibraryManifest) -> str:
-    out: list[str] = []
-    for n, p in enumerate([manifest.globals] + list(manifest.entries)):
-        if n == 0 and not p.fields and not p.items:
-            continue  # an empty global paragraph writes nothing
-        leading = p.leading if p.leading is not None else ([] if not out else [""])
-        out.extend(leading)
-        out.extend(_lines_of(p))
-    out.extend(manifest.trailing)
-    return "\n".join(out)
+    return "\n".join(text for item, text in _layout(manifest) if not isinstance(item, Paragraph))
 
 
 def parse(text: str, filename: str = "<string>") -> LibraryManifest:
@@ -441,9 +444,7 @@ def parse(text: str, filename: str = "<string>") -> LibraryManifest:
     if not paragraphs:
         globals_ = Paragraph(leading=pending[:-1] or [], line=1)
         return LibraryManifest(globals_, [], filename, trailing=pending[-1:] or [""])
-    globals_, rest = paragraphs[0], paragraphs[1:]
-    entries = [Entry(p.items, p.line, p.leading, globals_) for p in rest]
-    return LibraryManifest(globals_, entries, filename, trailing=pending)
+    return LibraryManifest(paragraphs[0], paragraphs[1:], filename, trailing=pending)
 
 
 def _paragraph(block: list[tuple[int, str]], leading: list[str], filename: str) -> Paragraph:
@@ -490,28 +491,6 @@ def load(path) -> LibraryManifest:
     return parse(text, str(path))
 
 
-def group_shared_tags(entries: Sequence[Any]) -> list[tuple[list[str], list[int]]]:
-    """The one shared-tag grouping (READMEs, validation, manifest lists): shared tags whose entry sets are identical
-    form one group, groups and tags in order of first appearance. `entries`: anything with `shared_tags` (library
-    entries, planned entries); a group is (its tags, the indexes of its entries)."""
-    tag_entries: dict[str, list[int]] = {}
-    for i, e in enumerate(entries):
-        for t in e.shared_tags:
-            lst = tag_entries.setdefault(t, [])
-            if i not in lst:
-                lst.append(i)
-    groups: dict[tuple[int, ...], list[str]] = {}
-    for t, idx in tag_entries.items():
-        groups.setdefault(tuple(idx), []).append(t)
-    return [(tags, list(idx)) for idx, tags in groups.items()]
-
-
-def shared_tag_groups(manifest: LibraryManifest) -> list[SharedTagGroup]:
-    """A library file's shared-tag groups (group_shared_tags) with their entries."""
-    return [SharedTagGroup(tags, [manifest.entries[i] for i in idx])
-            for tags, idx in group_shared_tags(manifest.entries)]
-
-
 def _path_problem(value: str) -> str:
     """Why a Directory or File value could leave the Git repository it names a path in ('' when it cannot): the
     builders join it to their checkout, so `..`, an absolute path or a Windows separator would read elsewhere."""
@@ -548,9 +527,9 @@ class _Validator:
                      "the global paragraph must name at least one maintainer")
         self._fields(g, GLOBAL_FIELDS + ("Tags", "SharedTags"))
         tag_seen: dict[str, tuple[int, str]] = {}
-        for e in self.m.entries:
-            self._fields(e, ENTRY_FIELDS + ("Maintainers",))
-            self._tags(e, tag_seen)
+        for p in self.m.paragraphs:
+            self._fields(p, ENTRY_FIELDS + ("Maintainers",))
+            self._tags(p, tag_seen)
         self._shared_arches()
         return sorted(self.errs, key=lambda x: x.line)
 
@@ -585,8 +564,8 @@ class _Validator:
                         self.err(f.line, f.name, a, "unknown architecture (known: %s)"
                                  % ", ".join(_arches.ARCHITECTURES))
 
-    def _tags(self, e: Entry, seen: dict[str, tuple[int, str]]) -> None:
-        if not e.tags:
+    def _tags(self, e: Paragraph, seen: dict[str, tuple[int, str]]) -> None:
+        if not split_list(e.get("Tags", "")):
             self.err(e.line, "Tags", "", "every entry needs at least one tag")
         own: dict[str, str] = {}
         for name in ("Tags", "SharedTags"):
@@ -611,13 +590,13 @@ class _Validator:
     def _shared_arches(self) -> None:
         # Windows entries of one architecture differ by os.version, which their Constraints name, so
         # one list holds them all; identical (architecture, Constraints) pairs cannot both be in one list.
-        for group in shared_tag_groups(self.m):
+        for group in self.m.shared_tag_groups():
             owner: dict[tuple, Entry] = {}
-            for e in group.entries:
+            for i, e in zip(group.indexes, group.entries):
                 for a in e.architectures:
                     key = (a, tuple(sorted(e.constraints)))
                     if key in owner:
-                        f = e.field("SharedTags")
+                        f = self.m.paragraphs[i].field("SharedTags")
                         self.err(f.line if f else e.line, "SharedTags", ", ".join(group.tags),
                                  "entries at lines %d and %d share architecture %s under one shared tag;"
                                  " one manifest list cannot hold both" % (owner[key].line, e.line, a))

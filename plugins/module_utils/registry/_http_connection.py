@@ -15,12 +15,15 @@ import socket
 import ssl
 from typing import Mapping, overload
 
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
 MAX_LINE = 65536
 MAX_HEADERS = 100
 
 
-class HTTPProtocolError(OSError):
-    """The server closed the connection early or answered something that is not HTTP/1.x."""
+class HTTPProtocolError(BuildfarmError, OSError):
+    """The server closed the connection early or answered something that is not HTTP/1.x (an OSError too: the
+    client retries it as the connection fault it is)."""
 
 
 class _Stale(HTTPProtocolError):

@@ -4,36 +4,33 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
-from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import (
-    ImageRefError,
-    validate_digest,
-    validate_repository,
-    validate_tag,
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import client_from_params
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import LIST_TYPES
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_index import (
+    ATTESTATION_MANIFEST,
+    REFERENCE_DIGEST,
+    REFERENCE_TYPE,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
-    LIST_TYPES,
-    RegistryClient,
-)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 
 
-def split_reference(reference: str) -> tuple[str, str]:
-    """`repo:tag` or `repo@sha256:...` (a path in the client's registry) -> (repository, tag or digest).
-
-    Checked against the distribution grammar first: a bad tag fails here, naming it, before any request."""
-    if not isinstance(reference, str) or ("@" not in reference and ":" not in reference.rpartition("/")[2]):
+def parse_reference(registry: str, text: str, field: str = "references") -> ImageRef:
+    """`repo:tag` or `repo@sha256:...`, a path in `registry` (the module's), as an ImageRef: checked by the one
+    reference parser, so a bad tag fails here, naming it, before any request."""
+    if not isinstance(text, str) or ("@" not in text and ":" not in text.rpartition("/")[2]):
         raise ImageRefError("has neither a tag nor a digest (<repository>:<tag> or <repository>@<digest>)",
-                            field="references", value=reference)
-    repo, _sep, rest = reference.partition("@")
-    if not rest:
-        repo, _sep, rest = reference.rpartition(":")
-    validate_repository(repo, field="references")
-    if "@" in reference:
-        validate_digest(rest, field="references")
-    else:
-        validate_tag(rest, field="references")
-    return repo, rest
+                            field=field, value=text)
+    ref = ImageRef.parse_in(registry, text, field=field)
+    if ref.tag and ref.digest:
+        raise ImageRefError("has both a tag and a digest (<repository>:<tag> or <repository>@<digest>)",
+                            field=field, value=text)
+    return ref
 
 
 def _platform_dict(p: Platform) -> dict:
@@ -44,14 +41,15 @@ def _platform_dict(p: Platform) -> dict:
 def _attested(descriptor: dict) -> str:
     """The digest an attestation manifest's descriptor attests, '' for a runnable member."""
     ann = descriptor.get("annotations") or {}
-    if ann.get("vnd.docker.reference.type") == "attestation-manifest":
-        return str(ann.get("vnd.docker.reference.digest", ""))
+    if ann.get(REFERENCE_TYPE) == ATTESTATION_MANIFEST:
+        return str(ann.get(REFERENCE_DIGEST, ""))
     return ""
 
 
-def image_info(client: RegistryClient, reference: str) -> dict:
-    repo, ref = split_reference(reference)
-    manifest = client.get_manifest(repo, ref)
+def image_info(client: RegistryClient, ref: ImageRef) -> dict:
+    """What `ref` (in the client's registry) is there."""
+    reference, repo = ref.remote, ref.path
+    manifest = client.get_manifest(repo, ref.reference)
     if manifest is None:
         return {"reference": reference, "exists": False}
     out: dict = {"reference": reference, "exists": True, "digest": manifest.digest,
@@ -67,3 +65,20 @@ def image_info(client: RegistryClient, reference: str) -> dict:
         out.update(_platform_dict(Platform.from_oci(config)))
         del out["platform"]
     return out
+
+
+def images_info(params: Mapping[str, Any]) -> dict[str, Any]:
+    """registry_image_info's result: every reference checked before any request, then asked for in parallel."""
+    try:
+        client = client_from_params(params)  # makes no request
+        refs = [parse_reference(client.registry, text, "references[%d]" % i)
+                for i, text in enumerate(params["references"])]
+    except BuildfarmError as exc:
+        exc.details.setdefault("retries", 0)  # as every result of the module says it
+        raise
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(params["max_workers"], len(refs) or 1))) as pool:
+            images = list(pool.map(lambda ref: image_info(client, ref), refs))
+    except (BuildfarmError, ValueError) as exc:
+        raise BuildfarmError(str(exc), details={"retries": client.retry_count}) from exc
+    return {"changed": False, "images": images, "retries": client.retry_count, "warnings": client.warnings}

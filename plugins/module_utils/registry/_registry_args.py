@@ -13,6 +13,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
     DEFAULT_DEADLINE,
     Credentials,
     RegistryClient,
+    RegistrySettings,
     credentials_from_docker_config,
 )
 
@@ -30,6 +31,16 @@ REGISTRY_ARGS: dict[str, dict[str, Any]] = {
     "deadline": {"type": "float", "default": DEFAULT_DEADLINE},
 }
 
+# The parallel-requests option (documented in doc_fragments/concurrency.py).
+MAX_WORKERS_ARG: dict[str, dict[str, Any]] = {
+    "max_workers": {"type": "int", "default": 8, "aliases": ["concurrency"]},
+}
+
+
+def registry_argument_spec(**options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The argument spec of a module that talks to a registry: the connection options, max_workers and its own."""
+    return dict(REGISTRY_ARGS, **MAX_WORKERS_ARG, **options)
+
 
 def credentials_from_params(params: Mapping[str, Any], registry: str, docker_config: str | None = None
                             ) -> Credentials | None:
@@ -41,7 +52,7 @@ def credentials_from_params(params: Mapping[str, Any], registry: str, docker_con
 
 
 def client_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The RegistryClient keywords of the shared options (old spellings too, for callers passing raw dicts)."""
+    """The RegistrySettings keywords of the shared options (old spellings too, for callers passing raw dicts)."""
     plain = params.get("plain_http")
     return {
         "insecure": params.get("insecure") if plain is None else plain,
@@ -52,12 +63,15 @@ def client_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def settings_from_params(params: Mapping[str, Any]) -> RegistrySettings:
+    """The client settings of a module's registry options (the deadline starts when a client is made)."""
+    return RegistrySettings(retries=params["retries"], deadline=params.get("deadline"), **client_kwargs(params))
+
+
 def client_from_params(params: Mapping[str, Any]) -> RegistryClient:
     """A client of the module's `registry` from its parameters; the deadline starts now (the module call)."""
     registry = params["registry"]
     # Credentials of a docker config are looked up by host: never with a user:password@ of the address, which
     # the client refuses (without repeating it).
     host = registry.split("://")[-1].rpartition("@")[2]
-    creds = credentials_from_params(params, host)
-    return RegistryClient(registry, creds, retries=params["retries"], deadline=params.get("deadline"),
-                          **client_kwargs(params))
+    return RegistryClient(registry, credentials_from_params(params, host), settings_from_params(params))

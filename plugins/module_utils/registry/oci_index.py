@@ -22,28 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import (
     DOCKER_MANIFEST,
+    IN_TOTO,
+    OCI_CONFIG,
     OCI_INDEX,
     OCI_MANIFEST,
+    OCI_OF_DOCKER,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     RegistryClient,
     RegistryError,
 )
-
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-OCI_LAYER_FOREIGN = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-IN_TOTO = "application/vnd.in-toto+json"
-
-# docker schema2 media type -> the OCI one for the same bytes
-_OCI_OF_DOCKER = {
-    DOCKER_CONFIG: OCI_CONFIG,
-    "application/vnd.docker.image.rootfs.diff.tar.gzip": OCI_LAYER_GZIP,
-    "application/vnd.docker.image.rootfs.diff.tar": OCI_LAYER,
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": OCI_LAYER_FOREIGN,
-}
 
 PREDICATE_TYPE = "in-toto.io/predicate-type"
 REFERENCE_TYPE = "vnd.docker.reference.type"
@@ -100,7 +90,7 @@ def oci_image_manifest(pushed: Mapping[str, Any], annotations: Mapping[str, str]
 
     def blob(desc: Mapping[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in desc.items() if k in ("digest", "size", "urls", "annotations")}
-        out["mediaType"] = _OCI_OF_DOCKER.get(str(desc.get("mediaType", "")), str(desc.get("mediaType", "")))
+        out["mediaType"] = OCI_OF_DOCKER.get(str(desc.get("mediaType", "")), str(desc.get("mediaType", "")))
         return out
 
     doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": blob(pushed["config"]),

@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import (
@@ -31,14 +31,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref 
     validate_tag,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.registry._http_connection import Connection, Headers
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import MANIFEST_ACCEPT
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-MANIFEST_ACCEPT = (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST)
-LIST_TYPES = (OCI_INDEX, DOCKER_LIST)
-IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 
 DOCKER_HUB = "registry-1.docker.io"
 _DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/")
@@ -64,6 +58,10 @@ class RegistryError(BuildfarmError):
         self.repository = repository
         self.reference = reference
         self.status = status
+
+
+class DockerConfigError(BuildfarmError, ValueError):
+    """A Docker config.json whose credentials cannot be read (never echoing them)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,10 @@ def credentials_from_docker_config(config: Mapping | str, registry: str) -> Cred
     """
     if isinstance(config, str):
         with open(os.path.expanduser(config), encoding="utf-8") as f:
-            content: Mapping = json.load(f)
+            try:
+                content: Mapping = json.load(f)
+            except ValueError as exc:
+                raise DockerConfigError("not JSON: %s" % exc, config) from None
     else:
         content = config
     wanted = _config_key_host(registry)
@@ -155,9 +156,9 @@ def credentials_from_docker_config(config: Mapping | str, registry: str) -> Cred
             try:
                 user, sep, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
-                raise ValueError("docker config: auths.%s.auth is not base64 of user:password" % key) from None
+                raise DockerConfigError("docker config: auths.%s.auth is not base64 of user:password" % key) from None
             if not sep:
-                raise ValueError("docker config: auths.%s.auth has no ':' between user and password" % key)
+                raise DockerConfigError("docker config: auths.%s.auth has no ':' between user and password" % key)
             return Credentials(user, password)
         if entry.get("username") and entry.get("password"):
             return Credentials(str(entry["username"]), str(entry["password"]))
@@ -215,6 +216,83 @@ class _Response:
         return self.headers.get(name, "") or ""
 
 
+@dataclass(frozen=True)
+class RegistrySettings:
+    """How a client talks to its registry (see RegistryClient), built once from a module's options
+    (`_registry_args.settings_from_params`); checked when built."""
+
+    insecure: bool | None = None  # plain HTTP without a scheme; None: for a loopback host only
+    validate_certs: bool = True
+    ca_path: str | None = None
+    plain_http_credentials: bool = False
+    timeout: float = 30.0
+    retries: int = 4
+    deadline: float | None = None  # seconds from the client's creation
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("retries", "retry_after_cap"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise BuildfarmError("must be 0 or more", field=name, value=getattr(self, name))
+        for name in ("timeout", "deadline"):
+            value = getattr(self, name)
+            if value is not None and value < 1e-9:
+                raise BuildfarmError("must be more than 0", field=name, value=value)
+
+    @classmethod
+    def of(cls, ca_cert: str | None = None, **fields: Any) -> "RegistrySettings":
+        """The settings of keywords, `ca_cert` being the old name of `ca_path`."""
+        if ca_cert and not fields.get("ca_path"):
+            fields["ca_path"] = ca_cert
+        return cls(**fields)
+
+
+def _split_address(address: str) -> tuple[str, str]:
+    """(explicit scheme or "", host[:port]) of a registry address, refusing what is not one."""
+    scheme = ""
+    if "://" in address:
+        scheme, _sep, address = address.partition("://")
+        scheme = scheme.lower()
+    registry = address.rstrip("/")
+    if "@" in registry:
+        # The address is printed in every message and sent as the Host header: say what is wrong, never echo it.
+        raise RegistryError("the registry address carries credentials (user:password@host); give them as "
+                            "username and password instead", registry.rpartition("@")[2])
+    if scheme not in ("", "http", "https"):
+        raise RegistryError("unsupported scheme %r (http:// or https://)" % scheme, registry)
+    if "/" in registry or not registry:
+        raise RegistryError("the registry is host[:port] with an optional scheme, without a path", registry)
+    return scheme, registry
+
+
+def _host_of(registry: str) -> str:
+    parsed = urllib.parse.urlsplit("//" + registry)
+    try:
+        _port = parsed.port
+    except ValueError:
+        raise RegistryError("not host[:port]: bad port", registry) from None
+    return parsed.hostname or registry
+
+
+def _choose_scheme(explicit: str, registry: str, host: str, settings: RegistrySettings) -> str:
+    """An explicit scheme wins; else HTTPS with a CA, plain HTTP when asked (or for loopback), HTTPS otherwise."""
+    if settings.ca_path and not os.path.isfile(os.path.expanduser(settings.ca_path)):
+        raise RegistryError("field ca_path: no such file %s (the CA certificate, PEM, that signed the "
+                            "registry's certificate)" % settings.ca_path, registry)
+    insecure = settings.insecure
+    if explicit == "https" and insecure:
+        raise RegistryError("plain_http (insecure) contradicts the https:// of the address; for TLS without "
+                            "certificate verification set validate_certs: false", registry)
+    if explicit:
+        return explicit
+    if settings.ca_path:
+        return "https"
+    return "http" if insecure or (insecure is None and _is_loopback(host)) else "https"
+
+
 class RegistryClient:
     """One registry (`host[:port]`, optionally with an `http://`/`https://` scheme).
 
@@ -228,73 +306,30 @@ class RegistryClient:
     `retry_after_cap`. TLS, DNS, refused-connection and encoding errors are not transient: they fail at once.
     """
 
-    def __init__(self, registry: str, credentials: Credentials | None = None, insecure: bool | None = None,
-                 ca_cert: str | None = None, timeout: float = 30.0, retries: int = 4,
-                 backoff_base: float = 0.5, backoff_cap: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep, validate_certs: bool = True,
-                 ca_path: str | None = None, deadline: float | None = None,
-                 retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP, plain_http_credentials: bool = False) -> None:
-        scheme = ""
-        if "://" in registry:
-            scheme, _sep, registry = registry.partition("://")
-            scheme = scheme.lower()
-        self.registry = registry.rstrip("/")
-        if "@" in self.registry:
-            # The address is printed in every message and sent as the Host header: say what is wrong, never echo it.
-            raise RegistryError("the registry address carries credentials (user:password@host); give them as "
-                                "username and password instead", self.registry.rpartition("@")[2])
-        if scheme not in ("", "http", "https"):
-            raise RegistryError("unsupported scheme %r (http:// or https://)" % scheme, self.registry)
-        if "/" in self.registry or not self.registry:
-            raise RegistryError("the registry is host[:port] with an optional scheme, without a path",
-                                self.registry)
-        for name, value in (("retries", retries), ("timeout", timeout), ("deadline", deadline),
-                            ("retry_after_cap", retry_after_cap)):
-            if value is not None and value < (0 if name in ("retries", "retry_after_cap") else 1e-9):
-                raise BuildfarmError("must be %s" % ("0 or more" if name in ("retries", "retry_after_cap")
-                                                     else "more than 0"), field=name, value=value)
-        ca_path = ca_path or ca_cert
-        if ca_path and not os.path.isfile(os.path.expanduser(ca_path)):
-            raise RegistryError("field ca_path: no such file %s (the CA certificate, PEM, that signed the "
-                                "registry's certificate)" % ca_path, self.registry)
-        parsed = urllib.parse.urlsplit("//" + self.registry)
-        try:
-            host, _port = parsed.hostname or self.registry, parsed.port
-        except ValueError:
-            raise RegistryError("not host[:port]: bad port", self.registry) from None
-        if not scheme:
-            if ca_path:
-                scheme = "https"
-            elif insecure or (insecure is None and _is_loopback(host)):
-                scheme = "http"
-            else:
-                scheme = "https"
-        elif scheme == "https" and insecure:
-            raise RegistryError("plain_http (insecure) contradicts the https:// of the address; for TLS without "
-                                "certificate verification set validate_certs: false", self.registry)
-        self.scheme = scheme
-        self.host = host
-        self.validate_certs = validate_certs
-        self.plain_http_credentials = plain_http_credentials
+    def __init__(self, registry: str, credentials: Credentials | None = None,
+                 settings: RegistrySettings | None = None, **options: Any) -> None:
+        """`settings`, or the same as keywords (`RegistrySettings` fields; `ca_cert` is `ca_path`)."""
+        if settings is None:
+            settings = RegistrySettings.of(**options)
+        elif options:
+            raise TypeError("RegistryClient: settings and keywords %s given together" % ", ".join(sorted(options)))
+        self.settings = settings
+        explicit, self.registry = _split_address(registry)
+        self.host = _host_of(self.registry)
+        self.scheme = _choose_scheme(explicit, self.registry, self.host, settings)
+        self.validate_certs = settings.validate_certs
+        self.plain_http_credentials = settings.plain_http_credentials
         self.warnings: list[str] = []
         self.credentials = credentials
-        self._check_transport(self.scheme, host, "the registry")
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff_schedule(retries, backoff_base, backoff_cap)
-        self.retry_after_cap = retry_after_cap
-        self.deadline = deadline
-        self._deadline_at = time.monotonic() + deadline if deadline else None
-        self._sleep = sleep
-        self._ssl: ssl.SSLContext | None = None
-        if scheme == "https":
-            self._ssl = ssl.create_default_context(cafile=os.path.expanduser(ca_path)) if ca_path \
-                else ssl.create_default_context()
-            if not validate_certs:
-                self._ssl.check_hostname = False
-                self._ssl.verify_mode = ssl.CERT_NONE
-                self.warnings.append("registry %s: TLS certificates are not verified (validate_certs: false)"
-                                     % self.registry)
+        self._check_transport(self.scheme, self.host, "the registry")
+        self.timeout = settings.timeout
+        self.retries = settings.retries
+        self.backoff = backoff_schedule(settings.retries, settings.backoff_base, settings.backoff_cap)
+        self.retry_after_cap = settings.retry_after_cap
+        self.deadline = settings.deadline
+        self._deadline_at = time.monotonic() + settings.deadline if settings.deadline else None
+        self._sleep = settings.sleep
+        self._ssl = self._tls_context() if self.scheme == "https" else None
         self._local = threading.local()
         self._lock = threading.Lock()
         # Bearer tokens by the set of (resource, action) they were asked for, and one lock per such set so that
@@ -305,6 +340,17 @@ class RegistryClient:
         self._basic = False  # the registry asked for basic auth once: send it up front from then on
         self.retry_count = 0
         self.request_count = 0
+
+    def _tls_context(self) -> ssl.SSLContext:
+        ca_path = self.settings.ca_path
+        context = ssl.create_default_context(cafile=os.path.expanduser(ca_path)) if ca_path \
+            else ssl.create_default_context()
+        if not self.settings.validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.warnings.append("registry %s: TLS certificates are not verified (validate_certs: false)"
+                                 % self.registry)
+        return context
 
     @property
     def insecure(self) -> bool:
@@ -583,13 +629,18 @@ class RegistryClient:
         except BuildfarmError as exc:
             raise RegistryError(str(exc), self.registry, repository) from None
 
-    def head_manifest(self, repository: str, reference: str) -> Descriptor | None:
-        """The manifest's descriptor, or None when the registry has no such manifest."""
+    def _manifest_request(self, method: str, repository: str, reference: str) -> _Response | None:
+        """A HEAD or GET of a manifest in any of the media types the collection reads; None on 404."""
         self._check(repository, reference)
-        resp = self.request("HEAD", "/v2/%s/manifests/%s" % (repository, reference), repository, reference,
+        resp = self.request(method, "/v2/%s/manifests/%s" % (repository, reference), repository, reference,
                             headers={"Accept": ", ".join(MANIFEST_ACCEPT)}, scope=_scope(repository, "pull"),
                             ok=(200, 404))
-        if resp.status == 404:
+        return None if resp.status == 404 else resp
+
+    def head_manifest(self, repository: str, reference: str) -> Descriptor | None:
+        """The manifest's descriptor, or None when the registry has no such manifest."""
+        resp = self._manifest_request("HEAD", repository, reference)
+        if resp is None:
             return None
         digest = resp.header("Docker-Content-Digest")
         if not digest and reference.startswith("sha256:"):
@@ -600,11 +651,8 @@ class RegistryClient:
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest's exact bytes, media type and digest (checked against the bytes); None on 404."""
-        self._check(repository, reference)
-        resp = self.request("GET", "/v2/%s/manifests/%s" % (repository, reference), repository, reference,
-                            headers={"Accept": ", ".join(MANIFEST_ACCEPT)}, scope=_scope(repository, "pull"),
-                            ok=(200, 404))
-        if resp.status == 404:
+        resp = self._manifest_request("GET", repository, reference)
+        if resp is None:
             return None
         actual = sha256_digest(resp.body)
         for claimed in (resp.header("Docker-Content-Digest"), reference if reference.startswith("sha256:") else ""):

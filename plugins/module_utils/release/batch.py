@@ -27,15 +27,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import from_lines
-from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BUNDLE_FORMAT, RELEASE_JSON
+from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import RELEASE_JSON
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_rootfs import (
     RootfsError,
     resolve_release_versions,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import (
+from ansible_collections.buildfarm.images.plugins.module_utils.common.dockerfile import from_lines
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import LineError
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import (
     FAMILY_FILE,
     Family,
     FamilyError,
@@ -62,12 +63,18 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.library_r
     library_order,
     load_library,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    BundleFamily,
+    DroppedEntry,
+    FamilyKind,
+    ReleaseBundle,
+)
 
 BUNDLE_FILE = "release.tar"
 
 
-class ReleaseError(FamilyError):
-    """The release as a whole cannot be prepared: unknown family, a FROM cycle between families."""
+class ReleaseError(LineError, ValueError):
+    """The release as a whole cannot be prepared: unknown family, a FROM cycle between families, bad overrides."""
 
 
 class ReleaseParents(ParentLibrary):
@@ -132,31 +139,22 @@ class ReleaseFamily:
             out["debian_rootfs"] = dict(out["debian_rootfs"], releases=releases)
         return out
 
-    def as_dict(self) -> dict:
-        """What the builders, the publisher and the report need of the family (release.json)."""
-        return {
-            "name": self.name,
-            "kind": "family",
-            "repository": self.plan.repository,
-            "entries": [e.to_dict() for e in self.plan.entries],
-            "dropped": [d.to_dict() for d in self.plan.dropped],
-            "depends_on": list(self.depends_on),
-            "scratch": all(e.from_[:1] == ["scratch"] for e in self.plan.entries),
-            "context": self.context(),
-            "build_args": {str(k): str(v) for k, v in self.build_args.items()},
-            "tests": self.tests,
-            "source": self.plan.git_repo,
-            "revision": self.revision,
-            "created": self.created,
+    def record(self) -> BundleFamily:
+        """What the builders, the publisher and the report need of the family (its part of release.json)."""
+        entries = self.plan.entries
+        return BundleFamily(
+            name=self.name, kind=FamilyKind.FAMILY, repository=self.plan.repository, entries=list(entries),
+            dropped=_dropped(self.plan.dropped, self.name), depends_on=list(self.depends_on),
+            scratch=all(e.from_[:1] == ["scratch"] for e in entries), context=self.context(),
+            build_args={str(k): str(v) for k, v in self.build_args.items()}, tests=self.tests,
+            source=self.plan.git_repo, revision=self.revision, created=self.created,
             # what the attestations of the images say about their recipe and inputs (attest/provenance.py):
             # the family folder in its repository, each entry's template, its declared sources and, for root
             # filesystems, the Release files as the controller read them
-            "family_folder": self.plan.source,
-            "templates": {e.directory: self.family.template_for(e.variant) for e in self.plan.entries},
-            "sources": {e.directory: self.sources[e.directory] for e in self.plan.entries
-                        if self.sources.get(e.directory)},
-            "debian_releases": self.debian_releases(),
-        }
+            family_folder=self.plan.source,
+            templates={e.directory: self.family.template_for(e.variant) for e in entries},
+            sources={e.directory: self.sources[e.directory] for e in entries if self.sources.get(e.directory)},
+            debian_releases=self.debian_releases())
 
     def debian_releases(self) -> dict:
         """suite -> {version, sha256, mirror} of the Release files the release was planned from
@@ -178,9 +176,29 @@ class Release:
     families_dir: str
     warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        return {"format": BUNDLE_FORMAT, "architectures": list(self.architectures),
-                "families": [f.as_dict() for f in self.families]}
+    def record(self) -> ReleaseBundle:
+        """release.json: every family of the release, once."""
+        return ReleaseBundle(list(self.architectures), [family_record(f) for f in self.families])
+
+
+def _dropped(items: Sequence[Any], where: str) -> list[DroppedEntry]:
+    """A plan's (or a library file's) dropped entries as the bundle's records."""
+    return [d if isinstance(d, DroppedEntry) else
+            DroppedEntry.from_dict(d if isinstance(d, dict) else d.to_dict(), "%s.dropped[%d]" % (where, i))
+            for i, d in enumerate(items)]
+
+
+def family_record(f: ReleaseFamily | ReleaseLibrary) -> BundleFamily:
+    """The bundle's record of one family of the release (a family folder, or a library file's repository)."""
+    if isinstance(f, ReleaseFamily):
+        return f.record()
+    return BundleFamily(
+        name=f.name, kind=FamilyKind.LIBRARY, repository="library/" + f.name, entries=list(f.entries),
+        dropped=_dropped(f.dropped, f.name), depends_on=list(f.depends_on),
+        scratch=all(e.from_[:1] == ["scratch"] for e in f.entries), tests=f.tests,
+        source=next((e.git_repo for e in f.entries if e.git_repo), ""),
+        revision="",  # each entry's GitCommit is its revision
+        library_file=f.path)
 
 
 def discover(families_dir: str) -> list[str]:
@@ -337,7 +355,8 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
             library_files: Sequence[Any] = (), git_cache_dir: str = "") -> Release:
     """Load, render and plan the release's families (``names``, default every family of ``families_dir``) for
     ``architectures`` (default all), then the repositories of ``library_files`` (built from Git: each entry's source
-    fetched into ``git_cache_dir`` and checked). Any bad input raises a FamilyError naming file, field and value."""
+    fetched into ``git_cache_dir`` and checked). Any bad input raises a LineError (FamilyError, ReleaseError ...)
+    naming file, field and value."""
     families_dir = os.path.abspath(families_dir)
     if not os.path.isdir(families_dir):
         raise ReleaseError(families_dir, "families_dir", families_dir, "families folder not found")
@@ -347,30 +366,15 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
     for a in architectures or ():
         if not _arches.is_known(a):
             raise ReleaseError("release", "architectures", a, "unknown architecture")
-    seen: set[str] = set()
-    loaded: dict[str, tuple[Family, dict[str, str]]] = {}
-    sources: dict[str, dict[str, list[dict]]] = {}
-    for n in names:
-        if not isinstance(n, str) or n in (".", "..") or "/" in n or n.startswith("."):
-            raise ReleaseError(families_dir, "families", n, "not a family folder name")
-        if n in seen:
-            raise ReleaseError(families_dir, "families", n, "family named twice")
-        seen.add(n)
-        path = os.path.join(families_dir, n)
-        if not os.path.isdir(path):
-            raise ReleaseError(families_dir, "families", n, "no such family folder in %s (families there: %s)"
-                               % (families_dir, ", ".join(discover(families_dir)) or "none"))
-        family = apply_overrides(load_family(path, name=n), (overrides or {}).get(n), "overrides.%s" % n)
-        family = resolve_versions(family, debian_mirror)
-        loaded[n] = (family, render_family(family))
-        sources[n] = render_sources(family)
-    deps = {n: family_parents(rendered, seen, n) for n, (_f, rendered) in loaded.items()}
+    loaded = _load_families(families_dir, names, overrides or {}, debian_mirror)
+    seen = set(loaded)
+    deps = {n: family_parents(rendered, seen, n) for n, (_f, rendered, _s) in loaded.items()}
     parents = ReleaseParents(parents_dir, seen)
     if parents_dir and not os.path.isdir(parents_dir):
         raise ReleaseError(parents_dir, "parents_library", parents_dir, "parents library folder not found")
     release = Release([], list(architectures) if architectures is not None else [], families_dir)
     for n in _dependency_order(deps, families_dir):
-        family, rendered = loaded[n]
+        family, rendered, sources = loaded[n]
         plan = plan_family(family, parents_dir, rendered=rendered, architectures=architectures, parents=parents)
         plan.source = os.path.relpath(family.path, os.path.dirname(families_dir))
         parents.planned[n] = plan
@@ -381,10 +385,30 @@ def prepare(families_dir: str, names: Sequence[str] | None = None, architectures
         release.families.append(ReleaseFamily(family, rendered, plan, deps[n], revision, created,
                                               _load_tests(family),
                                               dict(((overrides or {}).get(n) or {}).get("build_args") or {}),
-                                              sources[n]))
+                                              sources))
     if library_files:
         release.families += _libraries(library_files, seen, architectures, git_cache_dir)
     return release
+
+
+def _load_families(families_dir: str, names: Sequence[Any], overrides: dict[str, Any],
+                   debian_mirror: str) -> dict[str, tuple[Family, dict[str, str], dict[str, list[dict]]]]:
+    """name -> (the family with its overrides and versions source applied, its rendered tree, its rendered
+    `sources:`), in the order named; a name that is no family folder of ``families_dir`` is a ReleaseError."""
+    loaded: dict[str, tuple[Family, dict[str, str], dict[str, list[dict]]]] = {}
+    for n in names:
+        if not isinstance(n, str) or n in (".", "..") or "/" in n or n.startswith("."):
+            raise ReleaseError(families_dir, "families", n, "not a family folder name")
+        if n in loaded:
+            raise ReleaseError(families_dir, "families", n, "family named twice")
+        path = os.path.join(families_dir, n)
+        if not os.path.isdir(path):
+            raise ReleaseError(families_dir, "families", n, "no such family folder in %s (families there: %s)"
+                               % (families_dir, ", ".join(discover(families_dir)) or "none"))
+        family = apply_overrides(load_family(path, name=n), overrides.get(n), "overrides.%s" % n)
+        family = resolve_versions(family, debian_mirror)
+        loaded[n] = (family, render_family(family), render_sources(family))
+    return loaded
 
 
 def _libraries(specs: Sequence[Any], families: set[str], architectures: Sequence[str] | None,
@@ -408,9 +432,12 @@ def _libraries(specs: Sequence[Any], families: set[str], architectures: Sequence
     return library_order(loaded, "library_files")
 
 
-def bundle_bytes(release: Release) -> bytes:
-    """The release bundle: release.json and every rendered tree, as a deterministic tar."""
-    files: dict[str, bytes] = {RELEASE_JSON: json.dumps(release.as_dict(), indent=1, sort_keys=True).encode()}
+def bundle_bytes(release: Release, data: dict[str, Any] | None = None) -> bytes:
+    """The release bundle: release.json and every rendered tree, as a deterministic tar. ``data``: release.json's
+    data when the caller has it already (`release.record().to_dict()`), so the release is serialized once."""
+    if data is None:
+        data = release.record().to_dict()
+    files: dict[str, bytes] = {RELEASE_JSON: json.dumps(data, indent=1, sort_keys=True).encode()}
     for f in release.families:
         for rel, text in f.rendered.items():
             files["render/%s/%s" % (f.name, rel)] = text.encode()
@@ -430,6 +457,7 @@ class WriteResult:
     library_files: dict[str, str]  # family -> path
     changed_files: list[str] = field(default_factory=list)
     diff: list[dict] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # release.json's data, as written into the bundle
 
 
 def write(release: Release, work_dir: str, artifacts_dir: str, check: bool = False,
@@ -438,7 +466,7 @@ def write(release: Release, work_dir: str, artifacts_dir: str, check: bool = Fal
     space, written in check mode too so a dry run knows what would be built - and the library files
     (``artifacts_dir/library/<family>``, not in check mode). Each is replaced whole, and only when it changed."""
     work_dir, artifacts_dir = os.path.abspath(work_dir), os.path.abspath(artifacts_dir)
-    res = WriteResult(False, os.path.join(work_dir, BUNDLE_FILE), {})
+    res = WriteResult(False, os.path.join(work_dir, BUNDLE_FILE), {}, data=release.record().to_dict())
     for f in release.families:
         if isinstance(f, ReleaseLibrary):
             continue  # built from Git: nothing rendered, and its library file is the user's own
@@ -451,19 +479,51 @@ def write(release: Release, work_dir: str, artifacts_dir: str, check: bool = Fal
             res.changed_files.append(path)
             if want_diff:
                 res.diff.append(written.diff())
-    data = bundle_bytes(release)
-    try:
-        with open(res.bundle, "rb") as fh:
-            same = fh.read() == data
-    except OSError:
-        same = False
-    if not same:
-        os.makedirs(work_dir, exist_ok=True)
-        tmp = res.bundle + ".tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, res.bundle)
+    _replace_if_changed(res.bundle, bundle_bytes(release, res.data))
     return res
+
+
+def _replace_if_changed(path: str, data: bytes) -> None:
+    """``path`` holds ``data`` afterwards; rewritten (atomically) only when its bytes differ, so the one copy of
+    the bundle to each builder is a no-op in an unchanged release."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read() == data:
+                return
+    except OSError:
+        pass  # not there yet (or unreadable): written below
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+# The views release_prepare returns beside the bundle, derived from release.json's one serialization (the playbooks
+# pass them on: `families` to the report, `publish` to manifest_list and release_verify, `docs` to readme).
+_RESULT_KEYS = ("name", "kind", "repository", "entries", "dropped", "depends_on", "scratch", "tests", "source",
+                "revision", "created")
+
+
+def result_families(data: dict[str, Any], work_dir: str) -> list[dict[str, Any]]:
+    """release_prepare's `families`: each family of release.json's ``data`` with its rendered tree's folder."""
+    return [dict({k: f[k] for k in _RESULT_KEYS}, render_dir=os.path.join(os.path.abspath(work_dir), "render",
+                                                                          f["name"]))
+            for f in data["families"]]
+
+
+def publish_view(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """release_prepare's `publish`: what manifest_list publishes, per family its repository name and entries."""
+    return [{"repository": f["name"], "entries": f["entries"]} for f in data["families"]]
+
+
+def docs_view(release: Release, data: dict[str, Any], artifacts_dir: str) -> list[dict[str, Any]]:
+    """release_prepare's `docs`: what readme writes, per family its entries, its folder (the docs/ of a family
+    folder; a library file has none, its READMEs get the default content) and the README's folder."""
+    docs_dir = os.path.join(os.path.abspath(artifacts_dir), "docs")
+    return [dict({"name": f["name"], "entries": f["entries"], "dest_dir": os.path.join(docs_dir, f["name"])},
+                 **({"family_dir": rf.family_dir} if rf.family_dir else {}))
+            for rf, f in zip(release.families, data["families"])]

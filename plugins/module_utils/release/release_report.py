@@ -6,8 +6,9 @@ and what was published, as JSON and Markdown. Plain typed Python, importable wit
 Beside the rows the report keeps each image's details (build, test and push times, size, builder, input digest,
 parents, attestation and verification of its tags), each builder's share and time, every failure with its host,
 and the release's changes since the previous report (report_changes); report_html renders it as a page.
-Optional fields of the stages' results are read defensively: a result without them (an older builder, a dry
-run) gives empty values, never an error.
+The stages' results are parsed by their own records (release.model: HostResult of the build, test and push
+records, ListResult, TagVerification): a malformed result is a ModelError naming the host, item and field; an
+optional field a result lacks (an older builder, a dry run) gives an empty value, never an error.
 """
 from __future__ import annotations
 
@@ -18,33 +19,25 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
-
-
-@dataclass
-class Cell:
-    status: str  # built | unchanged | failed | skipped | not-built | would-build | unreachable | unroutable
-    digest: str = ""
-    host: str = ""
-    push: str = ""  # pushed | unchanged | would-push | failed, for this tag; '' when not pushed at all
-
-    def as_dict(self) -> dict:
-        return {"status": self.status, "digest": self.digest, "host": self.host, "push": self.push}
-
-
-@dataclass
-class Row:
-    repository: str
-    tag: str
-    shared: bool
-    cells: dict[str, Cell] = field(default_factory=dict)  # arch -> cell
-    published: str = ""  # created | updated | unchanged | failed | not-published | would_create ...
-    published_digest: str = ""
-    message: str = ""
-
-    def as_dict(self) -> dict:
-        return {"repository": self.repository, "tag": self.tag, "shared": self.shared,
-                "architectures": {a: c.as_dict() for a, c in self.cells.items()},
-                "published": self.published, "published_digest": self.published_digest, "message": self.message}
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    NOT_PUBLISHED,
+    BuildResult,
+    BuildStatus,
+    Cell,
+    CellStatus,
+    HostResult,
+    ImagePushResult,
+    ImageSmokeResult,
+    ListResult,
+    ModelError,
+    PushedTag,
+    Row,
+    Status,
+    TagVerification,
+    Unroutable,
+)
 
 
 @dataclass
@@ -108,10 +101,10 @@ class Report:
             sorted(self.failed_hosts) or ["lists"])
         return "%s: %s." % (head, "; ".join(p for p in parts if p))
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         return {"ok": self.ok, "architectures": self.architectures, "failed_hosts": self.failed_hosts,
                 "failed_entries": self.failed_entries, "unroutable": self.unroutable,
-                "rows": [r.as_dict() for r in self.rows], "build_times": self.build_times,
+                "rows": [r.to_dict() for r in self.rows], "build_times": self.build_times,
                 # the page's data (report_html): images with times, builders, failures, changes
                 "images": self.images, "builders": self.builders, "failures": self.failures,
                 "counts": self.counts(), "lists": self.lists(), "times": self.times, "generated": self.generated,
@@ -147,15 +140,13 @@ def _span(items: Sequence[Mapping[str, Any]]) -> dict:
             "seconds": max(0.0, max(ends) - min(starts))}
 
 
-def _timed(item: Mapping[str, Any] | None) -> dict:
+def _timed(started: str, finished: str, seconds: float | None) -> dict:
     """A stage's times of one image: started, finished, seconds (given, or from the two times)."""
-    if not item:
-        return {}
-    out = {k: item[k] for k in ("started", "finished") if isinstance(item.get(k), str) and item.get(k)}
-    secs = item.get("seconds")
-    if not isinstance(secs, (int, float)) or isinstance(secs, bool):
-        a, b = parse_time(item.get("started")), parse_time(item.get("finished"))
-        secs = (b - a) if a is not None and b is not None else None
+    out: dict[str, Any] = {k: v for k, v in (("started", started), ("finished", finished)) if v}
+    secs: float | None = seconds
+    if not secs:  # not given (a stage that does not time itself, an older builder): from the two times
+        a, b = parse_time(started), parse_time(finished)
+        secs = (b - a) if a is not None and b is not None else seconds
     if secs is not None:
         out["seconds"] = round(float(secs), 3)
     return out
@@ -164,8 +155,10 @@ def _timed(item: Mapping[str, Any] | None) -> dict:
 def _repo_name(value: Any) -> str:
     """``python`` of python, library/python, 127.0.0.1:5000/amd64/python:3.13 (a verify result's naming)."""
     text = str(value or "")
-    last = text.rsplit("/", 1)[-1]
-    return last.split(":", 1)[0] if ":" in last else last
+    try:
+        return ImageRef.parse(text).name
+    except BuildfarmError:
+        return text  # not a reference: names no repository of the report (left out, never guessed)
 
 
 def _flag(item: Mapping[str, Any], *names: str) -> bool | None:
@@ -212,16 +205,155 @@ def verified_index(verified: Sequence[Any] | Mapping[str, Any] | None) -> dict[t
             "sbom": _flag(item, "sbom"), "provenance": _flag(item, "provenance"),
             "message": "; ".join(map(str, msg)) if isinstance(msg, list) else str(msg)}
 
-    if isinstance(verified, Mapping):  # the verify stage's whole result: its tags
-        walk(verified, {})
+    if isinstance(verified, Mapping):  # the verify stage's whole result: its tags, parsed by the stage's record
+        return _verified_tags(verified)
     else:
         for it in verified or []:
             walk(it, {})
     return out
 
 
+@dataclass
+class _Reported:
+    """What the builders reported, indexed by member: (repository, entry key, arch) or (host, entry key)."""
+
+    hosts: dict[str, HostResult]  # host -> its parsed result
+    failed_hosts: dict[str, str]  # host -> why
+    failed_entries: dict[str, list[str]] = field(default_factory=dict)
+    cells: dict[tuple[str, str, str], Cell] = field(default_factory=dict)
+    # (repo, key, arch) -> tag -> the push of that tag
+    pushes: dict[tuple[str, str, str], dict[str, PushedTag]] = field(default_factory=dict)
+    # every Windows builder computes the same unroutable entries: one of each is kept
+    unroutable: dict[tuple[str, str, str], Unroutable] = field(default_factory=dict)
+    times: list[dict] = field(default_factory=list)
+    builds: dict[tuple[str, str, str], tuple[str, BuildResult]] = field(default_factory=dict)
+    tests: dict[tuple[str, str], ImageSmokeResult] = field(default_factory=dict)
+    push_items: dict[tuple[str, str], ImagePushResult] = field(default_factory=dict)
+
+    def add(self, host: str, res: HostResult, arch: str) -> None:
+        for u in res.unroutable:
+            u_arch = u.arch or arch
+            self.unroutable.setdefault((u.repo, u.key, u_arch),
+                                       Unroutable(u.repo, u.key, u_arch, u.directory, u.tags, u.reason))
+        failed = set(res.failed)
+        if failed:
+            self.failed_entries[host] = sorted(failed)
+            self.failed_hosts.setdefault(host, "entries failed: " + ", ".join(sorted(failed)))
+        for img in res.images:
+            self.builds[(img.repo, img.key, arch)] = (host, img)
+            digest = next((res.digests[t.familiar()] for t in img.tags if t.familiar() in res.digests), "")
+            self.cells[(img.repo, img.key, arch)] = Cell(_cell_status(img, failed), digest, host)
+            if img.seconds:
+                self.times.append({"key": img.key, "arch": arch, "host": host, "status": img.status,
+                                   "seconds": img.seconds})
+        for tested in res.tests:
+            if tested.key:
+                self.tests[(host, tested.key)] = tested
+        for pushed in res.pushed:
+            self.push_items[(host, pushed.key)] = pushed
+            for t in pushed.tags:
+                self.pushes.setdefault((t.ref.name, pushed.key, arch), {})[t.ref.tag] = t
+
+
+def _cell_status(img: BuildResult, failed: set[str]) -> Status:
+    """The cell of a build: a later stage's failure of the entry fails an image that was made."""
+    if img.key in failed and img.status.has_image:
+        return CellStatus.FAILED
+    if img.status == BuildStatus.SKIPPED and img.error.startswith("parent failed"):
+        return CellStatus.SKIPPED_PARENT  # not attempted: an image it is built FROM failed here
+    return img.status
+
+
+def parse_results(results: Mapping[str, Any]) -> dict[str, HostResult]:
+    """Host -> its recorded result, each parsed by the record (a malformed one names host, item and field)."""
+    return {host: HostResult.from_dict(res, "results.%s" % host) for host, res in results.items()}
+
+
+def parse_published(published: Mapping[str, Any]) -> dict[str, dict[str, ListResult]]:
+    """Repository name -> tag -> what manifest_list did with it (its `lists`, each parsed by the record)."""
+    out: dict[str, dict[str, ListResult]] = {}
+    for name, lists in published.items():
+        if not isinstance(lists, (list, tuple)):
+            raise ModelError("must be manifest_list's lists", "published", name, type(lists).__name__)
+        parsed = [ListResult.from_dict(x, "published.%s[%d]" % (name, n)) for n, x in enumerate(lists)]
+        out[name] = {x.tag: x for x in parsed}
+    return out
+
+
+def _reported(builders: Mapping[str, str], hosts: Mapping[str, HostResult],
+              errors: Mapping[str, str] | None) -> _Reported:
+    # ``errors``: host -> why its build failed before it recorded a result
+    failed_hosts = {h: (errors or {}).get(h) or "did not report (unreachable or failed before building)"
+                    for h in builders if h not in hosts}
+    out = _Reported(dict(hosts), failed_hosts)
+    for host, res in hosts.items():
+        out.add(host, res, res.arch or builders.get(host, ""))
+    return out
+
+
+def _new_row(name: str, tag: str, shared: bool, pub: ListResult | None) -> Row:
+    row = Row(name, tag, shared)
+    if pub is not None:
+        row.published, row.published_digest = pub.action, pub.digest
+        row.message = pub.message or ", ".join(pub.missing)
+    else:
+        row.published = NOT_PUBLISHED
+    return row
+
+
+class _Rows:
+    """The report's rows (one per tag, in the release's order) and each planned member's first cell."""
+
+    def __init__(self, arches: list[str], builders: Mapping[str, str], got: _Reported) -> None:
+        self.arches, self.builders, self.got = arches, builders, got
+        self.rows: list[Row] = []
+        self.bases: dict[tuple[str, str, str], tuple[Mapping[str, Any], Mapping[str, Any], Cell]] = {}
+
+    def family(self, fam: Mapping[str, Any], lists: Mapping[str, ListResult]) -> None:
+        name = fam["name"]
+        mine: dict[str, Row] = {}
+        for e in fam.get("entries") or []:
+            key = "%s:%s" % (name, e["tags"][0])
+            for tag, shared in [(t, False) for t in e["tags"]] + [(t, True) for t in e.get("shared_tags") or []]:
+                row = mine.get(tag)
+                if row is None:
+                    row = mine[tag] = _new_row(name, tag, shared, lists.get(tag))
+                    self.rows.append(row)
+                for arch in e.get("architectures") or []:
+                    if arch in self.arches:
+                        self._cell(fam, e, row, (name, key, arch))
+
+    def _cell(self, fam: Mapping[str, Any], e: Mapping[str, Any], row: Row, member: tuple[str, str, str]) -> None:
+        name, key, arch = member
+        got = self.got
+        host = next((h for h, a in self.builders.items() if a == arch and h in got.failed_hosts
+                     and h not in got.hosts), "")
+        base = (got.cells.get(member)
+                or (Cell(CellStatus.UNROUTABLE) if member in got.unroutable else None)
+                or Cell(CellStatus.UNREACHABLE if host else CellStatus.NOT_BUILT, "", host))
+        pushed = got.pushes.get(member, {}).get(row.tag)
+        row.cells[arch] = Cell(base.status, (pushed.digest if pushed else "") or base.digest, base.host,
+                               pushed.status if pushed else "")
+        self.bases.setdefault(member, (fam, e, base))
+
+
+def _verified_tags(result: Mapping[str, Any]) -> dict[tuple[str, str, str], dict]:
+    """The index of verified_index of the verify stage's whole result (its `tags`, each a TagVerification)."""
+    tags = result.get("tags") or []
+    if not isinstance(tags, list):
+        raise ModelError("must be a list of the verify stage's tags", "verified", "tags", type(tags).__name__)
+    out: dict[tuple[str, str, str], dict] = {}
+    for n, item in enumerate(tags):
+        tag = TagVerification.from_dict(item, "verified.tags[%d]" % n)
+        for m in tag.members:
+            member = m.to_dict()
+            out[(_repo_name(tag.repository), tag.tag, m.architecture)] = {
+                "ok": m.ok, "sbom": member["sbom"], "provenance": member["provenance"], "message": member["message"]}
+    return out
+
+
 def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, str],
-                 results: Mapping[str, Mapping[str, Any]], published: Mapping[str, Sequence[Mapping[str, Any]]],
+                 results: Mapping[str, Any], published: Mapping[str, Sequence[Mapping[str, Any]]],
                  errors: Mapping[str, str] | None = None,
                  verified: Sequence[Any] | Mapping[str, Any] | None = None,
                  hosts: Mapping[str, Mapping[str, Any]] | None = None, generated: str = "",
@@ -231,87 +363,22 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
     builders add ``unroutable``, the entries no Windows builder's release can build, each with a reason);
     ``published``: repository name -> manifest_list's ``lists``; ``verified``: the verify stage's results (see
     verified_index); ``hosts``: host -> facts of the builder (``emulated``, ``native``); ``generated``: the
-    report's time (default now); ``started``: the release's start (default the first stage time reported)."""
+    report's time (default now); ``started``: the release's start (default the first stage time reported).
+
+    Results and lists are parsed by their stages' records: a malformed one is a ModelError naming it."""
     arches = architectures.sort_names(set(builders.values()))
-    # ``errors``: host -> why its build failed before it recorded a result
-    failed_hosts = {h: (errors or {}).get(h) or "did not report (unreachable or failed before building)"
-                    for h in builders if h not in results}
-    failed_entries: dict[str, list[str]] = {}
-    # (repo, entry key, arch) -> cell, and (repo, entry key, arch) -> {tag: push status}
-    cells: dict[tuple[str, str, str], Cell] = {}
-    pushes: dict[tuple[str, str, str], dict[str, tuple[str, str]]] = {}
-    # every Windows builder computes the same unroutable entries: keep one of each
-    unroutable: dict[tuple[str, str, str], dict] = {}
-    times: list[dict] = []
-    # (repo, key, arch) -> (host, image_build item); (host, key) -> image_test result / image_push item
-    items: dict[tuple[str, str, str], tuple[str, Mapping[str, Any]]] = {}
-    tests: dict[tuple[str, str], Mapping[str, Any]] = {}
-    push_items: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for host, res in results.items():
-        arch = res.get("arch") or builders.get(host, "")
-        for u in res.get("unroutable") or []:
-            unroutable.setdefault((u["repo"], u["key"], u.get("arch") or arch), dict(u, arch=u.get("arch") or arch))
-        digests = res.get("digests") or {}
-        failed = set(res.get("failed") or [])
-        if failed:
-            failed_entries[host] = sorted(failed)
-            failed_hosts.setdefault(host, "entries failed: " + ", ".join(sorted(failed)))
-        for img in res.get("images") or []:
-            items[(img["repo"], img["key"], arch)] = (host, img)
-            status = "failed" if img["key"] in failed and img["status"] in ("built", "unchanged") else img["status"]
-            if status == "skipped" and str(img.get("error") or "").startswith("parent failed"):
-                status = "skipped: parent failed"  # not attempted: an image it is built FROM failed here
-            digest = next((digests[t] for t in img.get("tags") or [] if t in digests), "")
-            cells[(img["repo"], img["key"], arch)] = Cell(status, digest, host)
-            if "seconds" in img:
-                times.append({"key": img["key"], "arch": arch, "host": host, "status": img["status"],
-                              "seconds": img["seconds"]})
-        for tested in res.get("tests") or []:
-            if isinstance(tested, Mapping) and tested.get("key"):
-                tests[(host, tested["key"])] = tested
-        for pushed in res.get("pushed") or []:
-            push_items[(host, pushed.get("key", ""))] = pushed
-            for t in pushed.get("tags") or []:
-                repo = t["ref"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
-                pushes.setdefault((repo, pushed["key"], arch), {})[t["ref"].rsplit(":", 1)[1]] = (
-                    t["status"], t.get("digest", ""))
-    rows: list[Row] = []
-    bases: dict[tuple[str, str, str], tuple[Mapping[str, Any], Mapping[str, Any], Cell]] = {}
+    got = _reported(builders, parse_results(results), errors)
+    lists = parse_published(published)
+    table = _Rows(arches, builders, got)
     for fam in release:
-        name = fam["name"]
-        lists = {x["tag"]: x for x in published.get(name) or []}
-        seen: set[str] = set()
-        for e in fam.get("entries") or []:
-            key = "%s:%s" % (name, e["tags"][0])
-            for tag, shared in [(t, False) for t in e["tags"]] + [(t, True) for t in e.get("shared_tags") or []]:
-                row = next((r for r in rows if r.repository == name and r.tag == tag), None) if tag in seen else None
-                if row is None:
-                    row = Row(name, tag, shared)
-                    rows.append(row)
-                    seen.add(tag)
-                    pub = lists.get(tag)
-                    if pub:
-                        row.published, row.published_digest = pub.get("action", ""), pub.get("digest", "")
-                        row.message = pub.get("message", "") or ", ".join(pub.get("missing_architectures") or [])
-                    else:
-                        row.published = "not-published"
-                for arch in e.get("architectures") or []:
-                    if arch not in arches:
-                        continue
-                    host = next((h for h, a in builders.items() if a == arch and h in failed_hosts
-                                 and h not in results), "")
-                    base = (cells.get((name, key, arch))
-                            or (Cell("unroutable") if (name, key, arch) in unroutable else None)
-                            or Cell("unreachable" if host else "not-built", "", host))
-                    push, digest = pushes.get((name, key, arch), {}).get(tag, ("", ""))
-                    row.cells[arch] = Cell(base.status, digest or base.digest, base.host, push)
-                    bases.setdefault((name, key, arch), (fam, e, base))
-    times.sort(key=lambda t: (t["key"], t["arch"]))
-    report = Report(arches, rows, failed_hosts, failed_entries, [unroutable[k] for k in sorted(unroutable)], times)
+        table.family(fam, lists.get(fam["name"]) or {})
+    got.times.sort(key=lambda t: (t["key"], t["arch"]))
+    report = Report(arches, table.rows, got.failed_hosts, got.failed_entries,
+                    [got.unroutable[k].to_dict() for k in sorted(got.unroutable)], got.times)
     report.generated = generated or format_time(time.time())
-    report.images = _image_details(bases, items, tests, push_items, verified_index(verified))
-    report.builders = _builders(builders, results, failed_hosts, report.images, hosts or {})
-    report.failures = _failures(failed_hosts, results, report.images, rows)
+    report.images = _image_details(table.bases, got, verified_index(verified))
+    report.builders = _builders(builders, got, report.images, hosts or {})
+    report.failures = _failures(got, report.images, table.rows)
     span = _span(report.builders)
     first = parse_time(started) or parse_time(span.get("started"))
     end = parse_time(report.generated)
@@ -320,65 +387,65 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
     return report
 
 
+def _members(name: str, arch: str, e: Mapping[str, Any], push: ImagePushResult | None,
+             verified: Mapping[tuple[str, str, str], dict]) -> list[dict]:
+    """An image's tags: each one's push and verification."""
+    pushed_tags = {t.ref.tag: t for t in push.tags} if push else {}
+    members = []
+    for tag in list(e.get("tags") or []) + list(e.get("shared_tags") or []):
+        t = pushed_tags.get(tag)
+        members.append({"tag": tag, "push": t.status if t else "", "digest": t.digest if t else "",
+                        "image_digest": t.image_digest if t else "",
+                        "attestation_digest": t.attestation_digest if t else "",
+                        "verified": verified.get((name, tag, arch))})
+    return members
+
+
 def _image_details(bases: Mapping[tuple[str, str, str], tuple[Mapping[str, Any], Mapping[str, Any], Cell]],
-                   items: Mapping[tuple[str, str, str], tuple[str, Mapping[str, Any]]],
-                   tests: Mapping[tuple[str, str], Mapping[str, Any]],
-                   push_items: Mapping[tuple[str, str], Mapping[str, Any]],
-                   verified: Mapping[tuple[str, str, str], dict]) -> list[dict]:
+                   got: _Reported, verified: Mapping[tuple[str, str, str], dict]) -> list[dict]:
     """One item per planned image (entry x architecture of the report), in the release's order."""
     out = []
     for (name, key, arch), (fam, e, base) in bases.items():
-        host, img = items.get((name, key, arch), (base.host, {}))
-        status = base.status
-        if status == "unchanged" and img.get("pulled"):
-            status = "pulled"  # the engine did not have it: taken from the registry, not rebuilt
-        test = tests.get((host, key)) or {}
-        push = push_items.get((host, key)) or {}
-        pushed_tags = {}
-        for t in push.get("tags") or []:
-            if isinstance(t, Mapping) and ":" in str(t.get("ref", "")):
-                pushed_tags[str(t["ref"]).rsplit(":", 1)[1]] = t
-        members = []
-        for tag in list(e.get("tags") or []) + list(e.get("shared_tags") or []):
-            t = pushed_tags.get(tag) or {}
-            members.append({"tag": tag, "push": t.get("status", ""), "digest": t.get("digest", ""),
-                            "image_digest": t.get("image_digest", ""),
-                            "attestation_digest": t.get("attestation_digest", ""),
-                            "verified": verified.get((name, tag, arch))})
-        size = img.get("size")
+        host, img = got.builds.get((name, key, arch), (base.host, None))
+        status: Status = base.status
+        if status == CellStatus.UNCHANGED and img is not None and img.pulled:
+            status = CellStatus.PULLED  # the engine did not have it: taken from the registry, not rebuilt
+        test = got.tests.get((host, key))
+        push = got.push_items.get((host, key))
         out.append({
             "repository": name, "key": key, "arch": arch, "host": host, "status": status,
-            "error": str(img.get("error") or ""),
-            "builder": str(img.get("builder") or ""), "image_id": str(img.get("image_id") or ""),
-            "input_digest": str(img.get("input_digest") or ""), "pulled": str(img.get("pulled") or ""),
-            "parents": [dict(p) for p in img.get("parents") or [] if isinstance(p, Mapping)],
-            "size": size if isinstance(size, int) and not isinstance(size, bool) else None,
+            "error": img.error if img else "",
+            "builder": img.builder if img else "", "image_id": img.image_id if img else "",
+            "input_digest": img.input_digest if img else "", "pulled": img.pulled if img else "",
+            "parents": [p.to_dict() for p in img.parents] if img else [],
+            # an image of no bytes is no image (a failed build's size is 0): no size shown
+            "size": (img.size or None) if img else None,
             # the recipe as planned: the family's commit and the entry's (a library file's GitCommit)
             "revision": str(fam.get("revision") or ""), "git_commit": str(e.get("git_commit") or ""),
             "version": str(e.get("version") or ""),
-            "sources": [dict(x) for x in (img.get("sources") or e.get("sources") or []) if isinstance(x, Mapping)],
-            "build": _timed(img) if img else {},
-            "test": dict(_timed(test), passed=test.get("passed"), cached=bool(test.get("cached")),
-                         failed_tests=list(test.get("failed_tests") or [])) if test else {},
-            "push": dict(_timed(push), ok=push.get("ok")) if push else {},
-            "tags": members,
+            "sources": [dict(x) for x in e.get("sources") or [] if isinstance(x, Mapping)],
+            "build": _timed(img.started, img.finished, img.seconds) if img else {},
+            "test": dict(_timed(test.started, test.finished, test.seconds), passed=test.passed, cached=test.cached,
+                         failed_tests=test.failed_tests) if test else {},
+            "push": dict(_timed(push.started, push.finished, None), ok=push.ok) if push else {},
+            "tags": _members(name, arch, e, push, verified),
         })
     return out
 
 
-def _builders(builders: Mapping[str, str], results: Mapping[str, Mapping[str, Any]], failed_hosts: Mapping[str, str],
-              images: Sequence[Mapping[str, Any]], hosts: Mapping[str, Mapping[str, Any]]) -> list[dict]:
+def _builders(builders: Mapping[str, str], got: _Reported, images: Sequence[Mapping[str, Any]],
+              hosts: Mapping[str, Mapping[str, Any]]) -> list[dict]:
     out = []
     order = architectures.sort_names(set(builders.values()))
     for host in sorted(builders, key=lambda h: (order.index(builders[h]), h)):
-        mine = [i for i in images if i["host"] == host and host in results]
+        mine = [i for i in images if i["host"] == host and host in got.hosts]
         stages = [i[s] for i in mine for s in ("build", "test", "push") if i.get(s)]
         span = _span(stages)
         if not span and stages:  # no times given: the stages' seconds, one after the other
             span = {"seconds": sum(float(s.get("seconds") or 0) for s in stages)}
         facts = hosts.get(host) or {}
-        out.append(dict({"host": host, "arch": builders[host], "ok": host not in failed_hosts,
-                         "error": failed_hosts.get(host, ""), "reported": host in results,
+        out.append(dict({"host": host, "arch": builders[host], "ok": host not in got.failed_hosts,
+                         "error": got.failed_hosts.get(host, ""), "reported": host in got.hosts,
                          "emulated": facts.get("emulated") if isinstance(facts.get("emulated"), bool) else None,
                          "native": str(facts.get("native") or ""),
                          "engines": sorted({i["builder"] for i in mine if i["builder"]}),
@@ -386,29 +453,33 @@ def _builders(builders: Mapping[str, str], results: Mapping[str, Mapping[str, An
     return out
 
 
-def _failures(failed_hosts: Mapping[str, str], results: Mapping[str, Mapping[str, Any]],
-              images: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> list[dict]:
+def _image_failures(i: Mapping[str, Any]) -> list[dict]:
+    """The failures of one reported image: its build, its tests, its push."""
+    base = {"host": i["host"], "arch": i["arch"], "key": i["key"]}
     out = []
-    for host, why in sorted(failed_hosts.items()):
-        if host not in results:
+    if i["status"] == "failed" and i["error"]:
+        out.append(dict(base, stage="build", message=i["error"]))
+    if i["test"] and i["test"].get("passed") is False:
+        out.append(dict(base, stage="test", message="smoke tests failed: " + (
+            ", ".join(i["test"]["failed_tests"]) or "see the builder's log")))
+    if i["push"] and i["push"].get("ok") is False:
+        out.append(dict(base, stage="push", message="not pushed: " + ", ".join(
+            t["tag"] for t in i["tags"] if t["push"] == "failed")))
+    return out
+
+
+def _failures(got: _Reported, images: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> list[dict]:
+    out = []
+    for host, why in sorted(got.failed_hosts.items()):
+        if host not in got.hosts:
             out.append({"host": host, "arch": "", "key": "", "stage": "builder", "message": why})
     for i in images:
-        if i["host"] not in results:
-            continue
-        base = {"host": i["host"], "arch": i["arch"], "key": i["key"]}
-        if i["status"] == "failed" and i["error"]:
-            out.append(dict(base, stage="build", message=i["error"]))
-        if i["test"] and i["test"].get("passed") is False:
-            out.append(dict(base, stage="test", message="smoke tests failed: " + (
-                ", ".join(i["test"]["failed_tests"]) or "see the builder's log")))
-        if i["push"] and i["push"].get("ok") is False:
-            out.append(dict(base, stage="push", message="not pushed: " + ", ".join(
-                t["tag"] for t in i["tags"] if t["push"] == "failed")))
-    for host, res in sorted(results.items()):
-        for key in res.get("failed") or []:  # a failed entry no stage above explains
+        if i["host"] in got.hosts:
+            out.extend(_image_failures(i))
+    for host, res in sorted(got.hosts.items()):
+        for key in res.failed:  # a failed entry no stage above explains
             if not any(f["host"] == host and f["key"] == key for f in out):
-                out.append({"host": host, "arch": res.get("arch", ""), "key": key, "stage": "build",
-                            "message": "failed"})
+                out.append({"host": host, "arch": res.arch, "key": key, "stage": "build", "message": "failed"})
     # lists not published: one failure per repository and reason (a missing architecture fails many tags at once)
     grouped: dict[tuple[str, str], list[str]] = {}
     for r in rows:
@@ -461,5 +532,5 @@ def _duration(seconds: float) -> str:
 
 
 def render_files(report: Report) -> dict[str, str]:
-    return {"release-report.json": json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n",
+    return {"release-report.json": json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n",
             "release-report.md": markdown(report)}

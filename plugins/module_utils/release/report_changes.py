@@ -108,22 +108,9 @@ def rebuild_reasons(old: Mapping[str, Any] | None, new: Mapping[str, Any],
     return reasons
 
 
-def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], previous_file: str = "") -> dict:
-    """The changes from ``previous`` (a release-report.json's data, None for a first report) to ``current``
-    (this report's data). ``previous_file``: where the previous report is kept (history), shown as a link."""
-    out: dict[str, Any] = {
-        "previous": None, "tags_added": [], "tags_removed": [], "digests_changed": [], "members_added": [],
-        "members_removed": [], "lists_changed": [], "rebuilt": [], "nothing_changed": False, "summary": "",
-        "not_done": "", "last_digests": []}
-    rebuilt_keys = {(i["key"], i["arch"]) for i in current.get("images") or [] if i.get("status") == "built"}
-    if previous is None:
-        out["summary"] = "first report: no previous release to compare with"
-        return out
-    out["previous"] = {"generated": str(previous.get("generated") or ""), "file": previous_file,
-                       "ok": previous.get("ok")}
-    old_tags, new_tags = _tags(previous), _tags(current)
-    out["tags_added"] = [{"repository": r, "tag": t} for (r, t) in new_tags if (r, t) not in old_tags]
-    out["tags_removed"] = [{"repository": r, "tag": t} for (r, t) in old_tags if (r, t) not in new_tags]
+def _member_changes(out: dict[str, Any], previous: Mapping[str, Any], current: Mapping[str, Any],
+                    old_tags: Mapping[tuple[str, str], Any], new_tags: Mapping[tuple[str, str], Any]) -> None:
+    """Members whose digest changed, added or removed (of tags both reports have), and the digests carried."""
     old_m, new_m = _members(previous), _members(current)
     # what each member's tag held after the previous release: its digest there, else the one it carried forward
     old_m = {**_last_digests(previous), **{k: v for k, v in old_m.items() if v}}
@@ -146,17 +133,27 @@ def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], prev
         a, b = str((prev_row or {}).get("published_digest") or ""), str(row.get("published_digest") or "")
         if prev_row is not None and a and b and a != b:
             out["lists_changed"].append({"repository": key[0], "tag": key[1], "old": a, "new": b})
+
+
+def _rebuilt(previous: Mapping[str, Any], current: Mapping[str, Any], rebuilt_keys: set) -> list[dict]:
+    """The images built in this release, and why (compared with the previous report's details)."""
     old_images = {(i.get("key"), i.get("arch")): i for i in previous.get("images") or [] if isinstance(i, Mapping)}
     has_details = bool(old_images)
+    out = []
     for i in current.get("images") or []:
         if i.get("status") != "built":
             continue
         old = old_images.get((i["key"], i["arch"]))
         reasons = (rebuild_reasons(old, i, rebuilt_keys) if has_details
                    else ["the previous report has no image details"])
-        out["rebuilt"].append({"repository": i["repository"], "key": i["key"], "arch": i["arch"],
-                               "old_input_digest": str((old or {}).get("input_digest") or ""),
-                               "new_input_digest": str(i.get("input_digest") or ""), "reasons": reasons})
+        out.append({"repository": i["repository"], "key": i["key"], "arch": i["arch"],
+                    "old_input_digest": str((old or {}).get("input_digest") or ""),
+                    "new_input_digest": str(i.get("input_digest") or ""), "reasons": reasons})
+    return out
+
+
+def _summarize(out: dict[str, Any], current: Mapping[str, Any]) -> None:
+    """`summary`, `not_done` and `nothing_changed` of the changes found."""
     counts = [(len(out[k]), label) for k, label in (
         ("tags_added", "tags added"), ("tags_removed", "tags removed"), ("digests_changed", "digests changed"),
         ("members_added", "members added"), ("members_removed", "members removed"), ("rebuilt", "images rebuilt"))]
@@ -173,6 +170,27 @@ def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], prev
         out["summary"] = "no published tag changed since the previous release; " + not_done
     else:
         out["summary"] = "nothing changed since the previous release"
+
+
+def compare(previous: Mapping[str, Any] | None, current: Mapping[str, Any], previous_file: str = "") -> dict:
+    """The changes from ``previous`` (a release-report.json's data, None for a first report) to ``current``
+    (this report's data). ``previous_file``: where the previous report is kept (history), shown as a link."""
+    out: dict[str, Any] = {
+        "previous": None, "tags_added": [], "tags_removed": [], "digests_changed": [], "members_added": [],
+        "members_removed": [], "lists_changed": [], "rebuilt": [], "nothing_changed": False, "summary": "",
+        "not_done": "", "last_digests": []}
+    rebuilt_keys = {(i["key"], i["arch"]) for i in current.get("images") or [] if i.get("status") == "built"}
+    if previous is None:
+        out["summary"] = "first report: no previous release to compare with"
+        return out
+    out["previous"] = {"generated": str(previous.get("generated") or ""), "file": previous_file,
+                       "ok": previous.get("ok")}
+    old_tags, new_tags = _tags(previous), _tags(current)
+    out["tags_added"] = [{"repository": r, "tag": t} for (r, t) in new_tags if (r, t) not in old_tags]
+    out["tags_removed"] = [{"repository": r, "tag": t} for (r, t) in old_tags if (r, t) not in new_tags]
+    _member_changes(out, previous, current, old_tags, new_tags)
+    out["rebuilt"] = _rebuilt(previous, current, rebuilt_keys)
+    _summarize(out, current)
     return out
 
 

@@ -1,7 +1,7 @@
 # Copyright: buildfarm.images contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The release report as one self-contained HTML page (release-report.html): styles inline, no script, no
-network, readable from the file system. Rendered from the report's JSON data (release_report.Report.as_dict), so a
+network, readable from the file system. Rendered from the report's JSON data (release_report.Report.to_dict), so a
 kept report can be rendered again from its JSON alone.
 
 Every status is a word and a symbol as well as a colour (readable in grey, printed, or by a screen reader); every
@@ -192,6 +192,50 @@ def _failures(data: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def _changed_tags(ch: Mapping[str, Any], key: str, title: str, cls: str, sym: str) -> str:
+    if not ch.get(key):
+        return ""
+    return "<h3>%s</h3><ul class=\"plain\">%s</ul>" % (e(title), "".join(
+        '<li><span class="st %s">%s</span> <code>%s:%s</code></li>' % (cls, sym, e(t["repository"]), e(t["tag"]))
+        for t in ch[key]))
+
+
+def _rebuilt(ch: Mapping[str, Any]) -> str:
+    if not ch.get("rebuilt"):
+        return ""
+    return "<h3>Images rebuilt and why</h3>" + _table(["Image", "Architecture", "Why", "Input digest"], [
+        "<tr><th scope=\"row\"><code>%s</code></th><td>%s</td><td>%s</td><td class=\"wide\"><code>%s</code> \u2192 "
+        "<code>%s</code></td></tr>" % (
+            e(r["key"]), e(r["arch"]), "<br>".join(e(x) for x in r.get("reasons") or []),
+            e(short(r.get("old_input_digest", ""))) or "\u2013", e(short(r.get("new_input_digest", ""))))
+        for r in ch["rebuilt"]], wide=(3,))
+
+
+def _changed_digests(ch: Mapping[str, Any]) -> str:
+    """Members and lists whose digest changed (a long table folds, its count stays in view)."""
+    out = []
+    rows = []
+    for label, key in (("changed", "digests_changed"), ("added", "members_added"), ("removed", "members_removed")):
+        for m in ch.get(key) or []:
+            rows.append("<tr><th scope=\"row\"><code>%s:%s</code></th><td>%s</td><td>%s</td><td><code>%s</code></td>"
+                        "<td><code>%s</code></td></tr>" % (
+                            e(m["repository"]), e(m["tag"]), e(m["arch"]), e(label), e(short(m.get("old", ""))),
+                            e(short(m.get("new", "")))))
+    if rows:
+        # a rebuilt image changes every tag's digest
+        out.append("<details%s><summary><b>Members whose digest changed</b> (%d)</summary>"
+                   % (" open" if len(rows) <= 12 else "", len(rows)))
+        out.append(_table(["Tag", "Architecture", "Change", "Old", "New"], rows))
+        out.append("</details>")
+    if ch.get("lists_changed"):
+        out.append("<details%s><summary><b>Lists whose digest changed</b> (%d)</summary><ul class=\"plain\">"
+                   % (" open" if len(ch["lists_changed"]) <= 12 else "", len(ch["lists_changed"])))
+        out.extend("<li><code>%s:%s</code> <code>%s</code> \u2192 <code>%s</code></li>" % (
+            e(x["repository"]), e(x["tag"]), e(short(x["old"])), e(short(x["new"]))) for x in ch["lists_changed"])
+        out.append("</ul></details>")
+    return "".join(out)
+
+
 def _changes(ch: Mapping[str, Any], link_prefix: str) -> str:
     out = ['<section id="changes"><h2>What changed</h2>']
     prev = ch.get("previous")
@@ -216,43 +260,10 @@ def _changes(ch: Mapping[str, Any], link_prefix: str) -> str:
         out.append('<p><span class="st warn">\u2298 no published tag changed</span> %s: their tags keep what an '
                    'earlier release pushed.</p></section>' % e(ch.get("not_done") or ch.get("summary") or ""))
         return "".join(out)
-
-    def tags(key: str, title: str, cls: str, sym: str) -> None:
-        if ch.get(key):
-            out.append("<h3>%s</h3><ul class=\"plain\">" % e(title))
-            out.extend('<li><span class="st %s">%s</span> <code>%s:%s</code></li>'
-                       % (cls, sym, e(t["repository"]), e(t["tag"])) for t in ch[key])
-            out.append("</ul>")
-
-    tags("tags_added", "Tags added", "ok", "+")
-    tags("tags_removed", "Tags removed", "bad", "\u2212")
-    if ch.get("rebuilt"):
-        out.append("<h3>Images rebuilt and why</h3>")
-        out.append(_table(["Image", "Architecture", "Why", "Input digest"], [
-            "<tr><th scope=\"row\"><code>%s</code></th><td>%s</td><td>%s</td><td class=\"wide\"><code>%s</code> \u2192 "
-            "<code>%s</code></td></tr>" % (
-                e(r["key"]), e(r["arch"]), "<br>".join(e(x) for x in r.get("reasons") or []),
-                e(short(r.get("old_input_digest", ""))) or "\u2013", e(short(r.get("new_input_digest", ""))))
-            for r in ch["rebuilt"]], wide=(3,)))
-    rows = []
-    for label, key in (("changed", "digests_changed"), ("added", "members_added"), ("removed", "members_removed")):
-        for m in ch.get(key) or []:
-            rows.append("<tr><th scope=\"row\"><code>%s:%s</code></th><td>%s</td><td>%s</td><td><code>%s</code></td>"
-                        "<td><code>%s</code></td></tr>" % (
-                            e(m["repository"]), e(m["tag"]), e(m["arch"]), e(label), e(short(m.get("old", ""))),
-                            e(short(m.get("new", "")))))
-    if rows:
-        # a rebuilt image changes every tag's digest: a long table folds, its count stays in view
-        out.append("<details%s><summary><b>Members whose digest changed</b> (%d)</summary>"
-                   % (" open" if len(rows) <= 12 else "", len(rows)))
-        out.append(_table(["Tag", "Architecture", "Change", "Old", "New"], rows))
-        out.append("</details>")
-    if ch.get("lists_changed"):
-        out.append("<details%s><summary><b>Lists whose digest changed</b> (%d)</summary><ul class=\"plain\">"
-                   % (" open" if len(ch["lists_changed"]) <= 12 else "", len(ch["lists_changed"])))
-        out.extend("<li><code>%s:%s</code> <code>%s</code> \u2192 <code>%s</code></li>" % (
-            e(x["repository"]), e(x["tag"]), e(short(x["old"])), e(short(x["new"]))) for x in ch["lists_changed"])
-        out.append("</ul></details>")
+    out.append(_changed_tags(ch, "tags_added", "Tags added", "ok", "+"))
+    out.append(_changed_tags(ch, "tags_removed", "Tags removed", "bad", "\u2212"))
+    out.append(_rebuilt(ch))
+    out.append(_changed_digests(ch))
     out.append("</section>")
     return "".join(out)
 
@@ -350,7 +361,7 @@ def _repository(name: str, rows: Sequence[Mapping[str, Any]], images: Sequence[M
 
 def render(data: Mapping[str, Any], links: Mapping[str, Sequence[tuple[str, str]]] | None = None,
            nav: Sequence[tuple[str, str]] = (), link_prefix: str = "") -> str:
-    """The page of one report. ``data``: Report.as_dict(); ``links``: repository -> (label, relative href) of its
+    """The page of one report. ``data``: Report.to_dict(); ``links``: repository -> (label, relative href) of its
     README and library file; ``nav``: (label, href) links at the top (the JSON, the Markdown, the history);
     ``link_prefix``: prefix of links to files kept beside the report (``../`` for a copy in history/)."""
     ok = bool(data.get("ok"))

@@ -26,25 +26,34 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common import arc
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    ATTESTATION_MANIFEST,
-    REFERENCE_DIGEST,
-    REFERENCE_TYPE,
-    Publisher,
-    load_entries,
-    plan_lists,
-)
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_members import pick_member
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import load_entries, plan_lists
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import (
     IMAGE_TYPES,
     LIST_TYPES,
     OCI_MANIFEST,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_index import (
+    ATTESTATION_MANIFEST,
+    PREDICATE_TYPE,
+    REFERENCE_DIGEST,
+    REFERENCE_TYPE,
+    SPDX_PREDICATE,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     RegistryClient,
     RegistryError,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    BuildResult,
+    ImagePushResult,
+    ListResult,
+    MemberVerification,
+    PushStatus,
+    TagVerification,
+)
 
 IN_TOTO_LAYER = "application/vnd.in-toto+json"
-PREDICATE_TYPE = "in-toto.io/predicate-type"
-SPDX_PREDICATE = "https://spdx.dev/Document"
 SLSA_PREFIX = "https://slsa.dev/provenance/"
 STATEMENT_PREFIX = "https://in-toto.io/Statement/"
 DPKG_STATUS = "var/lib/dpkg/status"
@@ -76,99 +85,83 @@ class ListCheck:
     message: str = ""  # the publish failed this tag (it is reported as a failure)
 
 
-@dataclass
-class MemberResult:
-    architecture: str
-    platform: str
-    digest: str
-    attestation: str = ""
-    source: str = ""
-    failures: list[str] = field(default_factory=list)
-    sbom: dict = field(default_factory=dict)
-    provenance: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def to_dict(self) -> dict:
-        """`arch`, `ok`, `sbom`/`provenance` (the attestation holds one that checked out) and `message` are what
-        release_report's `verified` reads; the details follow."""
-        return {"arch": self.architecture, "platform": self.platform, "digest": self.digest,
-                "attestation": self.attestation, "source": self.source, "ok": self.ok,
-                "sbom": bool(self.sbom) and not any("SBOM" in f for f in self.failures),
-                "provenance": bool(self.provenance) and not any("provenance" in f for f in self.failures),
-                "message": "; ".join(self.failures), "failures": list(self.failures),
-                "sbom_summary": dict(self.sbom), "provenance_summary": dict(self.provenance)}
-
-
-@dataclass
-class TagVerification:
-    repository: str
-    tag: str
-    digest: str = ""
-    members: list[MemberResult] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)  # the list's own, then each member's (prefixed)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def reference(self) -> str:
-        return "%s:%s" % (self.repository, self.tag)
-
-    def to_dict(self) -> dict:
-        return {"repository": self.repository, "tag": self.tag, "reference": self.reference, "ok": self.ok,
-                "digest": self.digest, "failures": list(self.failures), "message": "; ".join(self.failures),
-                "members": [m.to_dict() for m in self.members]}
-
-
 # -- input ---------------------------------------------------------------------------------------------------
 
-def _path_of(reference: str, where: str) -> str:
+def _path_of(ref: ImageRef, where: str) -> str:
     """`amd64/python:tag` of a full reference (registry host left out)."""
-    try:
-        ref = ImageRef.parse(reference, where, "ref", default_tag="latest")
-    except BuildfarmError as exc:
-        raise VerifyInputError(str(exc)) from None
+    if not ref.tag:
+        raise VerifyInputError("must name a tag", where, "ref", str(ref))
     return "%s:%s" % (ref.path, ref.tag)
+
+
+def _parents_of(builds: Sequence[BuildResult]) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """(entry key, image id) -> the build's (FROM as written, digest); (key, "") -> the first build of the key.
+    A build is the push's by entry key and image id (one key is built once per architecture)."""
+    out: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+    for b in builds:
+        parents = tuple((p.name, p.digest) for p in b.parents)
+        out[b.key, b.image_id] = parents
+        out.setdefault((b.key, ""), parents)
+    return out
+
+
+def _pushed_group(where: str, items: Any, built_where: str, builds: Any) -> dict[str, Pushed]:
+    """Reference -> what was pushed there, of image_push `images` items and image_build's `images` (parsed)."""
+    parents_of = _parents_of(_records(BuildResult, builds, built_where))
+    out: dict[str, Pushed] = {}
+    for i, item in enumerate(_records(ImagePushResult, items, where)):
+        for j, t in enumerate(item.tags):
+            if t.status == PushStatus.FAILED:
+                continue
+            path = _path_of(t.ref, "%s[%d].tags[%d]" % (where, i, j))
+            out[path] = Pushed(path, t.digest, t.image_digest, t.attestation_digest,
+                               parents_of.get((item.key, item.image_id)) or parents_of.get((item.key, ""), ()))
+    return out
+
+
+def _records(cls: Any, items: Any, where: str) -> list:
+    """`items` parsed by the producing stage's record (`where[n]` names a bad one)."""
+    if not isinstance(items, (list, tuple)):
+        raise VerifyInputError("must be a list", field=where, value=type(items).__name__)
+    return [cls.from_dict(item, "%s[%d]" % (where, n)) for n, item in enumerate(items)]
 
 
 def pushed_from_results(pushed: Sequence[Mapping] = (), built: Sequence[Mapping] = (),
                         results: Mapping[str, Mapping] | None = None) -> dict[str, Pushed]:
     """Reference -> what was pushed there, from image_push `images` items (`pushed`, with image_build's `images`
-    as `built` for the parents), or from the builders' recorded results (host -> {images, pushed})."""
-    groups: list[tuple[str, Sequence[Mapping], Sequence[Mapping]]] = [("pushed", pushed, built)]
+    as `built` for the parents), or from the builders' recorded results (host -> {images, pushed}). Each item is
+    parsed by its stage's record: a malformed one is a ModelError naming it (`pushed[0].tags[1]`)."""
+    out = _pushed_group("pushed", pushed, "built", built)
     for host, res in sorted((results or {}).items()):
         if not isinstance(res, Mapping):
             raise VerifyInputError("must be a mapping with images and pushed", field="results.%s" % host,
                                    value=str(type(res).__name__))
-        groups.append(("results.%s.pushed" % host, res.get("pushed") or (), res.get("images") or ()))
-    out: dict[str, Pushed] = {}
-    for where, items, builds in groups:
-        # a build is the push's by entry key and image id (one key is built once per architecture)
-        parents_of: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
-        for b in builds:
-            if isinstance(b, Mapping) and isinstance(b.get("key"), str):
-                parents = tuple((str(p.get("name", "")), str(p.get("digest", "")))
-                                for p in b.get("parents") or () if isinstance(p, Mapping))
-                parents_of[b["key"], str(b.get("image_id") or "")] = parents
-                parents_of.setdefault((b["key"], ""), parents)
-        for i, item in enumerate(items):
-            if not isinstance(item, Mapping) or not isinstance(item.get("tags"), list):
-                raise VerifyInputError("must be an image_push images item (key, tags)", field="%s[%d]" % (where, i))
-            for j, t in enumerate(item["tags"]):
-                if not isinstance(t, Mapping) or not isinstance(t.get("ref"), str):
-                    raise VerifyInputError("must have ref", field="%s[%d].tags[%d]" % (where, i, j))
-                if t.get("status") == "failed":
-                    continue
-                path = _path_of(t["ref"], "%s[%d].tags[%d]" % (where, i, j))
-                out[path] = Pushed(path, str(t.get("digest") or ""), str(t.get("image_digest") or ""),
-                                   str(t.get("attestation_digest") or ""),
-                                   parents_of.get((str(item.get("key", "")), str(item.get("image_id") or ""))) or
-                                   parents_of.get((str(item.get("key", "")), ""), ()))
+        out.update(_pushed_group("results.%s.pushed" % host, res.get("pushed") or [], "results.%s.images" % host,
+                                 res.get("images") or []))
     return out
+
+
+def _checks_of_lists(repository: str, lists: Any, where: str) -> list[ListCheck]:
+    """The tags manifest_list published (its `lists`, parsed by the record); a dry run's are left out."""
+    out = []
+    for lst in _records(ListResult, lists, where + ".lists"):
+        if lst.action.is_dry_run:
+            continue  # a dry run's publish wrote nothing to read back
+        sources = {m.architecture: m.source for m in lst.members}
+        out.append(ListCheck(repository, lst.tag, "" if lst.failed else lst.digest, sources,
+                             (lst.message or "not published") if lst.failed else ""))
+    return out
+
+
+def _checks_of_entries(name: str, entries: Any, where: str, namespace: str,
+                       arch_namespaces: Mapping[str, str] | None) -> list[ListCheck]:
+    """The tags a release publishes (release_prepare's `publish`: a repository's entries)."""
+    target = name if "/" in name or not namespace else "%s/%s" % (namespace, name)
+    try:
+        specs = plan_lists(load_entries(entries, where + ".entries"), name.rsplit("/", 1)[-1], arch_namespaces)
+    except BuildfarmError as exc:
+        raise VerifyInputError(str(exc)) from None
+    return [ListCheck(target, spec.tag, "", {s.architecture: s.reference for s in spec.sources}) for spec in specs]
 
 
 def checks_from_repositories(repositories: Sequence[Mapping], namespace: str = "library",
@@ -181,26 +174,9 @@ def checks_from_repositories(repositories: Sequence[Mapping], namespace: str = "
         if not isinstance(item, Mapping) or not isinstance(item.get("repository"), str) or not item["repository"]:
             raise VerifyInputError("needs repository (and lists or entries)", field=where)
         if isinstance(item.get("lists"), list):
-            for lst in item["lists"]:
-                if not isinstance(lst, Mapping) or not isinstance(lst.get("tag"), str):
-                    raise VerifyInputError("a list needs its tag", field=where + ".lists")
-                sources = {str(m.get("architecture", "")): str(m.get("source") or "")
-                           for m in lst.get("members") or () if isinstance(m, Mapping)}
-                if str(lst.get("action", "")).startswith("would_"):
-                    continue  # a dry run's publish wrote nothing to read back
-                failed = lst.get("action") == "failed"
-                out.append(ListCheck(item["repository"], lst["tag"], "" if failed else str(lst.get("digest") or ""),
-                                     sources, str(lst.get("message") or "not published") if failed else ""))
+            out.extend(_checks_of_lists(item["repository"], item["lists"], where))
         elif isinstance(item.get("entries"), list):
-            name = item["repository"]
-            target = name if "/" in name or not namespace else "%s/%s" % (namespace, name)
-            try:
-                specs = plan_lists(load_entries(item["entries"], where + ".entries"), name.rsplit("/", 1)[-1],
-                                   arch_namespaces)
-            except BuildfarmError as exc:
-                raise VerifyInputError(str(exc)) from None
-            for spec in specs:
-                out.append(ListCheck(target, spec.tag, "", {s.architecture: s.reference for s in spec.sources}))
+            out.extend(_checks_of_entries(item["repository"], item["entries"], where, namespace, arch_namespaces))
         else:
             raise VerifyInputError("needs lists (manifest_list's repositories result) or entries (a release's "
                                    "publish)", field=where)
@@ -278,7 +254,7 @@ class Verifier:
         results = []
         for out, members in read:
             for job in members:
-                member: MemberResult = by_key[_member_key(*job)]
+                member: MemberVerification = by_key[_member_key(*job)]
                 out.members.append(member)
                 out.failures.extend("%s (%s): %s" % (member.architecture, member.source or member.digest, why)
                                     for why in member.failures)
@@ -334,9 +310,9 @@ class Verifier:
         return out, jobs
 
     def _check_member(self, repository: str, arch: architectures.Architecture, entry: Mapping,
-                      nxt: Mapping | None, source: str) -> MemberResult:
+                      nxt: Mapping | None, source: str) -> MemberVerification:
         digest = str(entry.get("digest", ""))
-        res = MemberResult(arch.name, str(Platform.from_oci(entry.get("platform") or {})), digest, source=source)
+        res = MemberVerification(arch.name, str(Platform.from_oci(entry.get("platform") or {})), digest, source=source)
         try:
             self._check_member_into(res, repository, arch, entry, nxt, source)
         except RegistryError as exc:
@@ -345,13 +321,35 @@ class Verifier:
             res.failures.append("unreadable manifest or statement: %s" % exc)
         return res
 
-    def _check_member_into(self, res: MemberResult, repository: str, arch: architectures.Architecture,
+    def _check_member_into(self, res: MemberVerification, repository: str, arch: architectures.Architecture,
                            entry: Mapping, nxt: Mapping | None, source: str) -> None:
-        digest = res.digest
         if entry.get("mediaType") not in IMAGE_TYPES:
             res.failures.append("is %s, not an image manifest" % entry.get("mediaType"))
             return
         # 1. the image the release pushed for this platform
+        pushed = self._pushed_image(res, arch, source)
+        doc = self._check_image(res, repository, arch)
+        if doc is None:
+            return
+        # 2. its attestation, right after it (Windows images too: the controller attests them after their push)
+        statements = self._read_attestation(res, repository, nxt, pushed)
+        if statements is None:
+            return
+        provenance = next((st for t, st in statements.items() if t.startswith(SLSA_PREFIX)), None)
+        sbom = statements.get(SPDX_PREDICATE)
+        if provenance is None:
+            res.failures.append("no provenance (%s*) in the attestation" % SLSA_PREFIX)
+        else:
+            self._check_provenance(res, provenance, arch, source, pushed)
+        if sbom is None:
+            res.failures.append("no SBOM (%s) in the attestation" % SPDX_PREDICATE)
+        else:
+            self._check_sbom(res, sbom, repository, provenance, doc)
+
+    def _pushed_image(self, res: MemberVerification, arch: architectures.Architecture, source: str) -> Pushed | None:
+        """What the release pushed as `source` (its push result, else what the tag holds now), checked against the
+        member."""
+        digest = res.digest
         pushed = self.pushed.get(source) if source else None
         if source and pushed is None:
             pushed = self._read_source(source, arch.name)
@@ -367,10 +365,15 @@ class Verifier:
         if pushed is not None and pushed.image_digest and pushed.image_digest != digest:
             res.failures.append("member is %s, but the release pushed %s as %s" % (digest, pushed.image_digest,
                                                                                    source))
-        image = self.client.get_manifest(repository, digest)
+        return pushed
+
+    def _check_image(self, res: MemberVerification, repository: str,
+                     arch: architectures.Architecture) -> Mapping | None:
+        """The member's image manifest (None when the repository lacks it), its config's platform checked."""
+        image = self.client.get_manifest(repository, res.digest)
         if image is None:
-            res.failures.append("image manifest %s is not in %s" % (digest, repository))
-            return
+            res.failures.append("image manifest %s is not in %s" % (res.digest, repository))
+            return None
         doc = image.json()
         config = json.loads(self.client.get_blob(repository, doc["config"]["digest"]))
         actual = Platform(str(config.get("os", "")), str(config.get("architecture", "")),
@@ -379,14 +382,18 @@ class Verifier:
         if (actual.os, actual.architecture) != (want.os, want.architecture) or (
                 actual.variant and want.variant and actual.variant != want.variant):
             res.failures.append("image config says %s, the list says %s" % (actual, res.platform))
-        # 2. its attestation, right after it
-        if arch.is_windows:
-            return
+        return doc
+
+    def _read_attestation(self, res: MemberVerification, repository: str, nxt: Mapping | None,
+                          pushed: Pushed | None) -> dict[str, dict] | None:
+        """The in-toto statements (predicate type -> statement) of the attestation entry after the member; None
+        when there is none to read."""
+        digest = res.digest
         ann = (nxt or {}).get("annotations") or {}
         if not nxt or ann.get(REFERENCE_TYPE) != ATTESTATION_MANIFEST:
             if self.require_attestations:
                 res.failures.append("no attestation manifest right after the image")
-            return
+            return None
         res.attestation = str(nxt.get("digest", ""))
         if ann.get(REFERENCE_DIGEST) != digest:
             res.failures.append("the attestation after it names %s (vnd.docker.reference.digest), not %s"
@@ -399,61 +406,63 @@ class Verifier:
         att = self.client.get_manifest(repository, res.attestation)
         if att is None:
             res.failures.append("attestation manifest %s is not in %s" % (res.attestation, repository))
-            return
+            return None
         if att.media_type != OCI_MANIFEST:
             res.failures.append("attestation manifest is %s, not %s" % (att.media_type, OCI_MANIFEST))
         statements: dict[str, dict] = {}
         for layer in att.json().get("layers") or []:
-            ptype = (layer.get("annotations") or {}).get(PREDICATE_TYPE, "")
             if layer.get("mediaType") != IN_TOTO_LAYER:
                 continue  # BuildKit: unknown media types are ignored
-            if not ptype:
-                res.failures.append("in-toto layer %s has no %s annotation" % (layer.get("digest"), PREDICATE_TYPE))
-            try:
-                data = self.client.get_blob(repository, layer["digest"])
-            except RegistryError as exc:
-                res.failures.append("statement %s (%s): %s" % (layer.get("digest"), ptype or "?",
-                                                               "content does not match its digest (tampered)"
-                                                               if "does not match" in str(exc) else exc))
-                continue
-            st = json.loads(data.decode("utf-8"))
-            if not str(st.get("_type", "")).startswith(STATEMENT_PREFIX):
-                res.failures.append("statement %s is not an in-toto statement (_type %r)" % (layer["digest"],
-                                                                                             st.get("_type")))
-            if st.get("predicateType") != ptype:
-                res.failures.append("statement %s says predicateType %s, its layer says %s" % (
-                    layer["digest"], st.get("predicateType"), ptype))
-            subjects = [s.get("digest", {}).get("sha256") for s in st.get("subject") or [] if isinstance(s, Mapping)]
-            if digest.partition(":")[2] not in subjects:
-                res.failures.append("%s statement is about %s, not the member %s (subject mismatch)" % (
-                    _kind(ptype), ", ".join("sha256:%s" % s for s in subjects) or "nothing", digest))
-            statements[ptype] = st
-        provenance = next((st for t, st in statements.items() if t.startswith(SLSA_PREFIX)), None)
-        sbom = statements.get(SPDX_PREDICATE)
-        if provenance is None:
-            res.failures.append("no provenance (%s*) in the attestation" % SLSA_PREFIX)
-        else:
-            self._check_provenance(res, provenance, arch, source, pushed)
-        if sbom is None:
-            res.failures.append("no SBOM (%s) in the attestation" % SPDX_PREDICATE)
-        else:
-            self._check_sbom(res, sbom, repository, provenance, doc)
+            st = self._read_statement(res, repository, layer)
+            if st is not None:
+                statements[(layer.get("annotations") or {}).get(PREDICATE_TYPE, "")] = st
+        return statements
+
+    def _read_statement(self, res: MemberVerification, repository: str, layer: Mapping) -> dict | None:
+        """One in-toto statement of the attestation, checked to be about the member (None: unreadable)."""
+        digest = res.digest
+        ptype = (layer.get("annotations") or {}).get(PREDICATE_TYPE, "")
+        if not ptype:
+            res.failures.append("in-toto layer %s has no %s annotation" % (layer.get("digest"), PREDICATE_TYPE))
+        try:
+            data = self.client.get_blob(repository, layer["digest"])
+        except RegistryError as exc:
+            res.failures.append("statement %s (%s): %s" % (layer.get("digest"), ptype or "?",
+                                                           "content does not match its digest (tampered)"
+                                                           if "does not match" in str(exc) else exc))
+            return None
+        st = json.loads(data.decode("utf-8"))
+        if not str(st.get("_type", "")).startswith(STATEMENT_PREFIX):
+            res.failures.append("statement %s is not an in-toto statement (_type %r)" % (layer["digest"],
+                                                                                         st.get("_type")))
+        if st.get("predicateType") != ptype:
+            res.failures.append("statement %s says predicateType %s, its layer says %s" % (
+                layer["digest"], st.get("predicateType"), ptype))
+        subjects = [s.get("digest", {}).get("sha256") for s in st.get("subject") or [] if isinstance(s, Mapping)]
+        if digest.partition(":")[2] not in subjects:
+            res.failures.append("%s statement is about %s, not the member %s (subject mismatch)" % (
+                _kind(ptype), ", ".join("sha256:%s" % s for s in subjects) or "nothing", digest))
+        return st
+
+    def _source_ref(self, source: str) -> ImageRef:
+        """A member's source, a reference inside the registry (`amd64/python:3.13.5`, as manifest_list names it)."""
+        return ImageRef.parse_in(self.client.registry, source, "source", "source")
 
     def _read_source(self, source: str, arch_name: str) -> Pushed | None:
         """Without the push results: what the per-architecture tag holds now."""
-        repo, _sep, tag = source.rpartition(":")
-        m = self.client.get_manifest(repo, tag)
+        ref = self._source_ref(source)
+        m = self.client.get_manifest(ref.path, ref.tag)
         if m is None:
             return Pushed(source)
         if m.media_type in IMAGE_TYPES:
             return Pushed(source, m.digest, m.digest)
-        picked = Publisher._pick(m.json(), arch_name)
+        picked = pick_member(m.json(), arch_name)
         if picked is None:
             return Pushed(source, m.digest)
         image, att = picked
         return Pushed(source, m.digest, str(image.get("digest", "")), str((att or {}).get("digest", "")))
 
-    def _check_provenance(self, res: MemberResult, st: Mapping, arch: architectures.Architecture, source: str,
+    def _check_provenance(self, res: MemberVerification, st: Mapping, arch: architectures.Architecture, source: str,
                           pushed: Pushed | None) -> None:
         pred = st.get("predicate") or {}
         params = pred.get("invocation") or pred.get("buildDefinition") or {}
@@ -469,7 +478,7 @@ class Verifier:
         elif not archs & accepted:
             res.failures.append("provenance is for %s, not %s" % (", ".join(sorted(archs)), arch.name))
         tags = {str(t) for v in _values(params, ("tags",)) for t in (v if isinstance(v, list) else [v])}
-        tag = source.rpartition(":")[2] if source else ""
+        tag = self._source_ref(source).tag if source else ""
         if not tags:
             res.failures.append("provenance names no tags")
         elif tag and tag not in tags and not any(t.endswith(":" + tag) for t in tags):
@@ -479,7 +488,7 @@ class Verifier:
             if digest and digest.partition(":")[2] not in materials:
                 res.failures.append("provenance does not name the parent %s@%s" % (name, digest))
 
-    def _check_sbom(self, res: MemberResult, st: Mapping, repository: str, provenance: Mapping | None,
+    def _check_sbom(self, res: MemberVerification, st: Mapping, repository: str, provenance: Mapping | None,
                     image: Mapping) -> None:
         doc = st.get("predicate") or {}
         if not str(doc.get("spdxVersion", "")).startswith("SPDX-"):
@@ -672,3 +681,30 @@ def summary(results: Sequence[TagVerification]) -> dict:
     return {"ok": bad == 0, "tags": [r.to_dict() for r in results], "failures": failed,
             "summary": "%d of %d tags verified%s" % (len(results) - bad, len(results),
                                                      "; %d failed" % bad if bad else "")}
+
+
+def run_verify(p: Mapping[str, Any], make_client: Callable[[Mapping[str, Any]], RegistryClient]) -> dict:
+    """The release_verify module's job: its options (`p`) -> its result. Every input is checked before the first
+    request; a failure after it carries the number of requests made (`requests`)."""
+    checks = checks_from_repositories(p["repositories"], p["namespace"], p["arch_namespaces"])
+    pushed = pushed_from_results(p["pushed"], p["built"], p["results"])
+    expect = expected_packages(p["expect_packages"])
+    try:
+        client = make_client(p)
+    except BuildfarmError:
+        raise
+    except ValueError as exc:  # a setting the client refuses, not one of ours
+        raise VerifyInputError(str(exc)) from exc
+    try:
+        results = Verifier(client, pushed, expect, p["require_attestations"], p["check_dpkg"],
+                           max(1, p["max_workers"])).verify(checks)
+    except BuildfarmError as exc:
+        exc.details.setdefault("requests", client.request_count)
+        raise
+    except (OSError, ValueError) as exc:
+        raise VerifyInputError(str(exc), details={"requests": client.request_count}) from exc
+    out = dict(summary(results), changed=False, requests=client.request_count, warnings=list(client.warnings))
+    if not out["ok"] and p["fail_on_error"]:
+        out.update(failed=True, msg="verify: %s: %s" % (out["summary"], "; ".join(out["failures"][:20])
+                                                        + (" ..." if len(out["failures"]) > 20 else "")))
+    return out

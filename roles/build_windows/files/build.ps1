@@ -1,7 +1,10 @@
 # Builds a Windows builder's whole share with the classic builder (BuildKit builds no Windows containers).
 # Jobs come from buildfarm.images.windows_share (controller): context, tags, labels, the controller's input digest.
 # An image whose input-digest label equals this run's digest (controller digest + parents' image ids) is kept.
-# Result: one item per job (key, repo, tags, status built | unchanged | would-build | failed | skipped, image_id).
+# Result: one item per job, image_build's item shape (key, repo, tags, status built | unchanged | would-build | failed
+# | skipped, image_id, input_digest, retagged, error, log_tail as lines, builder, started, finished, parents: name,
+# key of a parent built in this share, image_id and the registry digest it was pulled as). windows_attest reads
+# started, finished and parents for the provenance.
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
     [Parameter(Mandatory = $true)] [AllowEmptyCollection()] [object[]] $Jobs,
@@ -22,11 +25,27 @@ function Get-Image([string] $Ref) {
     return @($json | ConvertFrom-Json)[0]
 }
 
+function Get-Now { (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') }
+
+# The registry digest an external parent was pulled as: its RepoDigests entry of the reference's repository
+# (docker.io's short names as the engine writes them), '' when it has none.
+function Get-RepoDigest($Image, [string] $Ref) {
+    $repo = $Ref -replace '@.*$', ''
+    if ($repo -match '^(.*/)?[^/:]+:[^/]+$') { $repo = $repo.Substring(0, $repo.LastIndexOf(':')) }
+    foreach ($known in @($Image.RepoDigests)) {
+        $at = "$known".LastIndexOf('@')
+        if ($at -gt 0 -and "$known".Substring(0, $at) -eq $repo) { return "$known".Substring($at + 1) }
+    }
+    return ''
+}
+
 $built = @{}  # "<repository name>:<tag>" -> image id, for entries built FROM an earlier entry of the share
+$builtKey = @{}  # "<repository name>:<tag>" -> the key of the job that built it
 $failedTags = @{}
 $results = foreach ($job in $Jobs) {
     $r = [ordered]@{ key = $job.key; repo = $job.repo; tags = @($job.tags); status = 'failed'; image_id = ''
-        input_digest = ''; retagged = @(); error = ''; log_tail = '' }
+        input_digest = ''; retagged = @(); error = ''; log_tail = @(); builder = 'classic'; started = (Get-Now)
+        finished = ''; parents = @() }
     try {
         $parents = foreach ($ref in $job.from) {
             $short = ($ref -split '/')[-1]
@@ -34,6 +53,8 @@ $results = foreach ($job in $Jobs) {
             if ($built.ContainsKey($short)) {
                 # the classic builder takes a local image of the FROM name: point it at this share's build
                 if ($PSCmdlet.ShouldProcess($ref, 'tag')) { & $Docker tag $built[$short] $ref | Out-Null }
+                $r.parents += [pscustomobject]@{ name = $ref; key = $builtKey[$short]; image_id = $built[$short]
+                    digest = '' }
                 $built[$short]
                 continue
             }
@@ -43,7 +64,11 @@ $results = foreach ($job in $Jobs) {
                 if ($LASTEXITCODE -ne 0) { throw "docker pull $ref failed: $($log.Trim())" }
             }
             $img = Get-Image $ref
-            if ($img) { $img.Id } else { "unresolved:$ref" }
+            $id = if ($img) { $img.Id } else { "unresolved:$ref" }
+            # the provenance and the base.digest annotation name the parent by the digest it was pulled as
+            $r.parents += [pscustomobject]@{ name = $ref; key = ''; image_id = $id
+                digest = $(if ($img) { Get-RepoDigest $img $ref } else { '' }) }
+            $id
         }
         $text = $job.input_digest + "`n" + (@($parents) -join "`n")
         $r.input_digest = 'sha256:' + (($sha.ComputeHash([Text.Encoding]::UTF8.GetBytes($text)) |
@@ -73,7 +98,7 @@ $results = foreach ($job in $Jobs) {
             if ($Isolation) { $argv += @('--isolation', $Isolation) }
             foreach ($t in $job.tags) { $argv += @('-t', $t) }
             $log = & $Docker @argv $job.context 2>&1 | Out-String
-            $r.log_tail = if ($log.Length -gt 2000) { $log.Substring($log.Length - 2000) } else { $log }
+            $r.log_tail = @(($log -split "`r?`n") | Where-Object { $_.Trim() } | Select-Object -Last 20)
             if ($LASTEXITCODE -ne 0) { throw "docker build exited with $LASTEXITCODE" }
             $r.status = 'built'
             $r.image_id = (Get-Image $job.tags[0]).Id
@@ -84,9 +109,11 @@ $results = foreach ($job in $Jobs) {
         $r.status = if ("$_" -like 'parent entry failed*') { 'skipped' } else { 'failed' }
         $r.error = "$_"
     }
+    $r.finished = Get-Now
     foreach ($t in $job.tags) {
         $short = ($t -split '/')[-1]
-        if ($r.status -in @('failed', 'skipped')) { $failedTags[$short] = $true } elseif ($r.image_id) { $built[$short] = $r.image_id }
+        if ($r.status -in @('failed', 'skipped')) { $failedTags[$short] = $true }
+        elseif ($r.image_id) { $built[$short] = $r.image_id; $builtKey[$short] = $job.key }
     }
     [pscustomobject]$r
 }

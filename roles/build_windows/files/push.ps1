@@ -1,5 +1,7 @@
-# Pushes every tag of the images that passed their smoke tests, skipping a tag whose registry digest is already
-# one of the local image's repository digests; retries transient failures.
+# Pushes every tag of the images that passed their smoke tests, skipping a tag that already serves the image: its
+# manifest, or the image manifest of the OCI index windows_attest made of it (either way, the config is the local
+# image, whose id on Windows' store is its config digest); retries transient failures. The tags are bare image
+# manifests afterwards: windows_attest (on the controller) makes each the OCI index of the image and its attestation.
 # Result: one item per image (key, image_id, tags with ref, status pushed | unchanged | would-push | failed, digest).
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
@@ -13,19 +15,22 @@ $ErrorActionPreference = 'Continue'
 $env:DOCKER_CONFIG = $ConfigDir
 $Ansible.Changed = $false
 
-function Get-RemoteDigest([string] $Ref) {
+# The manifest digest under which the tag serves the image whose config is $ImageId ('' when it serves none):
+# `manifest inspect --verbose` lists an index's manifests with their documents (the attestation's config is another).
+function Get-RemoteDigest([string] $Ref, [string] $ImageId) {
     $json = & $Docker manifest inspect --verbose $Ref 2>$null | Out-String
     if ($LASTEXITCODE -ne 0) { return '' }
-    $m = @($json | ConvertFrom-Json)[0]
-    return "$($m.Descriptor.digest)"
+    foreach ($m in @($json | ConvertFrom-Json)) {
+        $doc = if ($m.OCIManifest) { $m.OCIManifest } else { $m.SchemaV2Manifest }
+        if ($doc -and "$($doc.config.digest)" -eq $ImageId) { return "$($m.Descriptor.digest)" }
+    }
+    return ''
 }
 
 $results = foreach ($img in $Images) {
-    $local = @(& $Docker image inspect $img.image_id | Out-String | ConvertFrom-Json)[0].RepoDigests
     $tags = foreach ($ref in $img.tags) {
-        $repo = $ref.Substring(0, $ref.LastIndexOf(':'))
-        $remote = Get-RemoteDigest $ref
-        if ($remote -and ("$repo@$remote" -in @($local))) {
+        $remote = Get-RemoteDigest $ref $img.image_id
+        if ($remote) {
             [pscustomobject]@{ ref = $ref; status = 'unchanged'; digest = $remote; error = '' }
             continue
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible_collections.buildfarm.images.tests.integration.registry._synthetic import push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_image
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 

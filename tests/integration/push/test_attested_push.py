@@ -16,6 +16,7 @@ import docker
 import pytest
 import requests
 
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import BuildResult
 from ansible_collections.buildfarm.images.plugins.module_utils.attest import sbom
 from ansible_collections.buildfarm.images.plugins.module_utils.build import engine_store
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import Pusher
@@ -115,7 +116,7 @@ def _build(busybox, registry, name: str, tags: list[str], parent: str = "", mark
 def _pusher(proxy, attester, items) -> Pusher:
     client = RegistryClient(proxy.address)
     return Pusher(client_factory=docker.from_env, registry_for=lambda _host: client, arch="amd64", retries=1,
-                  attester=attester, build_items={i["key"]: i for i in items})
+                  attester=attester, build_items={i["key"]: BuildResult.from_dict(i, i["key"]) for i in items})
 
 
 def _get(registry, path: str, accept: str = ACCEPT) -> requests.Response:
@@ -147,7 +148,7 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
         [(child["key"], child["image_id"], child["tags"]), (base["key"], base["image_id"], base["tags"])])
     by_key = {r.key: r for r in results}
     client = docker.from_env()
-    assert all(r.ok for r in results), [r.as_dict() for r in results]
+    assert all(r.ok for r in results), [r.to_dict() for r in results]
     assert by_key[child["key"]].started >= by_key[base["key"]].finished
 
     for item in (base, child):
@@ -155,13 +156,13 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
         repo = item["tags"][0].split("/", 1)[1].rsplit(":", 1)[0]
         for tag in res.tags:
             # OCI image-spec v1.1 and BuildKit's attestation storage, by a checker sharing nothing with the writer
-            assert check_registry_index(registry.address, repo, tag.ref.rsplit(":", 1)[1]) == []
-            media_type, index = _raw(registry, tag.ref)
+            assert check_registry_index(registry.address, repo, tag.ref.tag) == []
+            media_type, index = _raw(registry, tag.text)
             assert media_type == INDEX and index["schemaVersion"] == 2 and index["mediaType"] == INDEX
             assert [m["mediaType"] for m in index["manifests"]] == [MANIFEST, MANIFEST]
             image, att = index["manifests"]
             assert tag.digest == "sha256:" + hashlib.sha256(
-                _get(registry, "%s/manifests/%s" % (repo, tag.ref.rsplit(":", 1)[1])).content).hexdigest()
+                _get(registry, "%s/manifests/%s" % (repo, tag.ref.tag)).content).hexdigest()
             assert (tag.image_digest, tag.attestation_digest) == (image["digest"], att["digest"])
             assert image["platform"] == {"architecture": "amd64", "os": "linux"}
             expected = {
@@ -243,7 +244,7 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
     client.images.get(base["image_id"]).tag(new_ref.rsplit(":", 1)[0], "1")
     proxy.log.clear()
     [res] = _pusher(proxy, attester, [base]).run([(base["key"], base["image_id"], base["tags"] + [new_ref])])
-    assert [t.status for t in res.tags] == ["unchanged", "unchanged", "pushed"], res.as_dict()
+    assert [t.status for t in res.tags] == ["unchanged", "unchanged", "pushed"], res.to_dict()
     assert res.tags[2].digest == res.tags[0].digest and len(attester.scans) == 2
     assert [m for m, _t, _a in proxy.log if m not in ("GET",)] == ["PUT", "HEAD"], proxy.log
 

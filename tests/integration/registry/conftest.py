@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
-from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
+from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry, registry_fixture
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 CACHE = REPO / ".cache" / "registry-tests"
@@ -33,14 +33,7 @@ def _free_port() -> int:
 
 
 Registry = ThrowAwayRegistry
-
-
-@pytest.fixture
-def registry(tmp_path):
-    reg = Registry(tmp_path / "registry", _free_port())
-    reg.start()
-    yield reg
-    reg.stop()
+registry = registry_fixture(_free_port)
 
 
 @pytest.fixture

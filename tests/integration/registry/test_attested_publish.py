@@ -10,14 +10,16 @@ import shutil
 import subprocess
 
 import pytest
-from _synthetic import push_attested, push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_attested, push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher,
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     load_entries,
     plan_lists,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import OCI_INDEX
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import (
+    Publisher,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import OCI_INDEX
 from ansible_collections.buildfarm.images.tests.support.oci_conformance import check_registry_index
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
@@ -121,7 +123,7 @@ def test_older_members_plain_manifests_and_multi_platform_lists_are_still_read(r
     push_image(client, "amd64/old", "1", content=b"old amd64")
     entries = [{"tags": ["1"], "architectures": ["amd64"]}]
     res = _publish(registry, "old", entries, require_attestations=False)
-    assert res[0].action == "created" and res[0].members[0].attestation is None
+    assert res[0].action == "created" and res[0].members[0].attestation == ""
     # a BuildKit-style multi-platform index (images first, attestations after all of them) as a member source
     amd = push_attested(client, "multi-src", "a", content=b"m amd64")
     arm = push_attested(client, "multi-src", "b", architecture="arm64", variant="v8", bashbrew_arch="arm64v8",
@@ -140,7 +142,7 @@ def test_older_members_plain_manifests_and_multi_platform_lists_are_still_read(r
         client.put_manifest(ns, "1", json.dumps(index).encode(), OCI_INDEX)
     res = _publish(registry, "multi", [{"tags": ["1"], "architectures": ["amd64", "arm64v8"]}])
     assert res[0].action == "created", res[0].message
-    assert [(m.descriptor.digest, m.attestation.digest) for m in res[0].members] == [
+    assert [(m.digest, m.attestation) for m in res[0].members] == [
         (amd["image_digest"], amd["attestation_digest"]), (arm["image_digest"], arm["attestation_digest"])]
 
 

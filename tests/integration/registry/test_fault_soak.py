@@ -9,14 +9,16 @@ import random
 import threading
 
 import pytest
-from _synthetic import push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher as AttestedPublisher,
-    TagResult,
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     load_entries,
     plan_lists,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import (
+    Publisher as AttestedPublisher,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import ListAction, ListResult
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     RegistryClient,
     RegistryError,
@@ -25,7 +27,7 @@ from ansible_collections.buildfarm.images.tests.support.fault_proxy import Fault
 
 pytestmark = pytest.mark.integration
 
-# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# These tests publish bare members (Docker v2 manifests pushed by the engine or synthetic_images.push_image, no
 # attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
 Publisher = functools.partial(AttestedPublisher, require_attestations=False)
 BARE = {"require_attestations": False}
@@ -79,7 +81,7 @@ def _publish_until_complete(proxy: FaultProxy, specs, checker: Checker, tags: li
     # must accept them as soon as the first one appears.
     planned = Publisher(checker.client, "library", "soak", check_mode=True).publish(specs)
     checker.new = {r.tag: r.digest for r in planned}
-    assert all(r.action.startswith("would_") and r.digest for r in planned)
+    assert all(r.action.is_dry_run and r.digest for r in planned)
     attempts = 0
     last = ""
     while True:
@@ -106,7 +108,7 @@ def _publish_until_complete(proxy: FaultProxy, specs, checker: Checker, tags: li
         try:
             results = Publisher(client, "library", "soak", concurrency=8).publish(specs)
         except RegistryError as exc:  # the first HEAD failed: nothing done, a known state too
-            results = [TagResult(spec.tag, "failed", message=str(exc)) for spec in specs]
+            results = [ListResult(spec.tag, ListAction.FAILED, message=str(exc)) for spec in specs]
         finally:
             stop.set()
             observer.join()

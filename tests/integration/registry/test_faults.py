@@ -11,13 +11,15 @@ import threading
 import time
 
 import pytest
-from _synthetic import push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher as AttestedPublisher,
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     PublishError,
     load_entries,
     plan_lists,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import (
+    Publisher as AttestedPublisher,
     publish_many,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
@@ -30,7 +32,7 @@ from ansible_collections.buildfarm.images.tests.support.run_module import run_mo
 
 pytestmark = pytest.mark.integration
 
-# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# These tests publish bare members (Docker v2 manifests pushed by the engine or synthetic_images.push_image, no
 # attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
 Publisher = functools.partial(AttestedPublisher, require_attestations=False)
 BARE = {"require_attestations": False}
@@ -152,7 +154,7 @@ def test_a_member_deleted_from_the_repository_is_detected_and_copied_back(regist
 
     check = run_module("manifest_list", {**BARE, "registry": registry.address, "repository": "dl", "entries": entries},
                        check=True)
-    assert [t["action"] for t in check["lists"]] == ["would_repair", "unchanged"]
+    assert [t["action"] for t in check["lists"]] == ["would-repair", "unchanged"]
     assert client.head_manifest("library/dl", digests["s390x"]) is None
 
     # one list repaired; in the same run another one changes a member (the old code failed it on every rerun)

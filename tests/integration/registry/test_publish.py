@@ -7,26 +7,32 @@ import json
 import subprocess
 
 import pytest
-from _synthetic import push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_members import (
     ARCH_ANNOTATION,
     VERSION_ANNOTATION,
-    Publisher as AttestedPublisher,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     load_entries,
     plan_lists,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import (
+    Publisher as AttestedPublisher,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     OCI_INDEX,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     Credentials,
     RegistryError,
 )
 
 pytestmark = pytest.mark.integration
 
-# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# These tests publish bare members (Docker v2 manifests pushed by the engine or synthetic_images.push_image, no
 # attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
 Publisher = functools.partial(AttestedPublisher, require_attestations=False)
 BARE = {"require_attestations": False}
@@ -97,8 +103,8 @@ def test_check_mode_and_diff_report_member_changes_without_writing(registry, run
     rc, out, res = run_playbook([task], "--diff", check=True)
     assert rc == 0, out
     assert res["publish"]["changed"] is True
-    assert [(t["tag"], t["action"]) for t in res["publish"]["lists"]] == [("1.0", "would_update"),
-                                                                          ("latest", "would_update")]
+    assert [(t["tag"], t["action"]) for t in res["publish"]["lists"]] == [("1.0", "would-update"),
+                                                                          ("latest", "would-update")]
     assert new["arm64v8"] in out and "+linux/arm64/v8" in out.replace(" ", "").replace("-\n", "")
     assert client.head_manifest("library/tool", "latest").digest == before  # nothing written
     latest = res["publish"]["lists"][1]
@@ -378,7 +384,7 @@ def test_annotated_oci_index_published_idempotent_and_diffed(registry, run_playb
 
     task["buildfarm.images.manifest_list"]["annotations"] = {source: "https://example.org/moved.git"}
     rc, out, res = run_playbook([task], "--diff", check=True)
-    assert rc == 0 and [t["action"] for t in res["publish"]["lists"]] == ["would_update"] * 2, out
+    assert rc == 0 and [t["action"] for t in res["publish"]["lists"]] == ["would-update"] * 2, out
     assert "annotation %s=https://example.org/moved.git" % source in out
     assert client.get_manifest("library/notes", "2").json()["annotations"][source].endswith("/notes.git")
 

@@ -9,7 +9,7 @@ import pathlib
 import subprocess
 
 import pytest
-from _synthetic import push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_image
 from conftest import REPO, _free_port
 
 from ansible_collections.buildfarm.images.tests.support.ports import port_range

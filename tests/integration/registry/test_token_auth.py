@@ -19,12 +19,14 @@ import urllib.error
 import urllib.request
 
 import pytest
-from _synthetic import push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_image
 
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.manifest_list import (
-    Publisher as AttestedPublisher,
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     load_entries,
     plan_lists,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import (
+    Publisher as AttestedPublisher,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
     Credentials,
@@ -37,7 +39,7 @@ from ansible_collections.buildfarm.images.tests.support.token_server import Rule
 
 pytestmark = pytest.mark.integration
 
-# These tests publish bare members (Docker v2 manifests pushed by the engine or _synthetic.push_image, no
+# These tests publish bare members (Docker v2 manifests pushed by the engine or synthetic_images.push_image, no
 # attestation): the explicit opt-out of the attestation requirement (test_attested_publish.py has the rest).
 Publisher = functools.partial(AttestedPublisher, require_attestations=False)
 BARE = {"require_attestations": False}

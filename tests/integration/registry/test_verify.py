@@ -8,7 +8,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from _synthetic import push_attested, sbom_statement
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_attested, sbom_statement
 
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
@@ -42,7 +42,7 @@ def _push_results(registry, repo: str, pushed: dict[str, dict], tag: str = "3.13
             {"ref": "%s/%s/%s:%s" % (registry.address, arch, repo, tag), "status": "pushed", "digest": p["digest"],
              "image_digest": p["image_digest"], "attestation_digest": p["attestation_digest"], "attempts": 1,
              "error": ""}]})
-        builds.append({"key": "%s:%s" % (repo, tag), "image_id": image_id, "parents": [
+        builds.append({"key": "%s:%s" % (repo, tag), "image_id": image_id, "status": "built", "parents": [
             {"name": PARENT[0], "key": "", "digest": PARENT[1], "image_id": ""}]})
     return images, builds
 
@@ -150,7 +150,7 @@ def test_an_sbom_without_the_images_debian_packages_fails(registry):
     digest = push_attested(client, "arm64v8/vd", "tmp", architecture="arm64", variant="v8", bashbrew_arch="arm64v8",
                            content=b"arm64v8 vd", debs=DEBS, attest=False,
                            annotations={"org.opencontainers.image.version": "3.13.5"})["image_digest"]
-    from _synthetic import provenance_statement
+    from ansible_collections.buildfarm.images.tests.support.synthetic_images import provenance_statement
     subject = "pkg:docker/arm64v8/vd:3.13.5"
     statements = [sbom_statement(subject, digest, [("python", "3.13.5")], DEBS[:1]),
                   provenance_statement(subject, digest, "arm64v8", ["3.13.5"], [PARENT], [SOURCE])]
@@ -183,7 +183,7 @@ def test_check_mode_reads_only_and_skips_what_a_dry_run_did_not_publish(registry
     pushed = _release(registry, "vc")
     dry = run_module("manifest_list", {"registry": registry.address, "repositories": [
         {"repository": "vc", "entries": [{"tags": ["3.13.5"], "architectures": list(LINUX)}]}]}, check=True)
-    assert dry["lists"][0]["action"] == "would_create"
+    assert dry["lists"][0]["action"] == "would-create"
     res = run_module("release_verify", {"registry": registry.address, "repositories": dry["repositories"]},
                      check=True)
     assert res["ok"] is True and res["tags"] == [] and res["requests"] == 0

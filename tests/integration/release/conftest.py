@@ -17,7 +17,7 @@ import yaml
 from ansible_collections.buildfarm.images.tests.support.local_inventory import local_farm
 from ansible_collections.buildfarm.images.tests.support.oci_conformance import runnable_platforms
 from ansible_collections.buildfarm.images.tests.support.ports import free_port
-from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
+from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry, registry_fixture
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 LIST_TYPES = ", ".join([
@@ -81,15 +81,7 @@ def run_release(inventory: pathlib.Path, artifacts: pathlib.Path, *args: str) ->
 
 
 Registry = ThrowAwayRegistry
-
-
-@pytest.fixture
-def registry(tmp_path):
-    reg = Registry(tmp_path / "registry", _free_port())
-    reg.start()
-    yield reg
-    reg.stop()
-    reg.untag()
+registry = registry_fixture(_free_port, untag=True)
 
 
 @dataclass

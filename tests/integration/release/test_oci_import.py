@@ -20,7 +20,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_build
     FamilyShare,
     ReleaseBuilder,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import Entry
 from ansible_collections.buildfarm.images.tests.support.engine import engine
 
 REPO_NAME = "buildfarm-test-oci"
@@ -62,12 +62,12 @@ def make_layout(root: pathlib.Path, text: str, arch: str = "amd64") -> str:
 
 
 def _build(layout: pathlib.Path) -> dict:
-    entry = ReleaseEntry(tags=["1.0"], architectures=["amd64"], directory=".", file="index.json",
-                         builder="oci-import", repo=REPO_NAME)
+    entry = Entry(tags=["1.0"], architectures=["amd64"], directory=".", file="index.json",
+                  builder="oci-import", repo=REPO_NAME)
     share = FamilyShare(repo=REPO_NAME, context_root="", entries=[entry], context_dirs={entry.key: str(layout)})
     settings = BuildSettings(arch="amd64", registry="", namespace="amd64")
     (res,) = ReleaseBuilder([share], settings, docker.from_env).run()
-    return res.as_dict()
+    return res.to_dict()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
-from ansible_collections.buildfarm.images.plugins.modules.image_build import _families
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_share import given_families as _families
 
 ENTRIES = [{"tags": ["v%d" % i], "architectures": ["arm64v8"], "directory": "d%d" % i} for i in range(6)]
 ENTRIES.append({"tags": ["v6"], "architectures": ["arm64v8"], "directory": "d6", "from": ["busybox:v0"]})

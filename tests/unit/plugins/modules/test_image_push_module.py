@@ -7,11 +7,12 @@ import json
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build._docker_engine import client_factory
-from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import (
+from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pusher import Pusher
+from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
     ImagePushResult,
-    Pusher,
-    TagResult,
-    image_state,
+    PushedTag,
+    PushStatus,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.build.progress import Progress
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
@@ -89,9 +90,10 @@ def test_while_an_image_is_pushed_the_file_says_pushing_it(tmp_path):
 
 def test_an_image_is_pushed_when_a_tag_was_and_failed_when_one_failed():
     def result(*statuses):
-        return ImagePushResult("k", "sha256:a", [TagResult("r%d" % i, s) for i, s in enumerate(statuses)])
+        return ImagePushResult("k", "sha256:a", [PushedTag(ImageRef.parse("r:%d" % i), PushStatus(s))
+                                                 for i, s in enumerate(statuses)])
 
-    assert image_state(result("unchanged", "pushed")) == "pushed"
-    assert image_state(result("unchanged", "unchanged")) == "unchanged"
-    assert image_state(result("pushed", "failed")) == "failed"
-    assert image_state(result("would-push")) == "would-push"
+    assert result("unchanged", "pushed").state == "pushed"
+    assert result("unchanged", "unchanged").state == "unchanged"
+    assert result("pushed", "failed").state == "failed"
+    assert result("would-push").state == "would-push"

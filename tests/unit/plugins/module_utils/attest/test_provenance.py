@@ -248,7 +248,8 @@ def test_a_root_filesystem_names_its_release_file(tmp_path, mirror):
                            "url": url + "/dists/trixie/Release", "arch": "amd64"}]
 
     # the builder's record beside its root filesystems (make_rootfs's stamp), with the builder's own mirror
-    spec = open_bundle(bundle, str(tmp_path / "builder")).entry("debian:trixie-slim")[0]["context"]["debian_rootfs"]
+    family, _entry = open_bundle(bundle, str(tmp_path / "builder")).release.entry("debian:trixie-slim")
+    spec = family.context["debian_rootfs"]
     cache = tmp_path / "cache"
     dest = rootfs_dest(str(cache), spec, "amd64")
 

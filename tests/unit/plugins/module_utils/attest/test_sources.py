@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import open_bundle
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import RenderError, render_sources
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
@@ -139,18 +139,18 @@ def test_the_bundle_carries_each_entrys_sources(tmp_path):
                             overrides={"tiny": {"build_args": {"TINY_SOURCE_URL": "http://mirror.invalid/t"}}})
     res = batch.write(release, str(tmp_path / "work"), str(tmp_path / "artifacts"))
     bundle = open_bundle(res.bundle, str(tmp_path / "builder"))
-    fam, entry = bundle.entry("tiny:2.0.1-slim-trixie")
-    assert entry["directory"] == "2.0/slim-trixie"
-    assert fam["sources"]["2.0/slim-trixie"][0]["sha256"] == "3" * 64
-    assert fam["templates"]["2.0/slim-trixie"] == "linux.j2"
-    assert fam["family_folder"] == "families/tiny"
-    assert fam["build_args"] == {"TINY_SOURCE_URL": "http://mirror.invalid/t"}
-    assert not [d for d in fam["sources"] if d.startswith("2.0/windows")]
-    assert bundle.entry("tiny:no-such-tag") is None
+    fam, entry = bundle.release.entry("tiny:2.0.1-slim-trixie")
+    assert entry.directory == "2.0/slim-trixie"
+    assert fam.sources["2.0/slim-trixie"][0]["sha256"] == "3" * 64
+    assert fam.templates["2.0/slim-trixie"] == "linux.j2"
+    assert fam.family_folder == "families/tiny"
+    assert fam.build_args == {"TINY_SOURCE_URL": "http://mirror.invalid/t"}
+    assert not [d for d in fam.sources if d.startswith("2.0/windows")]
+    assert bundle.release.entry("tiny:no-such-tag") is None
     # deterministic: the same release makes the same bundle bytes
     again = batch.bundle_bytes(batch.prepare(str(tmp_path / "families"), ["tiny"], ["amd64", "windows-amd64"],
                                              parents_dir=str(FIXTURES / "parents"),
                                              overrides={"tiny": {"build_args": {
                                                  "TINY_SOURCE_URL": "http://mirror.invalid/t"}}}))
     assert again == pathlib.Path(res.bundle).read_bytes()
-    assert json.loads(json.dumps(fam["sources"])) == fam["sources"]
+    assert json.loads(json.dumps(fam.sources)) == fam.sources

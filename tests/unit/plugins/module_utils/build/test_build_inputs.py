@@ -1,4 +1,5 @@
-"""Build-input digests, FROM parsing/pinning and dependency ordering (plain Python, real files in tmp_path)."""
+"""Build-input digests and dependency ordering, plain Python, real files in tmp_path (the FROM parser is tested in
+common/test_dockerfile.py)."""
 from __future__ import annotations
 
 import os
@@ -10,12 +11,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.build_input
     BuildInputError,
     BuildInputs,
     build_order,
-    from_lines,
-    pin_from,
     scan_context,
 )
-
-DOCKERFILE = "FROM python:3.14-trixie AS build\nRUN true\nFROM build\nFROM scratch\nCOPY --from=build / /\n"
 
 
 def _ctx(tmp_path, files: dict[str, str], name="ctx"):
@@ -31,23 +28,11 @@ def _inputs(root, dockerfile="FROM scratch\nCOPY busybox /bin/busybox\n", platfo
     return BuildInputs(platform, "Dockerfile", dockerfile, scan_context([root]), dict(parents or {}))
 
 
-def test_from_lines_marks_stages_and_scratch():
-    lines = from_lines(DOCKERFILE)
-    assert [(f.ref, f.stage_parent) for f in lines] == [
-        ("python:3.14-trixie", False), ("build", True), ("scratch", True)]
-
-
 def test_from_references_name_the_same_repository_with_or_without_hub_prefixes():
     # FROM lines are matched to the release's entries by the one reference type (common/image_ref.py)
     assert ImageRef.parse("docker.io/library/python:3.14").short_repo == "python"
     assert ImageRef.parse("python", default_tag="latest").tag == "latest"
     assert ImageRef.parse("127.0.0.1:5000/amd64/busybox").short_repo == "amd64/busybox"
-
-
-def test_pin_from_replaces_only_pinned_refs_and_keeps_stage_names():
-    out = pin_from(DOCKERFILE, {"python:3.14-trixie": "sha256:abc"})
-    assert out.splitlines()[0] == "FROM sha256:abc AS build"
-    assert out.splitlines()[2] == "FROM build"
 
 
 def test_digest_is_stable_and_ignores_mtime(tmp_path):

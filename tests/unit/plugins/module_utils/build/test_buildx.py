@@ -21,7 +21,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_build
     ReleaseBuilder,
     _index_image,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import ReleaseEntry
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import Entry
 
 ID = "sha256:" + "ab" * 32
 OLD = _buildx.EngineInfo("20.10.24+dfsg1")
@@ -244,7 +244,7 @@ def _never():
 def _share(tmp_path, builder, arch="amd64"):
     (tmp_path / "1.0").mkdir(exist_ok=True)
     (tmp_path / "1.0" / "Dockerfile").write_text("FROM scratch\n")
-    entry = ReleaseEntry(tags=["1.0"], architectures=[arch], directory="1.0", builder=builder, repo="app")
+    entry = Entry(tags=["1.0"], architectures=[arch], directory="1.0", builder=builder, repo="app")
     return FamilyShare("app", str(tmp_path), [entry])
 
 

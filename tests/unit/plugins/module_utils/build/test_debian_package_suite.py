@@ -14,7 +14,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_pack
     PackageFetcher,
     suite_sources,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError, load_family
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "fixtures" / "families"
 REPO = pathlib.Path(__file__).resolve().parents[5]

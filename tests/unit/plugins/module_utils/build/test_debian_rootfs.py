@@ -25,7 +25,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_root
     slimify,
     variant_inputs,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
@@ -126,7 +126,7 @@ def test_debian_family_planned_from_the_release_file(tmp_path, mirror):
     ]
     assert [e.architectures for e in plan.entries] == [["amd64", "s390x"]] * 4
     assert [e.version for e in plan.entries] == ["13.8", "13.8", "12.13", "12.13"]
-    ctx = release.families[0].as_dict()["context"]["debian_rootfs"]
+    ctx = release.families[0].record().context["debian_rootfs"]
     assert ctx["releases"]["trixie"]["version"] == "13.8" and len(ctx["releases"]["trixie"]["sha256"]) == 64
     assert ctx["releases"]["bookworm"]["version"] == "12.13"
     assert ctx["slim"] == ["*/slim"]

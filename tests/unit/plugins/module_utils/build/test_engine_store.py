@@ -11,7 +11,8 @@ import pathlib
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build import _buildx, engine_store
-from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputs, pin_from
+from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputs
+from ansible_collections.buildfarm.images.plugins.module_utils.common.dockerfile import pin_from
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_index import digest_of
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import Manifest
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.build_inputs import BuildInputError
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import Entry, EntryError
 from ansible_collections.buildfarm.images.plugins.module_utils.build.image_builder import (
     BuildSettings,
     FamilyShare,
@@ -26,8 +26,8 @@ def _family(tmp_path, repo, dockerfiles: dict[str, str], arches=("amd64", "s390x
         d.mkdir(parents=True)
         (d / "Dockerfile").write_text(text)
         tag = directory.replace("/", "-")
-        entries.append(ReleaseEntry.from_dict({"tags": [tag], "shared_tags": [tag + "-shared"],
-                                               "architectures": list(arches), "directory": directory}, "t", repo=repo))
+        entries.append(Entry.from_dict({"tags": [tag], "shared_tags": [tag + "-shared"],
+                                        "architectures": list(arches), "directory": directory}, "t", repo=repo))
     return FamilyShare(repo, str(tmp_path / repo), entries)
 
 
@@ -50,8 +50,8 @@ def test_share_is_only_the_builders_architecture(tmp_path):
 def test_tags_go_under_registry_and_arch_namespace(tmp_path):
     fam = _family(tmp_path, "busybox", {"1.35/glibc": "FROM scratch\n"})
     b = ReleaseBuilder([fam], BuildSettings("s390x", "127.0.0.1:5000", "s390x"), _never)
-    assert b._full_tags(fam.entries[0]) == ["127.0.0.1:5000/s390x/busybox:1.35-glibc",
-                                            "127.0.0.1:5000/s390x/busybox:1.35-glibc-shared"]
+    assert [str(t) for t in b._full_tags(fam.entries[0])] == ["127.0.0.1:5000/s390x/busybox:1.35-glibc",
+                                                              "127.0.0.1:5000/s390x/busybox:1.35-glibc-shared"]
     assert local_repository(BuildSettings("amd64", "", "amd64"), "busybox") == "amd64/busybox"
 
 
@@ -70,10 +70,10 @@ def test_missing_dockerfile_names_entry_and_path(tmp_path):
 ])
 def test_bad_plan_entries_are_named(entry, message):
     with pytest.raises(EntryError, match=message):
-        ReleaseEntry.from_dict(entry, "families[0]", repo="busybox")
+        Entry.from_dict(entry, "families[0]", repo="busybox")
 
 
 def test_version_label_comes_from_the_plan_or_the_first_tag():
-    assert ReleaseEntry.from_dict({"tags": ["1.35.0-glibc"], "directory": "x"}, "t", repo="b").version == "1.35.0"
-    entry = ReleaseEntry.from_dict({"tags": ["x"], "version": "3.14.6", "directory": "x"}, "t", repo="b")
+    assert Entry.from_dict({"tags": ["1.35.0-glibc"], "directory": "x"}, "t", repo="b").version == "1.35.0"
+    entry = Entry.from_dict({"tags": ["x"], "version": "3.14.6", "directory": "x"}, "t", repo="b")
     assert entry.version == "3.14.6"

@@ -9,6 +9,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.image_pushe
     subject_name,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import BuildParent, BuildResult
+
+
+def _items(parents: dict) -> dict:
+    """Build items (image_build's results) by key, with these parents."""
+    return {key: BuildResult.from_dict({"key": key, "status": "built", "parents": p}, key)
+            for key, p in parents.items()}
 
 
 @pytest.mark.parametrize("message, transient", [
@@ -36,14 +43,14 @@ def test_pushed_references_keep_the_registry_port():
 def test_parents_of_this_push_come_first():
     images = [("tools", "sha256:t", ["r/tools"]), ("base", "sha256:b", ["r/base"]), ("solo", "sha256:s", ["r/s"]),
               ("app", "sha256:a", ["r/app"])]
-    items = {"tools": {"parents": [{"name": "chain:base", "key": "base"}]},
-             "app": {"parents": [{"name": "x", "key": ""}, {"name": "chain:tools", "key": "tools"}]},
-             "base": {"parents": [{"name": "debian:trixie", "key": "", "digest": "sha256:d"}]}}
+    items = _items({"tools": [{"name": "chain:base", "key": "base"}],
+                    "app": [{"name": "x", "key": ""}, {"name": "chain:tools", "key": "tools"}],
+                    "base": [{"name": "debian:trixie", "key": "", "digest": "sha256:d"}]})
     rounds = [[i[0] for i in r] for r in push_order(images, items)]
     assert rounds == [["base", "solo"], ["tools"], ["app"]]
     # a parent outside the push (or a cycle in bad input) does not hold anything back
     assert [[i[0] for i in r] for r in push_order(images[:1], items)] == [["tools"]]
-    loop = {"a": {"parents": [{"key": "b"}]}, "b": {"parents": [{"key": "a"}]}}
+    loop = _items({"a": [{"name": "b:1", "key": "b"}], "b": [{"name": "a:1", "key": "a"}]})
     assert sum(len(r) for r in push_order([("a", "", []), ("b", "", [])], loop)) == 2
 
 
@@ -85,8 +92,9 @@ def test_bad_items_are_named(images, field, problem):
 def test_items_not_to_push_only_need_a_key():
     images = [{"key": "a", "status": "failed"}, {"key": "b", "image_id": "sha256:b", "tags": [REF], "status": "built"},
               {"key": "c", "tags": [REF], "status": "would-build"}]
-    assert push_items(images) == [("b", "sha256:b", [REF])]
-    assert push_items(images, check_mode=True) == [("b", "sha256:b", [REF]), ("c", "", [REF])]
+    ref = ImageRef.parse(REF)
+    assert push_items(images) == [("b", "sha256:b", [ref])]
+    assert push_items(images, check_mode=True) == [("b", "sha256:b", [ref]), ("c", "", [ref])]
 
 
 class _NotFound(Exception):
@@ -141,7 +149,7 @@ def test_a_child_of_a_failed_parent_fails_naming_it_and_asks_no_registry():
         asked.append(host)
         raise ConnectionRefusedError("the registry is down")
 
-    items = {"base": {"parents": []}, "tools": {"parents": [{"name": "chain:base", "key": "base"}]}}
+    items = _items({"base": [], "tools": [{"name": "chain:base", "key": "base"}]})
     pusher = Pusher(client_factory=lambda: _Image({"sha256:b", "sha256:t"}), registry_for=registry_for,
                     build_items=items, arch="amd64", retries=1)
     tools, base = pusher.run([("tools", "sha256:t", [REF + "-tools"]), ("base", "sha256:b", [REF])])
@@ -158,8 +166,8 @@ def test_the_annotations_are_upstreams_from_the_labels_tags_and_parents():
                                    "org.opencontainers.image.revision": "abc",
                                    "org.opencontainers.image.base.name": "first:stage",
                                    "org.opencontainers.image.version": "1.36.1"}}}
-    parents = [{"name": "first:stage", "digest": "sha256:1"}, {"name": "debian:trixie", "digest": "sha256:d"}]
-    assert pusher._annotations(REF, attrs, parents, "arm64v8") == {
+    parents = [BuildParent("first:stage", digest="sha256:1"), BuildParent("debian:trixie", digest="sha256:d")]
+    assert pusher._annotations(ImageRef.parse(REF), attrs, parents, "arm64v8") == {
         "org.opencontainers.image.source": "https://git.example/x",
         "org.opencontainers.image.revision": "abc",
         "org.opencontainers.image.version": "1.36",  # the first tag's, not the label's

@@ -7,10 +7,10 @@ jobs on the host are checked only for syntax and lint (see roles/build_windows/R
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.windows_share import windows_share
 from ansible_collections.buildfarm.images.plugins.module_utils.build.scheduling import SchedulingError
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import BundleFamily
 
 HOSTS = {"win2022": "ltsc2022", "win2025": "ltsc2025"}
 TESTS = {
@@ -30,6 +30,7 @@ def _entry(version, variant, arches, constraints=(), from_=("mcr.microsoft.com/w
 
 @pytest.fixture
 def release(tmp_path):
+    """The release's one family as release.json holds it (BundleFamily), rendered under tmp_path/render."""
     entries = [
         _entry("3.14", "bookworm", ["amd64", "arm64v8"], from_=("debian:bookworm",)),
         _entry("3.14", "windowsservercore-ltsc2025", ["windows-amd64"], ["windowsservercore-ltsc2025"],
@@ -43,15 +44,16 @@ def release(tmp_path):
         d = render / e["directory"]
         d.mkdir(parents=True)
         (d / "Dockerfile").write_text("FROM %s\nRUN echo %s\n" % (e["from"][0], e["directory"]))
-    tests = tmp_path / "tests.yml"
-    tests.write_text(yaml.safe_dump(TESTS))
-    return [{"name": "python", "repository": "library/python", "entries": entries, "render_dir": str(render),
-             "tests_file": str(tests), "source": "https://example.net/python.git", "revision": "abc",
-             "created": "2026-01-01T00:00:00Z"}]
+    family = BundleFamily.from_dict({
+        "name": "python", "kind": "family", "repository": "library/python", "entries": entries, "tests": TESTS,
+        "source": "https://example.net/python.git", "revision": "abc", "created": "2026-01-01T00:00:00Z"},
+        "release.json (python)")
+    return [family], {"python": str(render)}
 
 
 def _share(release, host="win2022", **kw):
-    return windows_share(release, ["python"], host, HOSTS, "registry.example.net", "C:\\builds", **kw)
+    families, render_dirs = release
+    return windows_share(families, render_dirs, ["python"], host, HOSTS, "registry.example.net", "C:\\builds", **kw)
 
 
 def test_a_host_gets_the_entries_of_its_release_in_plan_order(release):
@@ -101,7 +103,7 @@ def test_the_input_digest_follows_the_context_and_build_args_only(release, tmp_p
 
 
 def test_families_not_built_here_are_left_out(release):
-    result = windows_share(release, ["busybox"], "win2022", HOSTS, "r", "C:\\b")
+    result = windows_share(*release, ["busybox"], "win2022", HOSTS, "r", "C:\\b")
     assert result == {"jobs": [], "unroutable": [], "families": [], "label": "io.buildfarm.input-digest"}
 
 
@@ -111,4 +113,4 @@ def test_bad_input_fails_clearly(release):
     with pytest.raises(SchedulingError, match="amd64 is not a Windows architecture"):
         _share(release, arch="amd64")
     with pytest.raises(SchedulingError, match="win2025 has no buildfarm_windows_release"):
-        windows_share(release, ["python"], "win2022", {"win2022": "ltsc2022", "win2025": ""}, "r", "C:\\b")
+        windows_share(*release, ["python"], "win2022", {"win2022": "ltsc2022", "win2025": ""}, "r", "C:\\b")

@@ -14,9 +14,9 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common.builders i
     check_builder,
     normalized_builder,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.family import family
+from ansible_collections.buildfarm.images.plugins.module_utils.family import definition as family
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
-from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import EntryError, ReleaseEntry
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import Entry, EntryError
 
 
 def test_one_builder_list_everywhere():
@@ -51,13 +51,13 @@ def test_unknown_builder_names_field_and_value():
 
 def test_release_entries_refuse_an_unknown_builder():
     good = {"tags": ["1.0"], "architectures": ["amd64"], "directory": "1.0"}
-    assert ReleaseEntry.from_dict(dict(good, builder="buildkit"), "release.json").builder == "buildkit"
-    assert ReleaseEntry.from_dict(good, "release.json").builder == ""
+    assert Entry.from_dict(dict(good, builder="buildkit"), "release.json").builder == "buildkit"
+    assert Entry.from_dict(good, "release.json").builder == ""
     with pytest.raises(EntryError) as err:
-        ReleaseEntry.from_dict(dict(good, builder="docker"), "release.json (app)")
+        Entry.from_dict(dict(good, builder="docker"), "release.json (app)")
     assert err.value.file == "release.json (app)" and err.value.field == "builder" and err.value.value == "docker"
     with pytest.raises(EntryError) as err:
-        ReleaseEntry.from_dict(dict(good, arch_overrides={"amd64": {"Builder": "kaniko"}}), "release.json")
+        Entry.from_dict(dict(good, arch_overrides={"amd64": {"Builder": "kaniko"}}), "release.json")
     assert err.value.field == "arch_overrides.amd64.Builder" and err.value.value == "kaniko"
 
 

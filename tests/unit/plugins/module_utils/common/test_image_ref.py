@@ -97,3 +97,24 @@ def test_error_message_shape():
     assert str(BuildfarmError("no such file")) == "no such file"
     assert str(BuildfarmError("bad", field="x")) == "field x: bad"
     assert str(BuildfarmError("bad", value=None)) == "bad (value: None)"
+
+
+def test_parse_in_a_registry_takes_the_path_as_the_registry_names_it():
+    ref = ImageRef.parse_in("127.0.0.1:5000", "arm64v8/busybox:1.36@sha256:" + "a" * 64)
+    assert (ref.registry, ref.path, ref.tag, ref.remote) == (
+        "127.0.0.1:5000", "arm64v8/busybox", "1.36", "arm64v8/busybox:1.36@sha256:" + "a" * 64)
+    # no library/ added, and a first component with a dot is a path component, not a registry
+    assert ImageRef.parse_in("docker.io", "busybox:1").path == "busybox"
+    assert ImageRef.parse_in("reg.example", "my.team/app").path == "my.team/app"
+    assert ImageRef.parse_in("reg.example", "app", default_tag="latest").tag == "latest"
+
+
+@pytest.mark.parametrize("registry, text, message", [
+    ("reg.example", "Busybox:1", "not a valid repository path"),
+    ("reg.example", "busybox:1 ", "not a repository reference"),
+    ("reg.example", "busybox@sha256:xyz", "a sha256 digest is 64"),
+    ("bad host/", "busybox", "not a valid registry"),
+])
+def test_parse_in_names_bad_values(registry, text, message):
+    with pytest.raises(ImageRefError, match=message):
+        ImageRef.parse_in(registry, text, where="refs.txt", field="references")

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import yaml
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import plan_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import RenderError, render_family
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm

@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.plan import plan_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family
 from ansible_collections.buildfarm.images.tests.support.dockerfile_facts import facts

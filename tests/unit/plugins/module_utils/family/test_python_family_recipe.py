@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import render_family
 from ansible_collections.buildfarm.images.tests.support.dockerfile_facts import facts, instructions
 

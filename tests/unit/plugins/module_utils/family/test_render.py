@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.family.render import RenderError, render_family, sync
 from ansible_collections.buildfarm.images.tests.support.dockerfile_facts import facts
 

@@ -5,6 +5,7 @@ import pathlib
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import Entry
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "fixtures" / "library"
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
@@ -41,7 +42,7 @@ def test_round_trip_golden(golden):
 def test_changed_field_is_rewritten_canonically():
     m = lm.load(FIXTURES / "sample")
     m.globals.set("Maintainers", ["Jane Doe <jane@example.com> (@jane)", "Max Moe <max@example.com> (@max)"])
-    m.entries[0].set("Directory", "1.2/bookworm-new")
+    m.paragraphs[0].set("Directory", "1.2/bookworm-new")
     text = lm.dumps(m)
     assert "Maintainers: Jane Doe <jane@example.com> (@jane),\n             Max Moe <max@example.com> (@max)\n" in text
     assert "Directory: 1.2/bookworm-new\n" in text
@@ -69,7 +70,7 @@ def test_entry_effective_values_and_overrides():
     assert ws2022.constraints == ["windowsservercore-ltsc2022"]
     assert legacy.git_fetch == "refs/tags/v0.9" and legacy.directory == "."
     assert m.architectures() == ["amd64", "arm32v6", "arm64v8", "i386", "s390x", "windows-amd64"]
-    assert m.entry_for_tag("alpine") is alpine
+    assert m.entry_for_tag("alpine") == alpine
     d = alpine.to_dict()
     assert d["tags"] == ["1.2.3-alpine", "1.2-alpine", "1-alpine", "alpine"]
     assert d["architectures"] == ["arm32v6", "amd64"]
@@ -87,7 +88,7 @@ def test_architectures_default_to_global_then_amd64():
 
 def test_shared_tag_groups():
     m = lm.load(FIXTURES / "sample")
-    groups = lm.shared_tag_groups(m)
+    groups = m.shared_tag_groups()
     assert [g.tags for g in groups] == [
         ["1.2.3", "1.2", "1", "latest"],
         ["1.2.3-windowsservercore", "1.2-windowsservercore"],
@@ -101,7 +102,7 @@ def test_shared_tag_groups():
 def test_shared_tag_groups_split_when_entry_sets_differ():
     m = lm.parse(HEAD + _entry("a", "SharedTags: x, y\nArchitectures: amd64\n")
                  + _entry("b", "SharedTags: y, z\nArchitectures: arm64v8\n"))
-    assert [(g.tags, [e.tags for e in g.entries]) for g in lm.shared_tag_groups(m)] == [
+    assert [(g.tags, [e.tags for e in g.entries]) for g in m.shared_tag_groups()] == [
         (["x"], [["a"]]), (["y"], [["a"], ["b"]]), (["z"], [["b"]])]
 
 
@@ -115,7 +116,7 @@ def test_build_reproduces_golden_layout(golden):
     built = lm.LibraryManifest.build(
         header_comments=[line for line in src.globals.leading if line],
         global_fields=[(f.name, f.value) for f in src.globals.fields],
-        entries=[[(f.name, f.value) for f in e.fields] for e in src.entries],
+        entries=[[(f.name, f.value) for f in p.fields] for p in src.paragraphs],
     )
     assert lm.dumps(built) == path.read_text()
 
@@ -140,12 +141,12 @@ def test_entry_from_dict_round_trips_to_dict():
     m = lm.load(FIXTURES / "sample")
     rebuilt = lm.LibraryManifest.build(global_fields=[(f.name, f.value) for f in m.globals.fields])
     for e in m.entries:
-        rebuilt.add_entry(lm.Entry.from_dict(e.to_dict(), defaults=rebuilt.globals))
+        rebuilt.add_entry(Entry.from_dict(e.to_dict(), "sample"))
     assert [e.to_dict() for e in rebuilt.entries] == [e.to_dict() for e in m.entries]
     # defaults are not repeated in the entries
-    assert rebuilt.entries[0].get("GitRepo") is None and rebuilt.entries[0].get("File") is None
-    assert rebuilt.entries[1].get("amd64-Directory") == "1.2/alpine/amd64"
-    assert [f.name for f in rebuilt.entries[2].fields] == [
+    assert rebuilt.paragraphs[0].get("GitRepo") is None and rebuilt.paragraphs[0].get("File") is None
+    assert rebuilt.paragraphs[1].get("amd64-Directory") == "1.2/alpine/amd64"
+    assert [f.name for f in rebuilt.paragraphs[2].fields] == [
         "Tags", "SharedTags", "Architectures", "GitCommit", "Directory", "Constraints", "Builder"]
     assert lm.parse(lm.dumps(rebuilt)).errors() == []
 
@@ -231,7 +232,7 @@ def test_validation_errors(name, text, line, field, value, message):
 def test_windows_entries_may_share_an_architecture_with_different_constraints():
     m = lm.load(FIXTURES / "sample")
     assert m.errors() == []
-    ws = m.entries[3]
+    ws = m.paragraphs[3]
     ws.set("Constraints", "windowsservercore-ltsc2022")
     errs = m.errors()
     assert len(errs) == 2 and all("windows-amd64" in e.message for e in errs)
@@ -268,3 +269,16 @@ def test_non_utf8_file_names_the_line_and_bytes(tmp_path):
     err = exc.value
     assert (err.file, err.line, err.value) == (str(path), 5, "b'\\xe9'")
     assert "not UTF-8 text" in str(err) and str(path) + ":5" in str(err)
+
+
+def test_a_built_manifest_names_the_lines_it_writes():
+    """The planner validates what it builds without parsing it back: errors name lines of the text written."""
+    m = lm.LibraryManifest.build(
+        header_comments=["generated"], filename="library/x (as planned)",
+        global_fields=[("Maintainers", ["A <a@x> (@a)", "B <b@x> (@b)"]), ("GitRepo", "https://x/y.git")],
+        entries=[Entry(["1.0"], architectures=["amd64"], directory="1.0"),
+                 Entry(["2.0", "bad/tag"], architectures=["amd64"], directory="2.0")])
+    (err,) = m.errors()
+    assert err.file == "library/x (as planned)" and (err.field, err.value) == ("Tags", "bad/tag")
+    assert err.line == lm.dumps(m).splitlines().index("Tags: 2.0, bad/tag") + 1
+    assert [(e.line, e.field, e.value) for e in lm.parse(lm.dumps(m)).errors()] == [(err.line, "Tags", "bad/tag")]

@@ -153,3 +153,10 @@ def test_refused_connection_is_an_os_error():
     sock.close()
     with pytest.raises(ConnectionRefusedError):
         Connection("127.0.0.1", port, timeout=2).request("GET", "h", "/", {}, None)
+
+
+def test_protocol_errors_are_buildfarm_errors_and_oserrors():
+    from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
+    assert issubclass(HTTPProtocolError, BuildfarmError) and issubclass(HTTPProtocolError, OSError)
+    assert str(HTTPProtocolError("malformed response header")) == "malformed response header"

@@ -396,3 +396,22 @@ def test_bearer_token_per_repository_scope_cached(token_registry):
 def test_anonymous_token_sends_no_credentials(token_registry):
     assert RegistryClient(token_registry).head_manifest("library/a", "1") is not None
     assert _TokenRegistry.token_requests == [("repository:library/a:pull", "")]
+
+
+def test_settings_are_built_once_and_checked():
+    from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+    from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import (
+        settings_from_params,
+    )
+    from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistrySettings
+
+    settings = settings_from_params({"registry": "r.example.org", "plain_http": True, "timeout": 5, "retries": 2,
+                                     "deadline": 60, "validate_certs": True})
+    assert settings == RegistrySettings(insecure=True, timeout=5, retries=2, deadline=60)
+    client = RegistryClient("r.example.org", None, settings)
+    assert (client.scheme, client.timeout, client.retries, client.deadline) == ("http", 5, 2, 60)
+    assert RegistrySettings.of(ca_cert="/a.crt").ca_path == "/a.crt"
+    with pytest.raises(BuildfarmError, match=r"field deadline: must be more than 0 \(value: 0\)"):
+        RegistrySettings(deadline=0)
+    with pytest.raises(TypeError, match="settings and keywords retries given together"):
+        RegistryClient("r.example.org", None, settings, retries=1)

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.build.bundle import BundleError, open_bundle
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "fixtures" / "families"
@@ -53,7 +53,7 @@ def test_a_copied_folder_is_a_new_image_named_after_the_folder(families):
     fam = release.families[0]
     assert fam.name == "mybox"
     assert fam.plan.repository == "library/mybox"
-    assert fam.as_dict()["entries"][0]["tags"][0] == "1.2.3-glibc"
+    assert fam.record().entries[0].tags[0] == "1.2.3-glibc"
 
 
 def test_child_family_takes_the_parents_architectures_and_comes_after_it(families):
@@ -95,7 +95,7 @@ def test_child_without_its_parent_in_the_release_needs_a_parents_library(familie
 def test_a_from_cycle_between_families_is_refused(families):
     _child(families, "abox", "bbox")
     _child(families, "bbox", "abox")
-    with pytest.raises(FamilyError) as e:
+    with pytest.raises(batch.ReleaseError) as e:
         batch.prepare(str(families), ["abox", "bbox"])
     assert "cycle" in str(e.value) and "abox" in str(e.value)
 
@@ -107,7 +107,7 @@ def test_a_from_cycle_between_families_is_refused(families):
     ([], "no family to release"),
 ])
 def test_bad_family_names(families, names, problem):
-    with pytest.raises(FamilyError) as e:
+    with pytest.raises(batch.ReleaseError) as e:
         batch.prepare(str(families), names)
     assert problem in str(e.value)
     assert e.value.field == "families"
@@ -116,7 +116,7 @@ def test_bad_family_names(families, names, problem):
 def test_scratch_is_known_from_the_render(families):
     _child(families, "childbox", "scratchbox")
     release = batch.prepare(str(families), ["scratchbox", "childbox"])
-    assert [f.as_dict()["scratch"] for f in release.families] == [True, False]
+    assert [f.record().scratch for f in release.families] == [True, False]
 
 
 def test_build_recipe_lives_in_family_yml(families):
@@ -124,7 +124,7 @@ def test_build_recipe_lives_in_family_yml(families):
     fy.write_text(fy.read_text() + "build:\n  context:\n    debian_package:\n      package: busybox-static\n"
                   "      files: {bin/busybox: busybox}\n  tests: tests.yml\n")
     (families / "scratchbox" / "tests.yml").write_text("linux:\n  - name: runs\n    command: ['true']\n")
-    fam = batch.prepare(str(families), ["scratchbox"]).families[0].as_dict()
+    fam = batch.prepare(str(families), ["scratchbox"]).families[0].record().to_dict()
     assert fam["context"] == {"debian_package": {"package": "busybox-static", "files": {"bin/busybox": "busybox"},
                                                  "suite": "", "match_version": True}}
     assert fam["tests"] == {"linux": [{"name": "runs", "command": ["true"]}]}
@@ -184,7 +184,7 @@ def test_bundle_opens_on_a_builder(families, tmp_path):
     res = batch.write(batch.prepare(str(families), ["scratchbox", "childbox"]), str(tmp_path / "work"),
                       str(tmp_path / "artifacts"))
     b = open_bundle(res.bundle, str(tmp_path / "builder"))
-    assert [f["name"] for f in b.families] == ["scratchbox", "childbox"]
+    assert b.release.names == ["scratchbox", "childbox"]
     assert (pathlib.Path(b.render_dir("childbox")) / "2.0" / "glibc" / "Dockerfile").read_text().startswith(
         "FROM scratchbox:1.2.3-glibc")
     assert open_bundle(res.bundle, str(tmp_path / "builder")).root == b.root  # unpacked once per content
@@ -200,3 +200,34 @@ def test_bundle_with_a_traversal_member_is_refused(tmp_path):
         open_bundle(str(bad), str(tmp_path / "builder"))
     assert "../evil" in str(e.value)
     assert not (tmp_path / "evil").exists()
+
+
+def test_release_prepare_views_derive_from_the_one_serialization(families, tmp_path):
+    _child(families, "childbox", "scratchbox")
+    release = batch.prepare(str(families), ["scratchbox", "childbox"])
+    res = batch.write(release, str(tmp_path / "work"), str(tmp_path / "artifacts"))
+    assert res.data == release.record().to_dict()
+    fams = batch.result_families(res.data, str(tmp_path / "work"))
+    work = tmp_path / "work"
+    assert [f["render_dir"] for f in fams] == [str(work / "render" / n) for n in ("scratchbox", "childbox")]
+    assert set(fams[0]) == {"name", "kind", "repository", "entries", "dropped", "depends_on", "scratch", "tests",
+                            "source", "revision", "created", "render_dir"}
+    assert fams[1]["depends_on"] == ["scratchbox"]
+    publish = batch.publish_view(res.data)
+    assert [p["repository"] for p in publish] == ["scratchbox", "childbox"]
+    assert publish[1]["entries"] is res.data["families"][1]["entries"]  # the same entries, not a copy
+    docs = batch.docs_view(release, res.data, str(tmp_path / "artifacts"))
+    assert docs[0] == {"name": "scratchbox", "entries": res.data["families"][0]["entries"],
+                       "dest_dir": str(tmp_path / "artifacts" / "docs" / "scratchbox"),
+                       "family_dir": str(families / "scratchbox")}
+
+
+def test_release_errors_are_buildfarm_errors_not_family_errors(families):
+    from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+
+    with pytest.raises(batch.ReleaseError) as e:
+        batch.prepare(str(families), ["nosuch"])
+    assert isinstance(e.value, BuildfarmError) and not isinstance(e.value, FamilyError)
+    assert (e.value.file, e.value.field, e.value.value, e.value.details) == (str(families), "families", "nosuch", {})
+    assert str(e.value).startswith("%s: field families: no such family folder" % families)
+    assert str(e.value).endswith("(value: 'nosuch')")

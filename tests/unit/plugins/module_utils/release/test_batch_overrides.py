@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError, load_family
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import FamilyError, load_family
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
 
 REPO = pathlib.Path(__file__).resolve().parents[5]
@@ -56,7 +56,7 @@ def test_overrides_of_families_not_released_are_ignored(tmp_path):
     ({"tags": ["x"]}, "tags", ["x"]),
 ])
 def test_bad_overrides_name_field_and_value(tmp_path, override, field, value):
-    with pytest.raises(FamilyError) as exc:
+    with pytest.raises(batch.ReleaseError) as exc:
         batch.prepare(str(REPO / "families"), ["python"], ["amd64"], _library(tmp_path),
                       overrides={"python": override})
     assert (exc.value.file, exc.value.field, exc.value.value) == ("overrides.python", field, value)
@@ -114,7 +114,7 @@ def test_architectures_list_and_unmatched_variants(tmp_path):
 ])
 def test_bad_architectures_by_glob_name_field_and_value(tmp_path, archs, field, value):
     family = load_family(str(REPO / "families" / "debian"))
-    with pytest.raises(FamilyError) as exc:
+    with pytest.raises(batch.ReleaseError) as exc:
         batch.apply_overrides(family, {"versions_file": _debian_two_suites(tmp_path), "architectures": archs},
                               "overrides.debian")
     assert (exc.value.file, exc.value.field, exc.value.value) == ("overrides.debian", field, value)

@@ -8,9 +8,12 @@ import subprocess
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import FamilyError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.release import batch
-from ansible_collections.buildfarm.images.plugins.module_utils.release.library_release import GENERIC_TESTS
+from ansible_collections.buildfarm.images.plugins.module_utils.release.library_release import (
+    GENERIC_TESTS,
+    LibraryReleaseError,
+)
 
 FAMILIES = pathlib.Path(__file__).resolve().parents[5] / "families"
 
@@ -50,11 +53,16 @@ def _prepare(project, files, architectures=("amd64", "arm64v8")):
                          git_cache_dir=project["cache"])
 
 
+def _record(family) -> dict:
+    """A family of the release as release.json holds it."""
+    return batch.family_record(family).to_dict()
+
+
 def test_library_files_join_the_release_after_what_they_are_built_from(project):
     # tool (FROM app) is listed first: it still comes after app, and both after the busybox family
     release = _prepare(project, [str(project["lib"] / "tool"), str(project["lib"] / "app")])
     assert [f.name for f in release.families] == ["busybox", "app", "tool"]
-    app = release.families[1].as_dict()
+    app = _record(release.families[1])
     assert app["kind"] == "library" and app["repository"] == "library/app"
     (entry,) = app["entries"]
     assert entry["architectures"] == ["amd64", "arm64v8"]  # s390x: no builder in this release
@@ -62,7 +70,7 @@ def test_library_files_join_the_release_after_what_they_are_built_from(project):
     assert entry["arch_overrides"] == {"arm64v8": {"Directory": "arm64"}}
     assert entry["from"] == ["busybox:latest", "busybox:glibc"]  # every architecture's Dockerfile
     assert app["depends_on"] == ["busybox"] and app["tests"] == GENERIC_TESTS
-    tool = release.families[2].as_dict()
+    tool = _record(release.families[2])
     assert tool["depends_on"] == ["app"] and tool["entries"][0]["from"] == ["app:1.0"]
 
 
@@ -70,7 +78,7 @@ def test_a_tests_file_replaces_the_generic_run_test(project, tmp_path):
     tests = tmp_path / "tests.yml"
     tests.write_text("linux:\n  - name: hello\n    command: [echo, hi]\n    stdout: hi\n")
     release = _prepare(project, [{"file": str(project["lib"] / "app"), "tests": str(tests)}])
-    assert release.families[1].as_dict()["tests"]["linux"][0]["name"] == "hello"
+    assert _record(release.families[1])["tests"]["linux"][0]["name"] == "hello"
 
 
 def _line_of(path: pathlib.Path, prefix: str) -> int:
@@ -87,7 +95,7 @@ def _line_of(path: pathlib.Path, prefix: str) -> int:
 def test_bad_entries_fail_naming_file_line_field_and_value(project, old, new, field, value):
     path = project["lib"] / "app"
     path.write_text(path.read_text().replace(old, new))
-    with pytest.raises(FamilyError) as err:
+    with pytest.raises(LibraryReleaseError) as err:
         _prepare(project, [str(path)])
     line = _line_of(path, field + ":")
     assert err.value.file == str(path) and err.value.line == line and err.value.field == field
@@ -98,7 +106,7 @@ def test_bad_entries_fail_naming_file_line_field_and_value(project, old, new, fi
 def test_a_bad_commit_names_the_commit(project):
     path = project["lib"] / "app"
     path.write_text(path.read_text().replace(project["commit"], "e" * 40))
-    with pytest.raises(FamilyError) as err:
+    with pytest.raises(LibraryReleaseError) as err:
         _prepare(project, [str(path)])
     assert err.value.field == "GitCommit" and err.value.line == _line_of(path, "GitCommit:")
     assert "does not exist" in str(err.value)
@@ -107,14 +115,14 @@ def test_a_bad_commit_names_the_commit(project):
 def test_syntax_errors_and_name_clashes(project):
     path = project["lib"] / "app"
     path.write_text(path.read_text() + "Colour: blue\n")
-    with pytest.raises(FamilyError) as err:
+    with pytest.raises(LibraryReleaseError) as err:
         _prepare(project, [str(path)])
     assert err.value.field == "Colour" and err.value.line == _line_of(path, "Colour:")
     clash = project["lib"] / "busybox"
     clash.write_text("Maintainers: A <a@example.org> (@a)\n\nTags: 1\nGitRepo: x\nGitCommit: " + "a" * 40 + "\n")
-    with pytest.raises(FamilyError, match="a family of the release has this repository name"):
+    with pytest.raises(BuildfarmError, match="a family of the release has this repository name"):
         _prepare(project, [str(clash)])
-    with pytest.raises(FamilyError, match="library file not found"):
+    with pytest.raises(BuildfarmError, match="library file not found"):
         _prepare(project, [str(project["lib"] / "absent")])
 
 
@@ -122,5 +130,5 @@ def test_oci_import_needs_only_the_layout_index(project):
     path = project["lib"] / "app"
     path.write_text(path.read_text().replace("Directory: amd64\narm64v8-Directory: arm64",
                                              "Directory: oci\nFile: index.json\nBuilder: oci-import"))
-    (entry,) = _prepare(project, [str(path)]).families[1].as_dict()["entries"]
+    (entry,) = _record(_prepare(project, [str(path)]).families[1])["entries"]
     assert entry["builder"] == "oci-import" and entry["from"] == []

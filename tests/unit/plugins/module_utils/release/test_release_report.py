@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ansible_collections.buildfarm.images.plugins.module_utils.common._text_file import write_text
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    MemberVerification,
+    ModelError,
+    TagVerification,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.release.release_report import (
     build_report,
     markdown,
     render_files,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import summary
 
 RELEASE = [{"name": "busybox", "entries": [{
     "tags": ["1.35.0-glibc", "glibc"], "shared_tags": ["latest"], "architectures": ["amd64", "s390x", "arm64v8"]}]}]
@@ -127,3 +135,27 @@ def test_a_silent_windows_builder_fails_the_report_and_its_entries_are_unreachab
     assert cell.status == "unreachable"
     # the other Windows builder still reports the unroutable entry
     assert [u["key"] for u in report.unroutable] == ["python:3.13-windowsservercore-1809"]
+
+
+def test_a_malformed_stage_result_names_host_item_and_field():
+    """The results are parsed by the build stage's records: a malformed one is named, not a KeyError."""
+    bad = _result("amd64")
+    del bad["images"][0]["status"]
+    with pytest.raises(ModelError, match=r"results\.b-amd64\.images\[0\]: field status: missing"):
+        build_report(RELEASE, BUILDERS, {"b-amd64": bad}, {})
+    with pytest.raises(ModelError, match=r"published\.busybox\[0\]: field action"):
+        build_report(RELEASE, BUILDERS, {}, {"busybox": [{"tag": "latest", "action": "sent"}]})
+
+
+def test_the_verify_stages_whole_result_is_read_by_its_record():
+    tags = [TagVerification("library/busybox", "latest", "sha256:l", [
+        MemberVerification("amd64", "linux/amd64", "sha256:a", sbom={"packages": 1}, provenance={"x": 1}),
+        MemberVerification("s390x", "linux/s390x", "sha256:s", failures=["no SBOM (spdx) in the attestation"])])]
+    results = {h: _result(a) for h, a in BUILDERS.items()}
+    report = build_report(RELEASE, BUILDERS, results, {}, verified=summary(tags))
+    latest = {(i["arch"], t["tag"]): t["verified"] for i in report.images for t in i["tags"]}
+    assert latest[("amd64", "latest")] == {"ok": True, "sbom": True, "provenance": True, "message": ""}
+    assert latest[("s390x", "latest")]["ok"] is False and latest[("s390x", "latest")]["sbom"] is False
+    assert latest[("amd64", "glibc")] is None
+    with pytest.raises(ModelError, match=r"verified.tags\[0\]: field tag"):
+        build_report(RELEASE, BUILDERS, results, {}, verified={"tags": [{"repository": "busybox"}]})

@@ -23,8 +23,8 @@ def _release(previous: dict | None, generated: str, rev: dict[str, str] | None =
     res.pop(silent, None)
     pub = report_fixtures.published(fams, res, "unchanged")
     report = build_report(fams, dict(report_fixtures.BUILDERS), res, pub, generated=generated)
-    report.changes = compare(previous, report.as_dict())
-    return json.loads(json.dumps(report.as_dict()))  # what the next release reads back
+    report.changes = compare(previous, report.to_dict())
+    return json.loads(json.dumps(report.to_dict()))  # what the next release reads back
 
 
 def _members(data: dict, arch: str, repo: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import (
     TagVerification,
-    MemberResult,
+    MemberVerification,
     VerifyInputError,
     _declared_purls,
     _dpkg_installed,
@@ -21,9 +21,10 @@ from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_ve
 def test_checks_from_the_publish_result_keep_digests_sources_and_failures():
     checks = checks_from_repositories([{"repository": "library/python", "lists": [
         {"tag": "3.13", "action": "created", "digest": "sha256:1",
-         "members": [{"architecture": "amd64", "source": "amd64/python:3.13.5"}]},
+         "members": [{"architecture": "amd64", "platform": "linux/amd64", "digest": "sha256:m",
+                      "source": "amd64/python:3.13.5"}]},
         {"tag": "3.12", "action": "failed", "digest": "sha256:2", "message": "missing s390x", "members": []},
-        {"tag": "3.11", "action": "would_update", "digest": "sha256:3", "members": []}]}])
+        {"tag": "3.11", "action": "would-update", "digest": "sha256:3", "members": []}]}])
     assert [(c.tag, c.published_digest, c.sources, c.message) for c in checks] == [
         ("3.13", "sha256:1", {"amd64": "amd64/python:3.13.5"}, ""), ("3.12", "", {}, "missing s390x")]
 
@@ -50,20 +51,21 @@ def test_push_results_give_digests_per_reference_and_parents_per_build():
     tag = {"ref": "127.0.0.1:5000/amd64/python:3.13.5", "status": "pushed", "digest": "sha256:i",
            "image_digest": "sha256:m", "attestation_digest": "sha256:a"}
     failed = {"ref": "127.0.0.1:5000/amd64/python:3.13", "status": "failed"}
-    results = {"b-arm": {"images": [{"key": "python:3.13.5", "image_id": "sha256:y",
+    results = {"b-arm": {"images": [{"key": "python:3.13.5", "image_id": "sha256:y", "status": "built",
                                      "parents": [{"name": "debian:trixie-slim", "digest": "sha256:p2"}]}],
                          "pushed": [{"key": "python:3.13.5", "image_id": "sha256:y", "tags": [
                              dict(tag, ref="127.0.0.1:5000/arm64v8/python:3.13.5")]}]}}
     out = pushed_from_results([{"key": "python:3.13.5", "image_id": "sha256:x", "tags": [tag, failed]}],
-                              [{"key": "python:3.13.5", "image_id": "sha256:x",
+                              [{"key": "python:3.13.5", "image_id": "sha256:x", "status": "built",
                                 "parents": [{"name": "debian:trixie-slim", "digest": "sha256:p1"}]}], results)
     assert sorted(out) == ["amd64/python:3.13.5", "arm64v8/python:3.13.5"]
     amd = out["amd64/python:3.13.5"]
     assert (amd.digest, amd.image_digest, amd.attestation_digest) == ("sha256:i", "sha256:m", "sha256:a")
     assert amd.parents == (("debian:trixie-slim", "sha256:p1"),)
     assert out["arm64v8/python:3.13.5"].parents == (("debian:trixie-slim", "sha256:p2"),)
-    with pytest.raises(VerifyInputError, match=r"pushed\[0\].tags\[0\]"):
-        pushed_from_results([{"tags": [{"no": "ref"}]}])
+    # each item is parsed by image_push's record: a malformed one is named by its place
+    with pytest.raises(BuildfarmError, match=r"pushed\[0\].tags\[0\]: field ref: missing"):
+        pushed_from_results([{"key": "python:3.13.5", "tags": [{"no": "ref"}]}])
 
 
 def test_expected_packages_forms():
@@ -90,7 +92,8 @@ def test_declared_purls_come_from_the_sources_of_the_provenance():
 
 
 def test_summary_names_each_failure_by_tag():
-    good = TagVerification("library/python", "3.13", "sha256:1", [MemberResult("amd64", "linux/amd64", "sha256:m")])
+    good = TagVerification("library/python", "3.13", "sha256:1",
+                           [MemberVerification("amd64", "linux/amd64", "sha256:m")])
     bad = TagVerification("library/python", "3.12", failures=["amd64 (amd64/python:3.12.1): no SBOM"])
     out = summary([good, bad])
     assert out["ok"] is False and out["summary"] == "1 of 2 tags verified; 1 failed"

@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.buildfarm.images.plugins.module_utils.docs import docs
+from ansible_collections.buildfarm.images.plugins.module_utils.docs import readme as docs
 from ansible_collections.buildfarm.images.plugins.module_utils.library import library_manifest as lm
 
 REPO = pathlib.Path(__file__).resolve().parents[5]

@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import LineError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.builders import BUILDERS
 from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_packages import DEBIAN_SUITES
@@ -59,17 +59,8 @@ SOURCE_TEMPLATED = ("name", "url", "sha256", "signing_key", "purl", "version")
 _BUILD_ARG_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class FamilyError(ValueError, BuildfarmError):
-    """Bad family input. `file`, `field` and `value` say exactly what is wrong and where."""
-
-    def __init__(self, file: str, field: str, value: Any, problem: str, line: int | None = None):
-        self.file = file
-        self.field = field
-        self.value = value
-        self.problem = problem
-        self.line = line
-        where = "%s:%d" % (file, line) if line else file
-        super().__init__("%s: field %s: %s (value: %r)" % (where, field, problem, value))
+class FamilyError(LineError, ValueError):
+    """Bad family input. `file`, `field` and `value` say exactly what is wrong and where (`line`: in the file)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +108,7 @@ class BuildRecipe:
     context: Mapping[str, Any] = field(default_factory=dict)
     tests_file: str = ""
 
-    def as_dict(self) -> dict:
+    def to_dict(self) -> dict:
         return {"context": dict(self.context), "tests_file": self.tests_file}
 
 
@@ -455,19 +446,23 @@ def _sources(file: str, value: Any, versions: tuple[Version, ...]) -> tuple[Sour
                 if not any(fnmatch.fnmatchcase(v, g) for v in known):
                     raise FamilyError(file, "%s.%s" % (fld, key), g, "matches no variant of the versions file "
                                       "(variants: %s)" % ", ".join(known))
-        url_arg: dict[str, str] = {}
-        if raw.get("url_arg") is not None:
-            arg = raw["url_arg"]
-            if not isinstance(arg, dict) or sorted(arg) != ["default", "name"]:
-                raise FamilyError(file, fld + ".url_arg", arg, "must be a mapping with name (the build argument)"
-                                  " and default (its default value, the start of url)")
-            if not isinstance(arg["name"], str) or not _BUILD_ARG_RE.match(arg["name"]):
-                raise FamilyError(file, fld + ".url_arg.name", arg["name"], "not a build argument name")
-            if not isinstance(arg["default"], str) or not re.match(r"^(https?|ftp)://\S+$", arg["default"]):
-                raise FamilyError(file, fld + ".url_arg.default", arg["default"], "must be an http(s) or ftp URL")
-            url_arg = {"name": arg["name"], "default": arg["default"]}
+        url_arg = _url_arg(file, fld, raw.get("url_arg"))
         out.append(SourceSpec(index=i, url_arg=url_arg, **values, **globs))  # type: ignore[arg-type]
     return tuple(out)
+
+
+def _url_arg(file: str, fld: str, arg: Any) -> dict[str, str]:
+    """A source's `url_arg`: the build argument (and its default) its url's start is fetched from."""
+    if arg is None:
+        return {}
+    if not isinstance(arg, dict) or sorted(arg) != ["default", "name"]:
+        raise FamilyError(file, fld + ".url_arg", arg, "must be a mapping with name (the build argument)"
+                          " and default (its default value, the start of url)")
+    if not isinstance(arg["name"], str) or not _BUILD_ARG_RE.match(arg["name"]):
+        raise FamilyError(file, fld + ".url_arg.name", arg["name"], "not a build argument name")
+    if not isinstance(arg["default"], str) or not re.match(r"^(https?|ftp)://\S+$", arg["default"]):
+        raise FamilyError(file, fld + ".url_arg.default", arg["default"], "must be an http(s) or ftp URL")
+    return {"name": arg["name"], "default": arg["default"]}
 
 
 def _inside(file: str, family_dir: str, fld: str, rel: str, what: str = "file") -> str:
@@ -481,12 +476,8 @@ def _inside(file: str, family_dir: str, fld: str, rel: str, what: str = "file") 
     return path
 
 
-def load_family(path: str, name: str | None = None) -> Family:
-    """Load `<path>/family.yml` and the versions file it names; validate both and the templates mapping.
-
-    `name` (a release passes the folder's name) is the repository the family is released as, whatever family.yml
-    says: a copy of a family folder under another name is another image, with no other file changed."""
-    path = os.path.abspath(path)
+def _read_family_file(path: str) -> tuple[str, dict[str, Any]]:
+    """(`<path>/family.yml`, its mapping), its keys checked: none unknown, every required one there."""
     file = os.path.join(path, FAMILY_FILE)
     if not os.path.isdir(path):
         raise FamilyError(path, "(folder)", path, "family folder not found")
@@ -502,7 +493,11 @@ def load_family(path: str, name: str | None = None) -> Family:
     for key in _KEYS_REQUIRED:
         if key not in raw:
             raise FamilyError(file, key, None, "required key missing")
+    return file, raw
 
+
+def _identity(file: str, raw: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """name, maintainers, git_repo and builder of family.yml, checked."""
     if name is None:
         name = raw["name"]
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -515,14 +510,20 @@ def load_family(path: str, name: str | None = None) -> Family:
     builder = raw.get("builder") or ""
     if builder and builder not in BUILDERS:
         raise FamilyError(file, "builder", builder, "unknown builder (known: %s)" % ", ".join(BUILDERS))
+    return {"name": name, "maintainers": maintainers, "git_repo": git_repo, "builder": builder}
 
+
+def _family_versions(file: str, path: str, raw: dict[str, Any]) -> tuple[str, tuple[Version, ...]]:
+    """(the versions file, its versions) named by family.yml `versions`."""
     if not isinstance(raw["versions"], str) or not raw["versions"]:
         raise FamilyError(file, "versions", raw["versions"], "must be the versions file name")
     versions_file = os.path.join(path, raw["versions"])
     _inside(file, path, "versions", raw["versions"], "versions file")
-    versions = load_versions(versions_file)
-    keys = [v.key for v in versions]
+    return versions_file, load_versions(versions_file)
 
+
+def _aliases(file: str, raw: dict[str, Any], keys: list[str]) -> dict[str, tuple[str, ...]]:
+    """family.yml `aliases`: versions key -> more tags of it."""
     aliases_raw = raw.get("aliases") or {}
     if not isinstance(aliases_raw, dict):
         raise FamilyError(file, "aliases", aliases_raw, "must be a mapping versions key -> list of aliases")
@@ -536,7 +537,12 @@ def load_family(path: str, name: str | None = None) -> Family:
             if not _TAG_RE.match(alias):
                 raise FamilyError(file, "aliases." + key, alias, "not a valid tag")
         aliases[key] = names
+    return aliases
 
+
+def _policies(file: str, path: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """template_vars, versions_source, tag_policy and the build recipe of family.yml, checked together (a
+    `debian_rootfs` context needs the Release files of `versions_source: debian_release`)."""
     template_vars = raw.get("template_vars") or {}
     if not isinstance(template_vars, dict):
         raise FamilyError(file, "template_vars", template_vars, "must be a mapping")
@@ -552,22 +558,30 @@ def load_family(path: str, name: str | None = None) -> Family:
         raise FamilyError(file, "build.context.debian_rootfs", build.context["debian_rootfs"],
                           "needs `versions_source: debian_release` (the Release files the root filesystems are "
                           "made from)")
+    return {"template_vars": template_vars, "versions_source": versions_source, "tag_policy": tag_policy,
+            "build": build}
 
+
+def load_family(path: str, name: str | None = None) -> Family:
+    """Load `<path>/family.yml` and the versions file it names; validate both and the templates mapping.
+
+    `name` (a release passes the folder's name) is the repository the family is released as, whatever family.yml
+    says: a copy of a family folder under another name is another image, with no other file changed."""
+    path = os.path.abspath(path)
+    file, raw = _read_family_file(path)
+    identity = _identity(file, raw, name)
+    versions_file, versions = _family_versions(file, path, raw)
+    aliases = _aliases(file, raw, [v.key for v in versions])
+    policies = _policies(file, path, raw)
     return Family(
         path=path,
-        name=name,
-        maintainers=maintainers,
         versions_file=versions_file,
         versions=versions,
         templates=_templates(file, path, raw["templates"]),
-        git_repo=git_repo,
         aliases=aliases,
-        builder=builder,
         exclude_architectures=_exclude_rules(file, raw.get("exclude_architectures") or []),
         architectures=_architectures(file, raw["architectures"]) if "architectures" in raw else (),
-        template_vars=template_vars,
-        build=build,
-        versions_source=versions_source,
-        tag_policy=tag_policy,
         sources=_sources(file, raw.get("sources"), versions),
+        **identity,
+        **policies,
     )

@@ -42,11 +42,8 @@ from urllib.parse import urlsplit
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures as _arches
-from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import (
-    Entry,
-    LibraryManifest,
-    shared_tag_groups,
-)
+from ansible_collections.buildfarm.images.plugins.module_utils.library.entry import Entry
+from ansible_collections.buildfarm.images.plugins.module_utils.library.library_manifest import LibraryManifest
 
 try:
     import yaml as _yaml
@@ -71,12 +68,15 @@ DEFAULT_GIT_FETCH = "refs/heads/master"  # bashbrew's, for an entry without GitF
 META_KEYS = ("maintained_by", "get_help", "issues", "logo", "build_badge", "variants")
 
 
-class DocsError(ValueError, BuildfarmError):
-    """A README that cannot be written from this input. `file`, `field` and `value` say where, when known."""
+class DocsError(BuildfarmError, ValueError):
+    """A README that cannot be written from this input. `file`, `field` and `value` say where, when known; the
+    message already names them (it is the message users have always read), so they only add the result's keys."""
 
     def __init__(self, msg: str, file: str = "", field: str = "", value: str = "") -> None:
         super().__init__(msg)
-        self.file, self.field, self.value = file, field, value
+        self.file, self.field = file or None, field or None
+        if value:
+            self.value, self.has_value = value, True
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _read(path: str) -> str:
 def _inside(family_dir: str, path: str) -> str:
     """`path` (below `family_dir`) when it resolves, symlinks followed, inside the family folder; else a DocsError
     naming it. A family is data anyone may propose, so a symlink in its docs/ must not make the README publish a
-    file of the controller (the rule of family.py's _inside())."""
+    file of the controller (the rule of family/definition.py's _inside())."""
     root = os.path.realpath(family_dir)
     resolved = os.path.realpath(path)
     if not resolved.startswith(root + os.sep):
@@ -232,7 +232,7 @@ def tags_markdown(manifest: LibraryManifest, arch: Union[str, None] = None, fmt:
     entries = [e for e in manifest.entries if arch is None or e.has_architecture(arch)]
     if not entries:
         return ""
-    all_groups = shared_tag_groups(manifest)
+    all_groups = manifest.shared_tag_groups()
     groups = []
     for g in all_groups:
         kept = [e for e in g.entries if arch is None or e.has_architecture(arch)]
@@ -268,6 +268,79 @@ def _variant_wanted(variant: str, tags: Sequence[str]) -> bool:
     return any(variant in t.split("-") for t in tags)
 
 
+def _head(name: str, arch: Union[str, None], maintained_by: str, content: DocsContent) -> list[str]:
+    """The generated-file warning, the per-architecture note and the quick reference."""
+    parts = [
+        "<!--\n\n%s\n\nWARNING:\n\n    DO NOT EDIT \"%s/README.md\"\n\n    IT IS AUTO-GENERATED\n\n"
+        "    (from the other files in \"%s/\" combined with a set of templates)\n\n%s\n\n-->"
+        % (_STARS, name, name, _STARS)
+    ]
+    if arch:
+        parts.append(
+            "**Note:** this is the \"per-architecture\" repository for the `%s` builds of [the `%s` official image]"
+            "(https://hub.docker.com/_/%s) -- for more information, see [\"Architectures other than amd64?\" in the "
+            "official images documentation](%s) and [\"An image's source changed in Git, now what?\" in the "
+            "official images FAQ](https://github.com/docker-library/faq#an-images-source-changed-in-git-now-what)."
+            % (arch, name, name, ARCHES_MORE_INFO)
+        )
+    parts.append("# Quick reference")
+    parts.append(_item("Maintained by", maintained_by))
+    parts.append(_item("Where to get help", content.get_help))
+    return parts
+
+
+def _supported_tags(manifest: LibraryManifest, name: str, arch: Union[str, None], content: DocsContent,
+                    fmt: str) -> list[str]:
+    """"Supported tags": the tags (and a per-architecture build badge), or why there are none."""
+    parts = ["# Supported tags and respective `Dockerfile` links"]
+    tags = tags_markdown(manifest, arch, fmt)
+    if tags:
+        parts.append(tags)
+        if arch and content.build_badge:
+            image = _image(name, arch)
+            badge = {"arch": arch, "name": name, "image": image}
+            parts.append("[![%s build status badge](%s)](%s)" % (
+                image, content.build_badge["image"].format(**badge), content.build_badge["link"].format(**badge)))
+    elif arch:
+        parts.append("**WARNING:** THIS IMAGE *IS NOT SUPPORTED* ON THE `%s` ARCHITECTURE" % arch)
+    else:  # a library file without entries (an image no longer maintained)
+        parts.append(NO_SUPPORTED_TAGS)
+    return parts
+
+
+def _quick_reference_cont(manifest: LibraryManifest, name: str, web: str, content: DocsContent) -> list[str]:
+    parts = ["# Quick reference (cont.)"]
+    issues = content.issues or ("[%s/issues](%s/issues)" % (web, web) if web else "")
+    if issues:
+        parts.append(_item("Where to file issues", issues))
+    arch_links = ", ".join(
+        "[`%s`](https://hub.docker.com/r/%s/%s/)" % (a, _arches.namespace_for(a), name)
+        for a in manifest.architectures()
+    )
+    parts.append("-\t**Supported architectures**: ([more info](%s))  \n\t%s" % (ARCHES_MORE_INFO, arch_links))
+    if content.quick_reference_extra:
+        parts.append(content.quick_reference_extra)
+    return parts
+
+
+def _body(manifest: LibraryManifest, arch: Union[str, None], web: str, content: DocsContent) -> list[str]:
+    """The family's content, its image variants (those a listed tag names) and the licence."""
+    parts = [content.content] if content.content else []
+    listed = [t for e in manifest.entries if arch is None or e.has_architecture(arch) for t in e.all_tags]
+    variants = [text for v, text in content.variants.items() if _variant_wanted(v, listed)]
+    if content.variant or variants:
+        parts.append("# Image Variants")
+        parts.extend(p for p in [content.variant] + variants if p)
+    parts.append("# License")
+    parts.append(content.license or (
+        "View the license information of the software contained in this image in its source repository%s.\n\n"
+        "As for any pre-built image usage, it is the image user's responsibility to ensure that any use of this "
+        "image complies with any relevant licenses for all software contained within."
+        % (" ([%s](%s))" % (web, web) if web else "")
+    ))
+    return parts
+
+
 def render_readme(
     manifest: LibraryManifest,
     name: str,
@@ -282,62 +355,10 @@ def render_readme(
     content = content or DocsContent()
     git_repo = manifest.globals.get("GitRepo") or next((e.git_repo for e in manifest.entries if e.git_repo), "")
     web = _repo_web_url(git_repo) if git_repo else ""
-    image = _image(name, arch)
-    parts = [
-        "<!--\n\n%s\n\nWARNING:\n\n    DO NOT EDIT \"%s/README.md\"\n\n    IT IS AUTO-GENERATED\n\n"
-        "    (from the other files in \"%s/\" combined with a set of templates)\n\n%s\n\n-->"
-        % (_STARS, name, name, _STARS)
-    ]
-    if arch:
-        parts.append(
-            "**Note:** this is the \"per-architecture\" repository for the `%s` builds of [the `%s` official image]"
-            "(https://hub.docker.com/_/%s) -- for more information, see [\"Architectures other than amd64?\" in the "
-            "official images documentation](%s) and [\"An image's source changed in Git, now what?\" in the "
-            "official images FAQ](https://github.com/docker-library/faq#an-images-source-changed-in-git-now-what)."
-            % (arch, name, name, ARCHES_MORE_INFO)
-        )
     maintained_by = content.maintained_by or (
         "[the %s maintainers](%s)" % (name, web) if web else ", ".join(manifest.maintainers) or "unknown")
-    parts.append("# Quick reference")
-    parts.append(_item("Maintained by", maintained_by))
-    parts.append(_item("Where to get help", content.get_help))
-    parts.append("# Supported tags and respective `Dockerfile` links")
-    tags = tags_markdown(manifest, arch, fmt)
-    if tags:
-        parts.append(tags)
-        if arch and content.build_badge:
-            badge = {"arch": arch, "name": name, "image": image}
-            parts.append("[![%s build status badge](%s)](%s)" % (
-                image, content.build_badge["image"].format(**badge), content.build_badge["link"].format(**badge)))
-    elif arch:
-        parts.append("**WARNING:** THIS IMAGE *IS NOT SUPPORTED* ON THE `%s` ARCHITECTURE" % arch)
-    else:  # a library file without entries (an image no longer maintained)
-        parts.append(NO_SUPPORTED_TAGS)
-    parts.append("# Quick reference (cont.)")
-    issues = content.issues or ("[%s/issues](%s/issues)" % (web, web) if web else "")
-    if issues:
-        parts.append(_item("Where to file issues", issues))
-    arch_links = ", ".join(
-        "[`%s`](https://hub.docker.com/r/%s/%s/)" % (a, _arches.namespace_for(a), name)
-        for a in manifest.architectures()
-    )
-    parts.append("-\t**Supported architectures**: ([more info](%s))  \n\t%s" % (ARCHES_MORE_INFO, arch_links))
-    if content.quick_reference_extra:
-        parts.append(content.quick_reference_extra)
-    if content.content:
-        parts.append(content.content)
-    listed = [t for e in manifest.entries if arch is None or e.has_architecture(arch) for t in e.all_tags]
-    variants = [text for v, text in content.variants.items() if _variant_wanted(v, listed)]
-    if content.variant or variants:
-        parts.append("# Image Variants")
-        parts.extend(p for p in [content.variant] + variants if p)
-    parts.append("# License")
-    parts.append(content.license or (
-        "View the license information of the software contained in this image in its source repository%s.\n\n"
-        "As for any pre-built image usage, it is the image user's responsibility to ensure that any use of this "
-        "image complies with any relevant licenses for all software contained within."
-        % (" ([%s](%s))" % (web, web) if web else "")
-    ))
+    parts = (_head(name, arch, maintained_by, content) + _supported_tags(manifest, name, arch, content, fmt)
+             + _quick_reference_cont(manifest, name, web, content) + _body(manifest, arch, web, content))
     return _fill("\n\n".join(parts), name, arch, content) + "\n"
 
 

@@ -1,7 +1,8 @@
 """Tiny synthetic images pushed through the registry API (no docker build): a config blob and one layer.
 
-Used where an image cannot be built here (a Windows image) and by the publish benchmark (hundreds of members);
-push_attested writes the per-architecture OCI index with its attestation exactly as the farm pushes it.
+Used by the registry, release and farm tests where an image cannot be built here (a Windows image) and by the publish
+benchmark (hundreds of members); push_attested writes the per-architecture OCI index with its attestation exactly
+as the farm pushes it.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import io
 import json
 import tarfile
 
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import DOCKER_MANIFEST
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import (
-    DOCKER_MANIFEST,
     RegistryClient,
     sha256_digest,
 )

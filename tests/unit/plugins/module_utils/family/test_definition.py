@@ -7,7 +7,7 @@ import pathlib
 import pytest
 import yaml
 
-from ansible_collections.buildfarm.images.plugins.module_utils.family.family import (
+from ansible_collections.buildfarm.images.plugins.module_utils.family.definition import (
     ExcludeRule, FamilyError, Version, load_family, version_sort_key,
 )
 
