@@ -100,6 +100,23 @@ options:
       - Fail the task when a tag does not verify (the result is returned either way).
     type: bool
     default: true
+  cache_file:
+    description:
+      - A JSON file of earlier passes. Per registry and C(repository:tag) it holds the list's digest, a hash of what
+        the tag was checked against (the push results of its members, or what their per-architecture tags held,
+        I(expect_packages), I(require_attestations), I(check_dpkg)), when it passed, and its result.
+      - A tag whose list the registry still serves by that digest, checked against the same, is that pass (a
+        registry is content-addressed, so the list, its members and their attestations are byte for byte what
+        passed). It costs one read of the list (and of each per-architecture tag without a push result), no member
+        is read, and the tag says C(cached=true).
+      - Only passes are recorded; a changed digest or expectation verifies in full again. A missing or unreadable
+        file is an empty cache. The file is replaced atomically after the run; in check mode it is read, never
+        written.
+      - The cache trusts the registry's content addressing. Bytes changed behind the registry's back in its
+        storage (a blob edited in place) are not read again while the list's digest stays the same; remove the
+        file for a full verification.
+      - Unset (the default), every tag is verified in full and nothing is written.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -159,6 +176,11 @@ tags:
       description: What does not match (the list's own, then each member's, prefixed C(<arch> (<source>))).
       type: list
       elements: str
+    cached:
+      description: >-
+        The tag is its pass recorded in I(cache_file) (same list digest, same expectations); its members are
+        those of that pass.
+      type: bool
     message:
       description: The failures joined with C(; ).
       type: str
@@ -179,8 +201,13 @@ tags:
       failures: ["arm64v8 (arm64v8/python:3.13.5): no SBOM (https://spdx.dev/Document) in the attestation"]
       message: "arm64v8 (arm64v8/python:3.13.5): no SBOM (https://spdx.dev/Document) in the attestation"
       members: []
+      cached: false
 requests:
   description: HTTP requests made.
+  returned: always
+  type: int
+cached:
+  description: The number of tags taken from I(cache_file) (their pass of an earlier run).
   returned: always
   type: int
 """
@@ -209,11 +236,12 @@ def main() -> None:
             require_attestations={"type": "bool", "default": True},
             check_dpkg={"type": "bool", "default": True},
             fail_on_error={"type": "bool", "default": True},
+            cache_file={"type": "path"},
             **MAX_WORKERS_ARG,
         ),
     )
     # every input checked before the first request, then every list and member read back: verify/release_verify.py
-    module.run(lambda m: run_verify(m.params, client_from_params))
+    module.run(lambda m: run_verify(m.params, client_from_params, check_mode=m.check_mode))
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ the image the release pushed for its platform, that its attestation follows it, 
 in-toto statements are about that image and say what the release built (provenance: architecture, tags, parents;
 SBOM: SPDX naming the declared packages, and the Debian packages of an image that has a dpkg database).
 
-Plain typed Python on the registry client; nothing is written. Each member (image + attestation) is checked once
-per run, whatever number of tags lists it; each image layer is read once, only for the dpkg check.
+Plain typed Python on the registry client; nothing is written to the registry. Each member (image + attestation)
+is checked once per run, whatever number of tags lists it; each image layer is read once, only for the dpkg check.
+With a cache of passes (verify_cache.py), a list the registry still serves by the digest that passed, checked
+against the same expectations, is that pass: one read of the list instead of its members'.
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -20,7 +23,7 @@ import time
 import urllib.parse
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
@@ -51,6 +54,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.model imp
     MemberVerification,
     PushStatus,
     TagVerification,
+)
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.verify_cache import (
+    VerifyCache,
+    cache_key,
+    expectations_hash,
 )
 
 IN_TOTO_LAYER = "application/vnd.in-toto+json"
@@ -225,10 +233,13 @@ class Verifier:
     check_dpkg: bool = True
     concurrency: int = 8
     deadline: float | None = None
+    cache: VerifyCache | None = None  # passes of earlier runs (None: every tag is verified in full)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._layers: dict[str, Any] = {}
+        self._sources: dict[tuple[str, str], Pushed | None] = {}
+        self.cached: set[str] = set()  # references of the tags taken from the cache
 
     def verify(self, checks: Sequence[ListCheck]) -> list[TagVerification]:
         if self.deadline is not None:
@@ -238,9 +249,12 @@ class Verifier:
         started = time.monotonic()
         until = started + budget if budget != float("inf") else None
         workers = max(1, self.concurrency)
-        # 1. every list, read once
+        # 1. every list, read once; a list that passed before, by the same digest and against the same
+        # expectations, is that pass (its members are not read again)
         read = _bounded_map(self._read_list, list(checks), workers, until,
                             lambda c: "reading %s:%s" % (c.repository, c.tag), budget)
+        hashes = self._expectations(checks, read, workers, until, budget)
+        read = [self._from_cache(check, out, members, hashes) for check, (out, members) in zip(checks, read)]
         # 2. every member, checked once whatever number of tags lists it
         jobs: dict[tuple, tuple] = {}
         for _out, members in read:
@@ -259,7 +273,62 @@ class Verifier:
                 out.failures.extend("%s (%s): %s" % (member.architecture, member.source or member.digest, why)
                                     for why in member.failures)
             results.append(out)
+        if self.cache is not None:
+            self.cache.record_all([(self._key(r.repository, r.tag), r, hashes[id(c)])
+                                   for c, r in zip(checks, results)
+                                   if id(c) in hashes and r.reference not in self.cached])
         return results
+
+    # the cache of passes
+
+    def _key(self, repository: str, tag: str) -> str:
+        return cache_key(self.client.registry, repository, tag)
+
+    def _expectations(self, checks: Sequence[ListCheck], read: Sequence[tuple[TagVerification, list]],
+                      workers: int, until: float | None, budget: float) -> dict[int, str]:
+        """id(check) -> the hash of what its tag is checked against, for each tag read without a failure (none
+        without a cache). Sources without a push result (or without the image's digest in it) are checked
+        against what their tag holds now, so what it holds now is part of it: read here, once per source, and
+        the member checks use the same reading."""
+        if self.cache is None:
+            return {}
+        readable = [c for c, (out, _m) in zip(checks, read) if out.digest and not out.failures]
+        sources = sorted({(s, a) for c in readable for a, s in c.sources.items() if s and not (
+            self.pushed.get(s) and self.pushed[s].image_digest)})
+        now = dict(zip(sources, _bounded_map(lambda sa: self._source_or_error(*sa), sources, workers, until,
+                                             lambda sa: "reading %s" % sa[0], budget)))
+        out: dict[int, str] = {}
+        for c in readable:
+            held = {s: now.get((s, a)) for a, s in c.sources.items() if (s, a) in now}
+            if any(isinstance(v, Exception) for v in held.values()):
+                continue  # cannot say what it is checked against: verified in full
+            pushed = {s: dataclasses.astuple(self.pushed[s]) for s in c.sources.values() if s in self.pushed}
+            out[id(c)] = expectations_hash({
+                "registry": self.client.registry, "repository": c.repository, "tag": c.tag,
+                "sources": c.sources, "pushed": pushed,
+                "now": {s: dataclasses.astuple(v) if isinstance(v, Pushed) else None for s, v in held.items()},
+                "expect": list(self.expect.get(c.repository.rsplit("/", 1)[-1], ())),
+                "require_attestations": self.require_attestations, "check_dpkg": self.check_dpkg})
+        return out
+
+    def _source_or_error(self, source: str, arch_name: str) -> Pushed | Exception | None:
+        """What the tag holds now, or why it cannot be read (the member check reports it, as without a cache)."""
+        try:
+            return self._read_source(source, arch_name)
+        except (RegistryError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            return exc
+
+    def _from_cache(self, check: ListCheck, out: TagVerification, members: list,
+                    hashes: Mapping[int, str]) -> tuple[TagVerification, list]:
+        """The recorded pass of the tag (no member to check) when its list and expectations are the same."""
+        if self.cache is None or id(check) not in hashes or out.failures:
+            return out, members
+        passed = self.cache.hit(self._key(check.repository, check.tag), out.digest, hashes[id(check)])
+        if passed is None or (passed.repository, passed.tag) != (check.repository, check.tag):
+            return out, members
+        with self._lock:
+            self.cached.add(passed.reference)
+        return passed, []
 
     # one tag
 
@@ -449,18 +518,24 @@ class Verifier:
         return ImageRef.parse_in(self.client.registry, source, "source", "source")
 
     def _read_source(self, source: str, arch_name: str) -> Pushed | None:
-        """Without the push results: what the per-architecture tag holds now."""
+        """Without the push results: what the per-architecture tag holds now (read once per run, so that the
+        expectations of the cache and the member checks see the same)."""
+        with self._lock:
+            if (source, arch_name) in self._sources:
+                return self._sources[source, arch_name]
         ref = self._source_ref(source)
         m = self.client.get_manifest(ref.path, ref.tag)
         if m is None:
-            return Pushed(source)
-        if m.media_type in IMAGE_TYPES:
-            return Pushed(source, m.digest, m.digest)
-        picked = pick_member(m.json(), arch_name)
-        if picked is None:
-            return Pushed(source, m.digest)
-        image, att = picked
-        return Pushed(source, m.digest, str(image.get("digest", "")), str((att or {}).get("digest", "")))
+            held = Pushed(source)
+        elif m.media_type in IMAGE_TYPES:
+            held = Pushed(source, m.digest, m.digest)
+        else:
+            picked = pick_member(m.json(), arch_name)
+            image, att = picked if picked is not None else ({}, None)
+            held = Pushed(source, m.digest, str(image.get("digest", "")), str((att or {}).get("digest", "")))
+        with self._lock:
+            self._sources[source, arch_name] = held
+        return held
 
     def _check_provenance(self, res: MemberVerification, st: Mapping, arch: architectures.Architecture, source: str,
                           pushed: Pushed | None) -> None:
@@ -673,38 +748,54 @@ def _declared_purls(statement: Mapping) -> list[str]:
             if isinstance(m.get("annotations"), Mapping) and (m.get("annotations") or {}).get("purl")]
 
 
-def summary(results: Sequence[TagVerification]) -> dict:
-    """The module's result: ok, the tags, and the failures named `<repository>:<tag>: <member>: <why>` (not
-    `failed`: Ansible's own key of a failed task)."""
+def summary(results: Sequence[TagVerification], cached: Collection[str] = ()) -> dict:
+    """The module's result: ok, the tags (`cached`: its pass of an earlier run, by the same list digest and
+    expectations), and the failures named `<repository>:<tag>: <member>: <why>` (not `failed`: Ansible's own key
+    of a failed task)."""
     failed = ["%s: %s" % (r.reference, why) for r in results for why in r.failures]
     bad = sum(1 for r in results if not r.ok)
-    return {"ok": bad == 0, "tags": [r.to_dict() for r in results], "failures": failed,
-            "summary": "%d of %d tags verified%s" % (len(results) - bad, len(results),
-                                                     "; %d failed" % bad if bad else "")}
+    return {"ok": bad == 0, "tags": [dict(r.to_dict(), cached=r.reference in cached) for r in results],
+            "failures": failed, "summary": "%d of %d tags verified%s" % (len(results) - bad, len(results),
+                                                                         "; %d failed" % bad if bad else "")}
 
 
-def run_verify(p: Mapping[str, Any], make_client: Callable[[Mapping[str, Any]], RegistryClient]) -> dict:
+def run_verify(p: Mapping[str, Any], make_client: Callable[[Mapping[str, Any]], RegistryClient],
+               check_mode: bool = False) -> dict:
     """The release_verify module's job: its options (`p`) -> its result. Every input is checked before the first
-    request; a failure after it carries the number of requests made (`requests`)."""
+    request; a failure after it carries the number of requests made (`requests`). With `cache_file`, earlier
+    passes are reused and this run's recorded (not in check mode)."""
     checks = checks_from_repositories(p["repositories"], p["namespace"], p["arch_namespaces"])
     pushed = pushed_from_results(p["pushed"], p["built"], p["results"])
     expect = expected_packages(p["expect_packages"])
+    cache = VerifyCache.load(p["cache_file"]) if p.get("cache_file") else None
     try:
         client = make_client(p)
     except BuildfarmError:
         raise
     except ValueError as exc:  # a setting the client refuses, not one of ours
         raise VerifyInputError(str(exc)) from exc
+    verifier = Verifier(client, pushed, expect, p["require_attestations"], p["check_dpkg"],
+                        max(1, p["max_workers"]), cache=cache)
     try:
-        results = Verifier(client, pushed, expect, p["require_attestations"], p["check_dpkg"],
-                           max(1, p["max_workers"])).verify(checks)
+        results = verifier.verify(checks)
     except BuildfarmError as exc:
         exc.details.setdefault("requests", client.request_count)
         raise
     except (OSError, ValueError) as exc:
         raise VerifyInputError(str(exc), details={"requests": client.request_count}) from exc
-    out = dict(summary(results), changed=False, requests=client.request_count, warnings=list(client.warnings))
+    out = dict(summary(results, verifier.cached), changed=False, requests=client.request_count,
+               cached=len(verifier.cached), warnings=list(client.warnings))
+    if cache is not None and not check_mode:
+        _save_cache(cache, out["warnings"])
     if not out["ok"] and p["fail_on_error"]:
         out.update(failed=True, msg="verify: %s: %s" % (out["summary"], "; ".join(out["failures"][:20])
                                                         + (" ..." if len(out["failures"]) > 20 else "")))
     return out
+
+
+def _save_cache(cache: VerifyCache, warnings: list[str]) -> None:
+    """Write the passes; a cache that cannot be written costs the next run a full verification, not this one."""
+    try:
+        cache.save()
+    except OSError as exc:
+        warnings.append("cannot write the verify cache %s: %s" % (cache.path, exc))
