@@ -265,5 +265,5 @@ def build_share(p: Mapping[str, Any], check_mode: bool, run: Runner, connect: Ca
         progress.done()
     for r in results:  # the play's log says what took the time
         if r.status == BuildStatus.BUILT:
-            log("%s built in %.0f s" % (r.key, r.seconds))
+            log("%s built in %.0f s" % (r.key, r.seconds or 0.0))
     return dict(build_result(results, settings, maker.made, p["fail_on_error"]), warnings=maker.warnings)

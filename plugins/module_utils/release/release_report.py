@@ -243,7 +243,7 @@ class _Reported:
             self.builds[(img.repo, img.key, arch)] = (host, img)
             digest = next((res.digests[t.familiar()] for t in img.tags if t.familiar() in res.digests), "")
             self.cells[(img.repo, img.key, arch)] = Cell(_cell_status(img, failed), digest, host)
-            if img.seconds:
+            if img.seconds is not None:  # image_build times every entry it handled, an unchanged one too
                 self.times.append({"key": img.key, "arch": arch, "host": host, "status": img.status,
                                    "seconds": img.seconds})
         for tested in res.tests:

@@ -11,11 +11,12 @@ malformed. Image references are ImageRefs; they serialize as the engine names th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef
 from ansible_collections.buildfarm.images.plugins.module_utils.release.model._record import (
     FAMILIAR_REF,
+    OMIT_EMPTY,
     Fields,
     ModelError,
     Record,
@@ -107,7 +108,9 @@ class BuildResult(Record):
     finished: str = ""
     size: int = 0  # the engine's Size of the image, in bytes
     parents: list[BuildParent] = field(default_factory=list)
-    seconds: float = 0.0  # how long the entry took on its builder
+    # how long the entry took on its builder (image_build gives it for every entry it handled, unchanged ones
+    # too); None when the producer gave none (a Windows builder's build.ps1 item)
+    seconds: Optional[float] = field(default=None, metadata=OMIT_EMPTY)
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> "BuildResult":
@@ -123,7 +126,8 @@ class BuildResult(Record):
             retagged=parse_refs(f.data.get("retagged") or [], where, "retagged"), pulled=f.str("pulled", ""),
             error=f.str("error", ""), log_tail=f.strs("log_tail"), builder=f.str("builder", ""),
             started=f.str("started", ""), finished=f.str("finished", ""), size=f.int("size", 0),
-            parents=f.records(BuildParent, "parents"), seconds=f.float("seconds", 0.0))
+            parents=f.records(BuildParent, "parents"),
+            seconds=f.float("seconds") if f.data.get("seconds") is not None else None)
 
     @property
     def touched(self) -> bool:

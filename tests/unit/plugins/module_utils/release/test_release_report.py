@@ -159,3 +159,15 @@ def test_the_verify_stages_whole_result_is_read_by_its_record():
     assert latest[("amd64", "glibc")] is None
     with pytest.raises(ModelError, match=r"verified.tags\[0\]: field tag"):
         build_report(RELEASE, BUILDERS, results, {}, verified={"tags": [{"repository": "busybox"}]})
+
+
+def test_build_times_list_every_timed_image_an_unchanged_one_too():
+    """image_build times every entry it handles: an unchanged image found in a blink (0.0 s) is listed with its
+    time; an item with no time at all (a producer that gives none) is not."""
+    results = {"b-amd64": _result("amd64", status="unchanged"), "b-s390x": _result("s390x"),
+               "b-arm64": _result("arm64v8")}
+    results["b-amd64"]["images"][0]["seconds"] = 0.0
+    results["b-s390x"]["images"][0]["seconds"] = 42.5
+    report = build_report(RELEASE, BUILDERS, results, {})
+    times = {(t["arch"], t["status"]): t["seconds"] for t in report.build_times}
+    assert times == {("amd64", "unchanged"): 0.0, ("s390x", "built"): 42.5}

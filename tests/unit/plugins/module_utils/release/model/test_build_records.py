@@ -38,7 +38,10 @@ def test_a_build_item_round_trips_with_its_keys_in_order():
 
 def test_a_minimal_item_gets_the_defaults():
     res = BuildResult.from_dict({"key": "busybox:1.36", "status": "failed"}, "images[3]")
-    assert (res.repo, res.tags, res.image_id, res.parents, res.seconds) == ("busybox", [], "", [], 0.0)
+    # no seconds given is no time (not 0 s): the report lists the build times image_build gave, unchanged ones too
+    assert (res.repo, res.tags, res.image_id, res.parents, res.seconds) == ("busybox", [], "", [], None)
+    assert "seconds" not in res.to_dict()
+    assert BuildResult.from_dict({"key": "busybox:1.36", "status": "unchanged", "seconds": 0.0}, "i").seconds == 0.0
     assert res.status.is_failure and not res.status.has_image
 
 
