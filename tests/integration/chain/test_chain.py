@@ -91,9 +91,10 @@ def test_first_release_builds_debian_then_python_from_it(chain, first_release):
     assert docs == "0"  # slim: of the docs and man pages only the copyright files stay
     times = {(t["key"], t["arch"]): t for t in run.report["build_times"]}
     assert (PY_KEY, "amd64") in times and (SLIM_KEY, "arm64v8") in times
-    if amd64[PY_KEY]["status"] == "built":  # a long build was followed: the play printed what was building
+    # a long build was followed: the play printed what was building. "built" alone does not make it long: on an
+    # engine whose BuildKit cache holds this very build (an earlier run of the same recipe) it takes a second
+    if amd64[PY_KEY]["status"] == "built" and times[(PY_KEY, "amd64")]["seconds"] > 30:
         assert any("building %s" % PY_KEY in m for m in run.progress("builder-amd64"))
-        assert times[(PY_KEY, "amd64")]["seconds"] > 60
 
     # the page as a person sees it: the JSON's counts, python's matrix with its one column, amd64, each cell the
     # member's status word and short digest, and links to the README and library file the release wrote
