@@ -2,7 +2,9 @@
 suites running side by side never take each other's port: registry 5100-5199, release 5300-5399,
 benchmarks 5400-5499, the SSH farm's registry 5500-5599 (tests/integration/farm and benchmarks/bench_farm.py: free
 on the farm network's bridge address as well, see the farm's conftest), the chain 5600-5699 (tests/integration/chain
-runs beside the other integration tests, see tests/conftest.py); the local default's registry keeps 5000.
+runs beside the other integration tests, see tests/conftest.py), the BuildKit tests 5700-5749
+(tests/integration/release/test_buildkit.py), the Windows attestation tests 5750-5799 (tests/support/windows_image.py:
+tests/integration/windows and the build_windows role's functional test); the local default's registry keeps 5000.
 A port is free when it is probed, not reserved: two suites sharing a range could both take it.
 
 No test takes 5000 itself: the local default's registry (started by `make release`) may be running there, and the

@@ -27,7 +27,7 @@ from ansible_collections.buildfarm.images.tests.support.ports import free_port
 from ansible_collections.buildfarm.images.tests.support.registry import ThrowAwayRegistry
 
 OS_VERSION = "10.0.20348.2700"
-PORTS = (5700, 5749)  # the Windows tests' throw-away registries (tests/support/ports.py's ranges)
+PORTS = (5750, 5799)  # the Windows tests' throw-away registries (tests/support/ports.py's ranges)
 PYTHON_SHA256 = "9cf9427bee9e2242e3877dd0f6b641c1853ca461f39d6503ce260a59c80bf0d9"
 
 
