@@ -184,6 +184,11 @@ families:
     created:
       description: Its commit time, or I(source_date_epoch) (C(org.opencontainers.image.created)).
       type: str
+    sources:
+      description: What the family declares its entries are built from (family.yml C(sources), rendered per entry
+        directory -> C(name), C(version), C(url), C(sha256), C(signing_key), C(purl) ...); empty for a library
+        file's repository. The report names them per image.
+      type: dict
 bundle:
   description: The release bundle to copy to every builder.
   returned: always

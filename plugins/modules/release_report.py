@@ -43,7 +43,10 @@ attributes:
     description: The report is returned whole.
 options:
   release:
-    description: The release, items with C(name) and C(entries) (release_plan's C(plan.entries)).
+    description:
+      - The release's families, release_prepare's C(families) (C(name), C(entries), C(revision), C(sources) ...),
+        each parsed as the release bundle's family record; a malformed one fails naming C(release[n]), the field
+        and the value.
     type: list
     elements: dict
     required: true

@@ -26,7 +26,7 @@ def _d(*parts: Any) -> str:
 def families(debian_point: str = "13.2") -> list[dict]:
     """The release's families (release_prepare's ``families``)."""
     busybox = {"name": "busybox", "revision": "b" * 40, "entries": [
-        {"tags": ["1.37.0-%s" % v, "1.37-%s" % v, "1-%s" % v, v],
+        {"tags": ["1.37.0-%s" % v, "1.37-%s" % v, "1-%s" % v, v], "directory": "stable/" + v,
          "shared_tags": ["1.37.0", "1.37", "1", "stable", "latest"] if v == "glibc" else [],
          "architectures": ["amd64", "arm64v8", "s390x"], "version": "1.37.0", "variant": v, "from": ["scratch"]}
         for v in ("glibc", "musl", "uclibc")]}
@@ -38,10 +38,15 @@ def families(debian_point: str = "13.2") -> list[dict]:
             tags = [suite + slim, "%s-20261201%s" % (suite, slim), num + slim, major + slim]
             shared = ["latest"] if suite == "trixie" and not slim else []
             deb_entries.append({"tags": tags, "shared_tags": shared, "architectures": arches, "version": num,
+                                "directory": suite + ("/slim" if slim else ""),
                                 "variant": suite + slim, "from": ["scratch"]})
     debian = {"name": "debian", "revision": "d" * 40, "entries": deb_entries}
-    python = {"name": "python", "revision": "p" * 40, "entries": [
+    # what family.yml `sources:` renders for the entry (a made-up digest: the page and the JSON only show it)
+    tarball = {"name": "python", "version": "3.13.5", "sha256": "5" * 64, "purl": "pkg:generic/python@3.13.5",
+               "url": "https://www.python.org/ftp/python/3.13.5/Python-3.13.5.tar.xz"}
+    python = {"name": "python", "revision": "p" * 40, "sources": {"3.13/slim-trixie": [tarball]}, "entries": [
         {"tags": ["3.13.5-slim-trixie", "3.13-slim-trixie", "3-slim-trixie", "slim-trixie"],
+         "directory": "3.13/slim-trixie",
          "shared_tags": ["3.13.5-slim", "3.13-slim", "3-slim", "slim"], "architectures": ["amd64"],
          "version": "3.13.5", "variant": "slim-trixie", "from": ["debian:trixie-slim"]}]}
     return [busybox, debian, python]

@@ -510,8 +510,10 @@ _RESULT_KEYS = ("name", "kind", "repository", "entries", "dropped", "depends_on"
 
 def result_families(data: dict[str, Any], work_dir: str) -> list[dict[str, Any]]:
     """release_prepare's `families`: each family of release.json's ``data`` with its rendered tree's folder."""
-    return [dict({k: f[k] for k in _RESULT_KEYS}, render_dir=os.path.join(os.path.abspath(work_dir), "render",
-                                                                          f["name"]))
+    # a family folder's declared sources too (the report names them per image); a library file has none
+    render = os.path.join(os.path.abspath(work_dir), "render")
+    return [dict({k: f[k] for k in _RESULT_KEYS}, sources=f.get("sources") or {},
+                 render_dir=os.path.join(render, f["name"]))
             for f in data["families"]]
 
 

@@ -25,8 +25,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.model imp
     NOT_PUBLISHED,
     BuildResult,
     BuildStatus,
+    BundleFamily,
     Cell,
+
     CellStatus,
+    Entry,
     HostResult,
     ImagePushResult,
     ImageSmokeResult,
@@ -307,23 +310,21 @@ class _Rows:
     def __init__(self, arches: list[str], builders: Mapping[str, str], got: _Reported) -> None:
         self.arches, self.builders, self.got = arches, builders, got
         self.rows: list[Row] = []
-        self.bases: dict[tuple[str, str, str], tuple[Mapping[str, Any], Mapping[str, Any], Cell]] = {}
+        self.bases: dict[tuple[str, str, str], tuple[BundleFamily, Entry, Cell]] = {}
 
-    def family(self, fam: Mapping[str, Any], lists: Mapping[str, ListResult]) -> None:
-        name = fam["name"]
+    def family(self, fam: BundleFamily, lists: Mapping[str, ListResult]) -> None:
         mine: dict[str, Row] = {}
-        for e in fam.get("entries") or []:
-            key = "%s:%s" % (name, e["tags"][0])
-            for tag, shared in [(t, False) for t in e["tags"]] + [(t, True) for t in e.get("shared_tags") or []]:
+        for e in fam.entries:
+            for tag, shared in [(t, False) for t in e.tags] + [(t, True) for t in e.shared_tags]:
                 row = mine.get(tag)
                 if row is None:
-                    row = mine[tag] = _new_row(name, tag, shared, lists.get(tag))
+                    row = mine[tag] = _new_row(fam.name, tag, shared, lists.get(tag))
                     self.rows.append(row)
-                for arch in e.get("architectures") or []:
+                for arch in e.architectures:
                     if arch in self.arches:
-                        self._cell(fam, e, row, (name, key, arch))
+                        self._cell(fam, e, row, (fam.name, "%s:%s" % (fam.name, e.tags[0]), arch))
 
-    def _cell(self, fam: Mapping[str, Any], e: Mapping[str, Any], row: Row, member: tuple[str, str, str]) -> None:
+    def _cell(self, fam: BundleFamily, e: Entry, row: Row, member: tuple[str, str, str]) -> None:
         name, key, arch = member
         got = self.got
         host = next((h for h, a in self.builders.items() if a == arch and h in got.failed_hosts
@@ -352,13 +353,23 @@ def _verified_tags(result: Mapping[str, Any]) -> dict[tuple[str, str, str], dict
     return out
 
 
-def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, str],
+def release_families(release: Sequence[Any]) -> list[BundleFamily]:
+    """The release's families as records: release_prepare's ``families`` (or release.json's), each item parsed by
+    BundleFamily (a malformed one is a ModelError naming ``release[n]``, the field and the value)."""
+    if not isinstance(release, (list, tuple)):
+        raise ModelError("must be a list of the release's families (release_prepare's families)", "release_report",
+                         "release", type(release).__name__)
+    return [f if isinstance(f, BundleFamily) else BundleFamily.from_dict(f, "release[%d]" % n)
+            for n, f in enumerate(release)]
+
+
+def build_report(release: Sequence[BundleFamily | Mapping[str, Any]], builders: Mapping[str, str],
                  results: Mapping[str, Any], published: Mapping[str, Sequence[Mapping[str, Any]]],
                  errors: Mapping[str, str] | None = None,
                  verified: Sequence[Any] | Mapping[str, Any] | None = None,
                  hosts: Mapping[str, Mapping[str, Any]] | None = None, generated: str = "",
                  started: str = "") -> Report:
-    """``release``: items with name and entries (release_plan's); ``builders``: host -> arch of every builder;
+    """``release``: the release's families (see release_families); ``builders``: host -> arch of every builder;
     ``results``: host -> the build role's buildfarm_build_result (absent for hosts that never reported; Windows
     builders add ``unroutable``, the entries no Windows builder's release can build, each with a reason);
     ``published``: repository name -> manifest_list's ``lists``; ``verified``: the verify stage's results (see
@@ -370,8 +381,8 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
     got = _reported(builders, parse_results(results), errors)
     lists = parse_published(published)
     table = _Rows(arches, builders, got)
-    for fam in release:
-        table.family(fam, lists.get(fam["name"]) or {})
+    for fam in release_families(release):
+        table.family(fam, lists.get(fam.name) or {})
     got.times.sort(key=lambda t: (t["key"], t["arch"]))
     report = Report(arches, table.rows, got.failed_hosts, got.failed_entries,
                     [got.unroutable[k].to_dict() for k in sorted(got.unroutable)], got.times)
@@ -387,12 +398,12 @@ def build_report(release: Sequence[Mapping[str, Any]], builders: Mapping[str, st
     return report
 
 
-def _members(name: str, arch: str, e: Mapping[str, Any], push: ImagePushResult | None,
+def _members(name: str, arch: str, e: Entry, push: ImagePushResult | None,
              verified: Mapping[tuple[str, str, str], dict]) -> list[dict]:
     """An image's tags: each one's push and verification."""
     pushed_tags = {t.ref.tag: t for t in push.tags} if push else {}
     members = []
-    for tag in list(e.get("tags") or []) + list(e.get("shared_tags") or []):
+    for tag in e.all_tags:
         t = pushed_tags.get(tag)
         members.append({"tag": tag, "push": t.status if t else "", "digest": t.digest if t else "",
                         "image_digest": t.image_digest if t else "",
@@ -401,7 +412,7 @@ def _members(name: str, arch: str, e: Mapping[str, Any], push: ImagePushResult |
     return members
 
 
-def _image_details(bases: Mapping[tuple[str, str, str], tuple[Mapping[str, Any], Mapping[str, Any], Cell]],
+def _image_details(bases: Mapping[tuple[str, str, str], tuple[BundleFamily, Entry, Cell]],
                    got: _Reported, verified: Mapping[tuple[str, str, str], dict]) -> list[dict]:
     """One item per planned image (entry x architecture of the report), in the release's order."""
     out = []
@@ -421,9 +432,9 @@ def _image_details(bases: Mapping[tuple[str, str, str], tuple[Mapping[str, Any],
             # an image of no bytes is no image (a failed build's size is 0): no size shown
             "size": (img.size or None) if img else None,
             # the recipe as planned: the family's commit and the entry's (a library file's GitCommit)
-            "revision": str(fam.get("revision") or ""), "git_commit": str(e.get("git_commit") or ""),
-            "version": str(e.get("version") or ""),
-            "sources": [dict(x) for x in e.get("sources") or [] if isinstance(x, Mapping)],
+            "revision": fam.revision, "git_commit": e.git_commit, "version": e.version,
+            # what the family declares the entry is built from (family.yml `sources:`, rendered per entry)
+            "sources": _sources(fam, e),
             "build": _timed(img.started, img.finished, img.seconds) if img else {},
             "test": dict(_timed(test.started, test.finished, test.seconds), passed=test.passed, cached=test.cached,
                          failed_tests=test.failed_tests) if test else {},
@@ -431,6 +442,11 @@ def _image_details(bases: Mapping[tuple[str, str, str], tuple[Mapping[str, Any],
             "tags": _members(name, arch, e, push, verified),
         })
     return out
+
+
+def _sources(fam: BundleFamily, e: Entry) -> list[dict]:
+    """The entry's declared sources: name, version, url, sha256 (and what else the family names of each)."""
+    return [dict(x) for x in fam.sources.get(e.directory) or [] if isinstance(x, Mapping)]
 
 
 def _builders(builders: Mapping[str, str], got: _Reported, images: Sequence[Mapping[str, Any]],

@@ -355,8 +355,46 @@ def _repository(name: str, rows: Sequence[Mapping[str, Any]], images: Sequence[M
         out.append(_table(["Image", "Architecture", "Host", "Status", "Builder", "Build", "Test", "Push", "Size"],
                           irows))
         out.append("</details>")
+        out.append(_built_from(mine))
     out.append("</section>")
     return "".join(out)
+
+
+def _digest_html(digest: str) -> str:
+    return '<code title="%s">%s</code>' % (e(digest), e(short(digest))) if digest else ""
+
+
+def _parent_html(p: Mapping[str, Any]) -> str:
+    """A FROM image: its name and the digest (or image id) it was built from."""
+    return " ".join(x for x in ("<code>%s</code>" % e(p.get("name")),
+                                _digest_html(str(p.get("digest") or p.get("image_id") or ""))) if x)
+
+
+def _source_html(src: Mapping[str, Any]) -> str:
+    """A declared source: name, version, its SHA-256 and where it is fetched from."""
+    sha = str(src.get("sha256") or "")
+    return " ".join(x for x in (e(src.get("name")), e(src.get("version")), _digest_html("sha256:" + sha if sha else ""),
+                                '<span class="small">%s</span>' % e(src["url"]) if src.get("url") else "") if x)
+
+
+def _built_from(images: Sequence[Mapping[str, Any]]) -> str:
+    """What each image was built from (what its provenance says): the recipe's commit, the parents by digest and
+    the sources the family declares; '' when no image names any."""
+    rows = []
+    for i in images:
+        parents = [_parent_html(p) for p in i.get("parents") or [] if isinstance(p, Mapping)]
+        sources = [_source_html(x) for x in i.get("sources") or [] if isinstance(x, Mapping)]
+        commit = str(i.get("git_commit") or i.get("revision") or "")
+        if not (parents or sources or commit):
+            continue
+        recipe = '<code title="%s">%s</code>' % (e(commit), e(commit[:12])) if commit else "\u2013"
+        rows.append('<tr><th scope="row"><code>%s</code></th><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            e(i.get("key")), e(i.get("arch")), recipe, "<br>".join(parents) or "\u2013",
+            "<br>".join(sources) or "\u2013"))
+    if not rows:
+        return ""
+    return ("<details><summary>Built from: recipe, parents and sources</summary>%s</details>"
+            % _table(["Image", "Architecture", "Recipe commit", "Parents", "Sources"], rows))
 
 
 def render(data: Mapping[str, Any], links: Mapping[str, Sequence[tuple[str, str]]] | None = None,

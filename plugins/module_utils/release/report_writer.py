@@ -20,6 +20,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.release_r
     Report,
     build_report,
     markdown,
+    release_families,
     render_files,
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.release.report_changes import compare
@@ -52,12 +53,6 @@ def check_options(p: Mapping[str, Any]) -> dict[str, Any]:
                                % (type(p["builders"]).__name__, type(published).__name__), _WHERE)
     if p["history"] < 0:
         raise ReportInputError("a number of reports to keep, 0 or more", _WHERE, "history", p["history"])
-    for n, fam in enumerate(p["release"]):
-        if not isinstance(fam.get("name"), str) or not all(
-                isinstance(e, Mapping) and isinstance(e.get("tags"), list) and e["tags"]
-                for e in fam.get("entries") or []):
-            raise ReportInputError("must be a family with name and entries (each with its tags)", _WHERE,
-                                   "release[%d]" % n)
     return published
 
 
@@ -76,12 +71,13 @@ class ReportFiles:
 def render_report(p: Mapping[str, Any], published: Mapping[str, Any]) -> ReportFiles:
     """The report of the options, compared with the previous one in dest_dir, and all its files' texts."""
     dest = p["dest_dir"]
-    report = build_report(p["release"], p["builders"], p["results"], published, p["errors"],
+    release = release_families(p["release"])  # the typed families: a malformed one fails naming release[n]
+    report = build_report(release, p["builders"], p["results"], published, p["errors"],
                           verified=p["verified"], hosts=p["builder_facts"], started=p["started"])
     previous, previous_file = report_history.read_previous(dest)
     report.changes = compare(previous, report.to_dict(), previous_file)
     data = report.to_dict()
-    names = [str(f.get("name", "")) for f in p["release"]]
+    names = [f.name for f in release]
     nav = [("JSON", "release-report.json"), ("Markdown", "release-report.md")]
     page = render(data, report_history.repository_links(dest, names),
                   nav + ([("History", "history/index.html")] if p["history"] > 0 else []))

@@ -211,7 +211,7 @@ def test_release_prepare_views_derive_from_the_one_serialization(families, tmp_p
     work = tmp_path / "work"
     assert [f["render_dir"] for f in fams] == [str(work / "render" / n) for n in ("scratchbox", "childbox")]
     assert set(fams[0]) == {"name", "kind", "repository", "entries", "dropped", "depends_on", "scratch", "tests",
-                            "source", "revision", "created", "render_dir"}
+                            "source", "revision", "created", "sources", "render_dir"}
     assert fams[1]["depends_on"] == ["scratchbox"]
     publish = batch.publish_view(res.data)
     assert [p["repository"] for p in publish] == ["scratchbox", "childbox"]

@@ -19,7 +19,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.release_r
 from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import summary
 
 RELEASE = [{"name": "busybox", "entries": [{
-    "tags": ["1.35.0-glibc", "glibc"], "shared_tags": ["latest"], "architectures": ["amd64", "s390x", "arm64v8"]}]}]
+    "tags": ["1.35.0-glibc", "glibc"], "directory": "stable/glibc",
+    "shared_tags": ["latest"], "architectures": ["amd64", "s390x", "arm64v8"]}]}]
 BUILDERS = {"b-amd64": "amd64", "b-s390x": "s390x", "b-arm64": "arm64v8"}
 
 
@@ -75,9 +76,11 @@ def test_files_are_written_whole_and_only_when_different(tmp_path):
 
 # Windows builders report like Linux ones (role build_windows), plus the entries no Windows builder can build.
 WIN_RELEASE = [{"name": "python", "entries": [
-    {"tags": ["3.14-bookworm"], "architectures": ["amd64"]},
-    {"tags": ["3.14-windowsservercore-ltsc2022"], "shared_tags": ["3.14"], "architectures": ["windows-amd64"]},
-    {"tags": ["3.13-windowsservercore-1809"], "architectures": ["windows-amd64"]},
+    {"tags": ["3.14-bookworm"], "architectures": ["amd64"], "directory": "3.14/bookworm"},
+    {"tags": ["3.14-windowsservercore-ltsc2022"], "shared_tags": ["3.14"], "architectures": ["windows-amd64"],
+     "directory": "3.14/windows/windowsservercore-ltsc2022"},
+    {"tags": ["3.13-windowsservercore-1809"], "architectures": ["windows-amd64"],
+     "directory": "3.13/windows/windowsservercore-1809"},
 ]}]
 WIN_BUILDERS = {"b-amd64": "amd64", "win2022": "windows-amd64", "win2025": "windows-amd64"}
 UNROUTABLE = [{"repo": "python", "key": "python:3.13-windowsservercore-1809", "arch": "windows-amd64",

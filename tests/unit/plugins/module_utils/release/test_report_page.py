@@ -39,8 +39,21 @@ def test_the_page_is_strict_html_with_headed_tables_and_nothing_from_elsewhere(k
     page = _page(_report(kind, first if kind in ("changed", "unchanged") else None))
     assert html_check.check(page) == []
     assert page.count("<table") == page.count("<thead>") >= 5
-    assert "<script" not in page and "http://" not in page and "https://" not in page
+    # self-contained: no script, nothing loaded or linked from elsewhere (a source's URL is shown as text)
+    assert "<script" not in page and not re.search(r'(src|href|url)\s*[=(]\s*["\']?https?:', page)
     assert len(page.encode()) < 1_000_000
+
+
+def test_each_image_says_what_it_was_built_from():
+    page = _page(_report("first"))
+    built_from = page[page.index("Built from: recipe, parents and sources", page.index('id="repo-python"')):]
+    built_from = built_from[:built_from.index("</details>")]
+    text = _text(built_from)
+    # python's row: the family's commit, debian:trixie-slim by the digest it was built from, the verified tarball
+    assert "python:3.13.5-slim-trixie amd64 " + "p" * 12 in text, text
+    assert "debian:trixie-slim " in text and "python 3.13.5 " + "5" * 12 in text, text
+    assert "https://www.python.org/ftp/python/3.13.5/Python-3.13.5.tar.xz" in text
+    assert html_check.check(page) == []
 
 
 def test_the_strict_check_finds_errors():
