@@ -91,6 +91,12 @@ def test_first_release_builds_debian_then_python_from_it(chain, first_release):
     assert docs == "0"  # slim: of the docs and man pages only the copyright files stay
     times = {(t["key"], t["arch"]): t for t in run.report["build_times"]}
     assert (PY_KEY, "amd64") in times and (SLIM_KEY, "arm64v8") in times
+    # what python was built from, as the report names it: the tarball the family declares (version, SHA-256 of
+    # the python-versions.json the release used) and debian:trixie-slim by the image it was built FROM
+    py = next(i for i in run.report["images"] if i["key"] == PY_KEY and i["arch"] == "amd64")
+    assert [(s["name"], s["version"]) for s in py["sources"]] == [("python", "3.13.5")], py["sources"]
+    assert len(py["sources"][0]["sha256"]) == 64 and py["sources"][0]["url"].endswith("Python-3.13.5.tar.xz")
+    assert [p["name"] for p in py["parents"]] == ["debian:trixie-slim"] and py["parents"][0]["image_id"]
     # a long build was followed: the play printed what was building. "built" alone does not make it long: on an
     # engine whose BuildKit cache holds this very build (an earlier run of the same recipe) it takes a second
     if amd64[PY_KEY]["status"] == "built" and times[(PY_KEY, "amd64")]["seconds"] > 30:
