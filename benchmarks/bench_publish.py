@@ -49,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tags", type=int, default=100)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--concurrency", type=int, default=8, help="the module's concurrency (its default: 8)")
     args = ap.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-publish-"))
     port = free_port(5400, 5499)  # the benchmarks' range (tests/support/ports.py)
@@ -56,7 +57,7 @@ def main() -> None:
     subprocess.run([str(REPO / "scripts" / "registry.sh"), "start", str(work / "registry"), str(port)], check=True,
                    stdout=subprocess.DEVNULL)
     try:
-        run(address, args.tags, max(1, args.runs), work)
+        run(address, args.tags, max(1, args.runs), work, args.concurrency)
     finally:
         subprocess.run([str(REPO / "scripts" / "registry.sh"), "stop", str(work / "registry")], check=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -65,7 +66,7 @@ def main() -> None:
 TAGS_PER_ENTRY = 4
 
 
-def run(address: str, n: int, runs: int, work: pathlib.Path) -> None:
+def run(address: str, n: int, runs: int, work: pathlib.Path, concurrency: int = 8) -> None:
     entries = [{"tags": ["e%03d-t%d" % (e, t) for t in range(TAGS_PER_ENTRY)], "architectures": list(ARCHS)}
                for e in range(n // TAGS_PER_ENTRY)]
     tags = [t for e in entries for t in e["tags"]]
@@ -90,7 +91,7 @@ def run(address: str, n: int, runs: int, work: pathlib.Path) -> None:
         client = RegistryClient(address)
         first_methods = _count_methods(client)
         t0 = time.monotonic()
-        results = Publisher(client, "library", "bench-module-%d" % i).publish(specs)
+        results = Publisher(client, "library", "bench-module-%d" % i, concurrency=concurrency).publish(specs)
         first.append(time.monotonic() - t0)
         assert all(r.action == "created" for r in results), [r.message for r in results if r.message][:3]
         assert all(m.attestation is not None for r in results for m in r.members)
@@ -99,7 +100,7 @@ def run(address: str, n: int, runs: int, work: pathlib.Path) -> None:
         client = RegistryClient(address)
         unchanged_methods = _count_methods(client)
         t0 = time.monotonic()
-        results = Publisher(client, "library", "bench-module-%d" % i).publish(specs)
+        results = Publisher(client, "library", "bench-module-%d" % i, concurrency=concurrency).publish(specs)
         unchanged.append(time.monotonic() - t0)
         assert all(r.action == "unchanged" for r in results)
 
