@@ -191,3 +191,24 @@ def test_buildx_imagetools_reads_the_published_list_and_its_sbom(registry, tmp_p
     slsa = json.loads(prov.stdout)["linux/arm64"]["SLSA"]
     assert slsa["invocation"]["parameters"]["architecture"] == "arm64v8"
     assert slsa["invocation"]["environment"]["platform"] == "linux/arm64/v8"
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="no docker CLI")
+def test_buildx_reads_the_sbom_and_provenance_of_a_list_of_one_platform(registry):
+    """The README's commands for python of the local default (amd64 only): buildx gives a one-platform list's
+    attestations as that image's, not as a map by platform."""
+    if subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False).returncode:
+        pytest.skip("docker buildx is not installed")
+    client = registry.client()
+    _attested(client, "one", "3.13.5", ["amd64"], packages=[("python", "3.13.5")])
+    assert _publish(registry, "one", [{"tags": ["3.13.5"], "architectures": ["amd64"]}])[0].action == "created"
+    ref = "%s/library/one:3.13.5" % registry.address
+
+    def inspect(what: str) -> dict:
+        out = subprocess.run(["docker", "buildx", "imagetools", "inspect", ref, "--format", "{{ json %s }}" % what],
+                             capture_output=True, text=True, check=False)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+    packages = inspect(".SBOM")["SPDX"]["packages"]
+    assert ("python", "3.13.5") in {(p["name"], p["versionInfo"]) for p in packages}
+    assert inspect(".Provenance")["SLSA"]["invocation"]["parameters"]["architecture"] == "amd64"
