@@ -12,14 +12,16 @@
 # ensurepip, which then installs the pinned pip (and everything else) from PyPI.
 #
 # Usage: scripts/sanity.sh [extra ansible-test sanity options, e.g. --test validate-modules]
-#   BUILDFARM_SANITY_PYTHON (default 3.12): the Python version the full sanity run and the units use.
+#   BUILDFARM_SANITY_PYTHON (default: the .venv's, 3.12 on Debian 12 from pyenv, 3.13 on Debian 13's own): the
+#   Python version the full sanity run and the units use.
 #   BUILDFARM_SANITY_MIN_PYTHON (default 3.9): modules and module_utils also run on builder hosts, so the
 #   compile and import tests run again with the oldest Python tests/config.yml allows, when one is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 export PATH=$top/.venv/bin:$PATH
-python=${BUILDFARM_SANITY_PYTHON:-3.12}
+# the Python the checkout's tools run on is the one sure to be here (Debian 13 has no python3.12)
+python=${BUILDFARM_SANITY_PYTHON:-$("$top/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}
 min_python=${BUILDFARM_SANITY_MIN_PYTHON:-3.9}
 
 # find_python_dir VERSION: a directory holding a working pythonVERSION (pyenv shims only work for the
@@ -41,10 +43,10 @@ print(get_venv_packages(types.SimpleNamespace(version=None))["pip"])
 PY
 )
   cache_path=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
-  [ -f "$cache_path" ] && grep -q 'buildfarm: offline get-pip' "$cache_path" && return 0
+  [ -f "$cache_path" ] && grep -q 'buildfarm: offline get-pip (2)' "$cache_path" && return 0
   mkdir -p "$(dirname "$cache_path")"
   cat >"$cache_path.tmp" <<'PY'
-"""buildfarm: offline get-pip stand-in (written by scripts/sanity.sh).
+"""buildfarm: offline get-pip (2) stand-in (written by scripts/sanity.sh).
 
 Runs `pip install --upgrade --force-reinstall <args>` with the pip wheel that CPython bundles for ensurepip,
 so a venv made with --without-pip gets the pip version ansible-test pins from PyPI.
@@ -55,9 +57,12 @@ import sys
 
 import ensurepip
 
+# CPython's own bundled wheel (pyenv's builds), else Debian's: its Pythons have ensurepip without _bundled and
+# take pip from python3-pip-whl (/usr/share/python-wheels, what python3-venv depends on)
 wheels = sorted(glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled", "pip-*.whl")))
+wheels = wheels or sorted(glob.glob("/usr/share/python-wheels/pip-*.whl"))
 if not wheels:
-    sys.exit("get-pip stand-in: this Python has no ensurepip wheel for pip")
+    sys.exit("get-pip stand-in: this Python has no pip wheel for ensurepip (on Debian: apt install python3-pip-whl)")
 sys.path.insert(0, wheels[-1])
 
 from pip._internal.cli.main import main  # noqa: E402  (importable only once the wheel is on sys.path)

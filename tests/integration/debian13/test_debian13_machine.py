@@ -1,6 +1,7 @@
 """The checkout on a fresh Debian 13 machine (issue 26), so that a change that breaks Debian 13 fails CI on Debian 12
 too: the README's set-up scripts (scripts/bootstrap-system.sh, scripts/bootstrap-python.sh, scripts/dockerd.sh)
-install and start what Debian 13 names (docker.io 26 with docker-cli and docker-buildx apart), then `make release`
+install and start what Debian 13 names (docker.io 26 with docker-cli and docker-buildx apart), the sanity script
+runs ansible-test on Debian 13's Python, then `make release`
 on a short copy of the local default (busybox and debian trixie-slim, amd64 only, to the machine's own registry on
 its 127.0.0.1:5000) builds, tests and publishes on Docker 26; the images run, and a second release changes nothing.
 Then the machine's engine is switched to the containerd image store (daemon.json `features:
@@ -129,6 +130,13 @@ def test_the_set_up_installs_and_starts_debian_13s_engine_cli_and_buildx(set_up)
     again = machine.sh("scripts/bootstrap-system.sh && scripts/bootstrap-python.sh && scripts/dockerd.sh",
                        timeout=300, step="second set-up")
     assert again.stdout.strip() == "", again.stdout
+
+
+def test_the_sanity_script_runs_on_debian_13s_python(set_up):
+    """ansible-test on the .venv's Python (3.13 here, no python3.12 on Debian 13), its venvs given pip from
+    Debian's python3-pip-whl (Debian's ensurepip has no bundled wheel): one quick test stands for the whole run."""
+    proc = set_up.sh("scripts/sanity.sh --test compile", timeout=900, step="sanity (compile)")
+    assert "== ansible-test sanity --python 3.13" in proc.stdout and "sanity: passed" in proc.stdout, proc.stdout
 
 
 def test_a_short_release_publishes_images_that_run(released):

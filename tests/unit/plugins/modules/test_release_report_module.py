@@ -7,8 +7,7 @@ import pytest
 
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
-RELEASE = [{"name": "tiny", "entries": [{"tags": ["1.0"], "architectures": ["amd64"],
-                                       "directory": "1.0"}]}]
+RELEASE = [{"name": "tiny", "entries": [{"tags": ["1.0"], "architectures": ["amd64"], "directory": "1.0"}]}]
 BUILDERS = {"b1": "amd64"}
 RESULTS = {"b1": {"host": "b1", "arch": "amd64", "images": [], "failed": [], "pushed": [], "digests": {}}}
 
