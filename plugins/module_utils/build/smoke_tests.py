@@ -24,6 +24,7 @@ import json
 import os
 import re
 import string
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -144,6 +145,25 @@ def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+class _Output:
+    """A container's stdout and stderr as `docker run` gets them: attached before it starts, read to the end of the
+    stream. `logs` read right after `wait` came back empty under load on Docker 26 (a test that echoes exited 0
+    with no output: the exit was reported before its output reached the log), which failed a good image."""
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self.chunks: list[bytes] = []
+        stream = container.attach(stdout=True, stderr=True, stream=True, logs=True)
+        self.reader = threading.Thread(target=lambda: self.chunks.extend(stream), daemon=True)
+        self.reader.start()
+
+    def text(self) -> str:
+        """Everything the container wrote; once it has exited the stream ends at once (the logs if it does not)."""
+        self.reader.join(timeout=30)
+        data = b"".join(self.chunks) if not self.reader.is_alive() else self.container.logs(stdout=True, stderr=True)
+        return data.decode("utf-8", "replace")
+
+
 def run_test(client: Any, image_id: str, test: SmokeTest, os_name: str,
              subs: Mapping[str, str], name_prefix: str) -> SmokeResult:
     """Run one test in a fresh container (removed afterwards) and judge exit code and output.
@@ -154,17 +174,18 @@ def run_test(client: Any, image_id: str, test: SmokeTest, os_name: str,
                                          name="%s-%s" % (name_prefix, re.sub(r"[^\w.-]", "-", test.name)),
                                          network_disabled=True)
     try:
+        output = _Output(container)
         container.start()
         try:
             status = container.wait(timeout=test.timeout)
         except Exception:  # requests' ReadTimeout: the container is still running
             container.kill()
             return SmokeResult(test.name, False, None, "", "timed out after %ds" % test.timeout)
-        output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        text = output.text()
     finally:
         container.remove(force=True)
     code = int(status.get("StatusCode", -1))
-    tail = output[-1000:]
+    output, tail = text, text[-1000:]
     if code != test.exit_code:
         return SmokeResult(test.name, False, code, tail, "exit code %d, expected %d" % (code, test.exit_code))
     if test.stdout:
