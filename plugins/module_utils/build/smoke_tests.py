@@ -174,18 +174,18 @@ def run_test(client: Any, image_id: str, test: SmokeTest, os_name: str,
                                          name="%s-%s" % (name_prefix, re.sub(r"[^\w.-]", "-", test.name)),
                                          network_disabled=True)
     try:
-        output = _Output(container)
+        attached = _Output(container)
         container.start()
         try:
             status = container.wait(timeout=test.timeout)
         except Exception:  # requests' ReadTimeout: the container is still running
             container.kill()
             return SmokeResult(test.name, False, None, "", "timed out after %ds" % test.timeout)
-        text = output.text()
+        output = attached.text()
     finally:
         container.remove(force=True)
     code = int(status.get("StatusCode", -1))
-    output, tail = text, text[-1000:]
+    tail = output[-1000:]
     if code != test.exit_code:
         return SmokeResult(test.name, False, code, tail, "exit code %d, expected %d" % (code, test.exit_code))
     if test.stdout:
