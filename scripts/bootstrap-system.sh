@@ -5,7 +5,8 @@
 #
 # Usage: scripts/bootstrap-system.sh [--test]
 #   --test (or BUILDFARM_BOOTSTRAP_TEST=1): also what the test suite needs beyond `make release` (chromium, for the
-#   HTML report's screenshots), so `make release` stays lean.
+#   HTML report's screenshots; openssh-client, for the SSH farm's tests and the builder role's ssh scenario: a
+#   fresh Debian 13 machine has no ssh-keygen), so `make release` stays lean.
 #
 # What each release names:
 #   Debian 13: docker.io (the engine; since 26.x it no longer ships /usr/bin/docker), docker-cli, docker-buildx.
@@ -53,7 +54,7 @@ else
   cli_pkg=docker-cli buildx_pkg=docker-buildx
 fi
 if [ "$with_test" = 1 ]; then
-  pkgs+=(chromium)
+  pkgs+=(chromium openssh-client)
 fi
 
 # apt_uri SUITE: the URI this machine's apt uses for SUITE (one reader for this script and role builder); our own
@@ -187,6 +188,7 @@ for q in aarch64 s390x arm ppc64le; do
 done
 if [ "$with_test" = 1 ]; then
   check chromium chromium
+  check openssh-client ssh ssh-keygen
 fi
 if command -v docker >/dev/null 2>&1 && ! docker buildx version >/dev/null 2>&1; then
   missing+=("docker buildx, for $(command -v docker) (package $buildx_pkg; plugin $plugin)")

@@ -194,3 +194,14 @@ EOF
     assert rc == 0, _failures(doc)
     assert set(_changed(doc).values()) == {0}, _changed(doc)
     assert _pushes(report) == {"unchanged"}, report["rows"]
+
+
+def test_the_test_set_up_installs_what_the_test_suites_run(set_up):
+    """`make test`'s set-up (--test) on Debian 13: chromium for the report page, the ssh client for the SSH farm's
+    tests and the builder role's ssh scenario (a fresh Debian 13 machine has no ssh-keygen); then a second run is
+    quiet."""
+    machine = set_up
+    machine.sh("scripts/bootstrap-system.sh --test", timeout=1200, step="bootstrap-system --test")
+    found = machine.sh("command -v chromium ssh ssh-keygen").stdout.split()
+    assert [p.rsplit("/", 1)[-1] for p in found] == ["chromium", "ssh", "ssh-keygen"], found
+    assert machine.sh("scripts/bootstrap-system.sh --test").stdout.strip() == ""
