@@ -123,6 +123,16 @@ def host_image(suite: str = DEFAULT_SUITE) -> str:
     return build_image(image, HOST_DOCKERFILE % base, base)
 
 
+def options_refused(image: str) -> str:
+    """Why this engine cannot run a host container of ``image`` with HOST_OPTIONS (its own engine inside: every
+    capability, mounts), or ''. An engine that itself runs in such a container (a Debian 13 machine of
+    tests/integration/debian13) refuses them: the capability it lacks cannot be handed on."""
+    proc = subprocess.run(["docker", "run", "--rm", *HOST_OPTIONS, image, "sh", "-c",
+                           "mount -t tmpfs none /mnt && umount /mnt"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    return "" if proc.returncode == 0 else proc.stderr.strip()[-500:]
+
+
 def main(argv: list[str]) -> int:
     """``spec [SUITE ...]``: build the images of the suites (default bookworm) if needed, print
     {"image": <the first suite's>, "images": {suite: image}, "options": [docker run options]} as JSON."""

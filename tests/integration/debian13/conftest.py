@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ansible_collections.buildfarm.images.tests.support.farm_host import (CGROUPS_WRITABLE, HOST_OPTIONS, TRUST_STEPS,
-                                                                          build_image)
+                                                                          build_image, options_refused)
 from ansible_collections.buildfarm.images.tests.support.playbook import REPO
 
 BASE_IMAGE = "buildfarm/debian:trixie"
@@ -119,13 +119,6 @@ class Machine:
                stdin=content.encode())
 
 
-def _probe(image: str) -> str:
-    """Why this engine cannot run the machine (capabilities refused, no mount inside), or ''."""
-    proc = docker("run", "--rm", *HOST_OPTIONS, image, "sh", "-c",
-                  "mount -t tmpfs none /mnt && umount /mnt", check=False, timeout=120)
-    return "" if proc.returncode == 0 else proc.stderr.decode(errors="replace").strip()[-500:]
-
-
 @pytest.fixture(scope="module")
 def machine(tmp_path_factory):
     """The fresh Debian 13 machine with the checkout copied in (nothing run yet); removed with its engine's volume."""
@@ -134,7 +127,7 @@ def machine(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("the Debian 13 machine's base image and caches need root")
     image = machine_image()
-    why = _probe(image)
+    why = options_refused(image)
     if why:
         pytest.skip("this engine cannot run a machine container with its own engine (%s): %s"
                     % (" ".join(HOST_OPTIONS), why))
