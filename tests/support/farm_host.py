@@ -135,7 +135,16 @@ def options_refused(image: str) -> str:
 
 def main(argv: list[str]) -> int:
     """``spec [SUITE ...]``: build the images of the suites (default bookworm) if needed, print
-    {"image": <the first suite's>, "images": {suite: image}, "options": [docker run options]} as JSON."""
+    {"image": <the first suite's>, "images": {suite: image}, "options": [docker run options]} as JSON.
+    ``refused``: print why this engine cannot run host containers (exit 1), nothing when it can."""
+    if argv == ["refused"]:
+        try:
+            why = options_refused(host_image(DEFAULT_SUITE))
+        except RuntimeError as exc:
+            why = str(exc)
+        if why:
+            print(why)
+        return 1 if why else 0
     suites = argv[1:] or [DEFAULT_SUITE]
     if argv[:1] != ["spec"] or not set(suites) <= set(SUITES):
         print("usage: farm_host.py spec [%s ...]" % "|".join(SUITES), file=sys.stderr)
