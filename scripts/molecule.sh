@@ -67,7 +67,9 @@ log_of() { local name; name=$(name_of "$1"); echo "$logs/${name//\//-}.log"; }
 host_refused=""
 for pair in "${pairs[@]}"; do
   if grep -q 'tests/support/farm_host.py' "roles/${pair%%/*}/molecule/${pair#*/}/molecule.yml"; then
-    host_refused=$(python tests/support/farm_host.py refused 2>&1 | head -n 1) || true
+    rc=0
+    why=$(python tests/support/farm_host.py refused) || rc=$?
+    if [ "$rc" = 1 ]; then host_refused=$why; fi
     break
   fi
 done

@@ -136,14 +136,16 @@ def options_refused(image: str) -> str:
 def main(argv: list[str]) -> int:
     """``spec [SUITE ...]``: build the images of the suites (default bookworm) if needed, print
     {"image": <the first suite's>, "images": {suite: image}, "options": [docker run options]} as JSON.
-    ``refused``: print why this engine cannot run host containers (exit 1), nothing when it can."""
+    ``refused``: print why this engine cannot run host containers (exit 1), nothing when it can (exit 0); exit 2
+    when the host image cannot be made (not a refusal: the scenario fails on it as it would)."""
     if argv == ["refused"]:
         try:
             why = options_refused(host_image(DEFAULT_SUITE))
         except RuntimeError as exc:
-            why = str(exc)
+            print(exc, file=sys.stderr)
+            return 2
         if why:
-            print(why)
+            print(why.replace("\n", " "))
         return 1 if why else 0
     suites = argv[1:] or [DEFAULT_SUITE]
     if argv[:1] != ["spec"] or not set(suites) <= set(SUITES):
