@@ -64,9 +64,10 @@ log_of() { local name; name=$(name_of "$1"); echo "$logs/${name//\//-}.log"; }
 # Scenarios of bare hosts (the farm's host recipe, tests/support/farm_host.py) need an engine that runs containers
 # with every capability; one inside a container (a Debian 13 machine of tests/integration/debian13) cannot hand
 # them on: such a scenario is skipped there, saying why, as the farm's integration tests are.
+bare_hosts() { grep -q 'tests/support/farm_host.py' "roles/$1/molecule/$2/molecule.yml"; }
 host_refused=""
 for pair in "${pairs[@]}"; do
-  if grep -q 'tests/support/farm_host.py' "roles/${pair%%/*}/molecule/${pair#*/}/molecule.yml"; then
+  if bare_hosts "${pair%%/*}" "${pair#*/}"; then
     rc=0
     why=$(python tests/support/farm_host.py refused) || rc=$?
     if [ "$rc" = 1 ]; then host_refused=$why; fi
@@ -77,7 +78,7 @@ done
 # One scenario, its verdict in <log>.result (one line) for the summary, which keeps the order above.
 run_one() {
   local role=$1 scenario=$2 name=$3 log=$4 start=$SECONDS before left
-  if [ -n "$host_refused" ] && grep -q 'tests/support/farm_host.py' "roles/$role/molecule/$scenario/molecule.yml"; then
+  if [ -n "$host_refused" ] && bare_hosts "$role" "$scenario"; then
     echo "molecule: $name skipped: this engine cannot run the farm's host containers: $host_refused" \
       | tee "$log.result" >"$log"
     return 0

@@ -27,7 +27,6 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.model imp
     BuildStatus,
     BundleFamily,
     Cell,
-
     CellStatus,
     Entry,
     HostResult,
@@ -322,7 +321,7 @@ class _Rows:
                     self.rows.append(row)
                 for arch in e.architectures:
                     if arch in self.arches:
-                        self._cell(fam, e, row, (fam.name, "%s:%s" % (fam.name, e.tags[0]), arch))
+                        self._cell(fam, e, row, (fam.name, e.key, arch))
 
     def _cell(self, fam: BundleFamily, e: Entry, row: Row, member: tuple[str, str, str]) -> None:
         name, key, arch = member

@@ -330,7 +330,7 @@ def _repository(name: str, rows: Sequence[Mapping[str, Any]], images: Sequence[M
         pcls = {"created": "ok", "updated": "ok", "unchanged": "same", "failed": "bad"}.get(pub, "none")
         pub_html = '<span class="st %s">%s</span>' % (pcls, e(pub))
         if r.get("published_digest"):
-            pub_html += ' <code title="%s">%s</code>' % (e(r["published_digest"]), e(short(r["published_digest"])))
+            pub_html += " " + _digest_html(r["published_digest"])
         if r.get("message"):
             pub_html += ' <span class="small">%s</span>' % e(r["message"])
         body.append('<tr><th scope="row">%s</th>%s<td>%s</td></tr>' % (label, "".join(cells), pub_html))

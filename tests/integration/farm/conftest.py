@@ -291,9 +291,8 @@ def farm(tmp_path_factory):
         pytest.skip("no docker-registry (scripts/bootstrap-system.sh installs it)")
     if os.geteuid() != 0:
         pytest.skip("the farm's registry and its hosts' mounts need root")
-    for suite in farm_host.SUITES:
-        host_image(suite)
-    why = farm_host.options_refused(host_image(farm_host.DEFAULT_SUITE))
+    images = {suite: host_image(suite) for suite in farm_host.SUITES}
+    why = farm_host.options_refused(images[farm_host.DEFAULT_SUITE])
     if why:
         pytest.skip("this engine cannot run the farm's host containers (%s): %s" % (" ".join(HOST_OPTIONS), why))
     root = tmp_path_factory.mktemp("farm")
