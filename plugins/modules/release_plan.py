@@ -15,7 +15,7 @@ description:
     writes that file atomically, only when its content changes.
   - Bad input (family.yml, versions file, templates, parent library files) fails before anything is written, with
     an error naming the file, the field and the value.
-author: buildfarm.images contributors (@buildfarm-images)
+author: buildfarm.images contributors (@buildfarm)
 extends_documentation_fragment:
   - buildfarm.images.family
 attributes:

