@@ -55,7 +55,7 @@ def run(tree: pathlib.Path, bench: str, args: list[str]) -> tuple[str, float, in
                PATH="%s:%s" % (REPO / ".venv" / "bin", os.environ.get("PATH", "")), PYTHONDONTWRITEBYTECODE="1")
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, str(tree / "benchmarks" / bench), *args], cwd=tree, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     return proc.stdout, time.monotonic() - t0, proc.returncode
 
 
@@ -94,7 +94,7 @@ def main() -> int:
     rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", opts.before + "^{commit}"],
                          check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
     head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], stdout=subprocess.PIPE,
-                          text=True).stdout.strip()
+                          text=True, check=True).stdout.strip()
     outputs: dict[str, list[str]] = {"before": [], "now": []}
     failed = 0
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
