@@ -139,7 +139,18 @@ if [ "${#need[@]}" -gt 0 ]; then
   echo "bootstrap-system: installing ${need[*]} ($release)"
   # The registry package would start its own service on :5000 where systemd runs; the role owns that port.
   # --no-install-recommends: on Debian 12 docker-buildx recommends trixie's docker-cli, which must not come in.
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # A slim Debian (a container machine: dpkg excludes /usr/share/man) has no man1 folder, and the JRE's postinst
+  # fails registering java.1.gz as an alternative there: give it the folder.
+  case " ${need[*]} " in *" default-jre-headless "*) mkdir -p /usr/share/man/man1 ;; esac
+  # Quiet when it works; when it does not, what apt and dpkg said (a bare "dpkg returned an error code" says nothing).
+  apt_log=$(mktemp)
+  if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >"$apt_log" 2>&1; then
+    echo "bootstrap-system: apt-get install ${need[*]} failed on this $release machine; its last lines:" >&2
+    tail -n 25 "$apt_log" >&2
+    rm -f "$apt_log"
+    exit 1
+  fi
+  rm -f "$apt_log"
 fi
 
 # buildx must be found by whichever `docker` is first on PATH. Debian's package puts the plugin in
