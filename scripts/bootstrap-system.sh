@@ -139,9 +139,9 @@ if [ "${#need[@]}" -gt 0 ]; then
   echo "bootstrap-system: installing ${need[*]} ($release)"
   # The registry package would start its own service on :5000 where systemd runs; the role owns that port.
   # --no-install-recommends: on Debian 12 docker-buildx recommends trixie's docker-cli, which must not come in.
-  # A slim Debian (a container machine: dpkg excludes /usr/share/man) has no man1 folder, and the JRE's postinst
-  # fails registering java.1.gz as an alternative there: give it the folder.
-  case " ${need[*]} " in *" default-jre-headless "*) mkdir -p /usr/share/man/man1 ;; esac
+  # A slim Debian (a container machine: dpkg excludes /usr/share/man) has no man1 folder, and a postinst that
+  # registers a man page as an alternative (the JRE's java.1.gz) fails there: every install gets the folder.
+  mkdir -p /usr/share/man/man1
   # Quiet when it works; when it does not, what apt and dpkg said (a bare "dpkg returned an error code" says nothing).
   apt_log=$(mktemp)
   if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >"$apt_log" 2>&1; then
