@@ -100,11 +100,8 @@ def work(module: BuildfarmModule) -> dict:
             raise
         # the render core's name for what this module's option calls dest_dir
         raise FamilyError(e.file, "dest_dir", e.value, e.problem, e.line) from None
-    out = dict(changed=result.changed, dest=p["dest_dir"], files=list(files), added=result.added,
-               modified=result.modified, removed=result.removed)
-    if module._diff and result.diff:
-        out["diff"] = result.diff
-    return out
+    return dict(changed=result.changed, dest=p["dest_dir"], files=list(files), added=result.added,
+                modified=result.modified, removed=result.removed, diff=result.diff)
 
 
 def main() -> None:

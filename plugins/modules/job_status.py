@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: job_status
 short_description: Wait a while for a background job and say what it is doing
 version_added: 0.1.0

@@ -248,7 +248,7 @@ def work(module: BuildfarmModule) -> dict:
                             library_files=p["library_files"],
                             git_cache_dir=os.path.join(os.path.abspath(p["work_dir"]), "git"))
     written = batch.write(release, p["work_dir"], p["artifacts_dir"], check=module.check_mode, want_diff=module._diff)
-    result = dict(
+    return dict(
         changed=written.changed,
         families=batch.result_families(written.data, p["work_dir"]),
         bundle=written.bundle,
@@ -258,10 +258,8 @@ def work(module: BuildfarmModule) -> dict:
         work_dir=os.path.abspath(p["work_dir"]),
         artifacts_dir=os.path.abspath(p["artifacts_dir"]),
         warnings=release.warnings,
+        diff=written.diff,
     )
-    if written.diff:
-        result["diff"] = written.diff
-    return result
 
 
 def main() -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: windows_attest
 short_description: Make a Windows builder's pushed tags OCI indexes of each image and its attestation
 version_added: 0.1.0

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: windows_release_check
 short_description: Check a Windows builder's stated release against its build number
 version_added: 0.1.0

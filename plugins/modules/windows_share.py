@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: windows_share
 short_description: Compute a Windows builder's share of the release and the build jobs for it
 version_added: 0.1.0

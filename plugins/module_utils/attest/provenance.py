@@ -46,10 +46,10 @@ from ansible_collections.buildfarm.images.plugins.module_utils.build.debian_root
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import ImageRef, ImageRefError
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.oci_index import SLSA_PREDICATE
 from ansible_collections.buildfarm.images.plugins.module_utils.release.model import Entry
 from ansible_collections.buildfarm.images.plugins.module_utils.release.model import BundleFamily, FamilyKind, ModelError
 
-SLSA_PREDICATE = "https://slsa.dev/provenance/v0.2"
 # The farm as a builder: this collection's project, `#<builder host>` added by default_builder_id. Configurable
 # (image_push `builder_id`): a farm that publishes under its own name sets its own URI.
 DEFAULT_BUILDER_ID = "https://github.com/buildfarm/images"

@@ -3,10 +3,11 @@
 """The one runner every module of the collection goes through (as kubernetes.core's AnsibleK8SModule).
 
 A module is its argument spec, a call of `BuildfarmModule(...).run(work)` and nothing else: `work(module)` does the
-job through module_utils and returns the result dict. Bad input and faults are `BuildfarmError`s; they are caught
-here, once, and fail the task with the file, field and value they name, plus any result the error carries
-(`BuildfarmError.details`, e.g. the lists that were published before one failed). An OSError (a file that cannot be
-read) fails the same way, naming its file. Anything else is a bug and keeps Ansible's traceback.
+job through module_utils and returns the result dict (with its `diff`, which goes out only in diff mode and when
+not empty). Bad input and faults are `BuildfarmError`s; they are caught here, once, and fail the task with the
+file, field and value they name, plus any result the error carries (`BuildfarmError.details`, e.g. the lists that
+were published before one failed). An OSError (a file that cannot be read) fails the same way, naming its file.
+Anything else is a bug and keeps Ansible's traceback.
 """
 from __future__ import annotations
 
@@ -53,6 +54,12 @@ class BuildfarmModule(AnsibleModule):
             result = work(self)
         except (BuildfarmError, OSError) as exc:
             self.fail_from_exception(exc)
+        diff = result.pop("diff", None)
+        if self._diff and diff:
+            # one rule for every module: a diff goes out only in diff mode, where Ansible shows it (elsewhere a
+            # release's build and push diffs would only make every registered result longer), and only when
+            # something changed
+            result["diff"] = diff
         for warning in result.pop("warnings", None) or ():
             self.warn(warning)
         if result.get("failed"):

@@ -33,6 +33,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_mem
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import load_entries, plan_lists
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.media_types import (
     IMAGE_TYPES,
+    IN_TOTO,
     LIST_TYPES,
     OCI_MANIFEST,
 )
@@ -55,20 +56,17 @@ from ansible_collections.buildfarm.images.plugins.module_utils.release.model imp
     PushStatus,
     TagVerification,
 )
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.errors import VerifyInputError, VerifyTimeoutError
 from ansible_collections.buildfarm.images.plugins.module_utils.verify.verify_cache import (
     VerifyCache,
     cache_key,
     expectations_hash,
 )
 
-IN_TOTO_LAYER = "application/vnd.in-toto+json"
+# prefixes: a statement of another in-toto or SLSA version (BuildKit's provenance v1) is read as well
 SLSA_PREFIX = "https://slsa.dev/provenance/"
 STATEMENT_PREFIX = "https://in-toto.io/Statement/"
 DPKG_STATUS = "var/lib/dpkg/status"
-
-
-class VerifyInputError(BuildfarmError, ValueError):
-    """Bad input of the verify stage (names the field and the value)."""
 
 
 @dataclass(frozen=True)
@@ -480,7 +478,7 @@ class Verifier:
             res.failures.append("attestation manifest is %s, not %s" % (att.media_type, OCI_MANIFEST))
         statements: dict[str, dict] = {}
         for layer in att.json().get("layers") or []:
-            if layer.get("mediaType") != IN_TOTO_LAYER:
+            if layer.get("mediaType") != IN_TOTO:
                 continue  # BuildKit: unknown media types are ignored
             st = self._read_statement(res, repository, layer)
             if st is not None:
@@ -633,10 +631,6 @@ class Verifier:
         with self._lock:
             self._layers[digest] = status
         return status
-
-
-class VerifyTimeoutError(BuildfarmError):
-    """The verify stage did not finish within its time (names what was still under way)."""
 
 
 def _member_key(repository: str, _arch: Any, entry: Mapping, nxt: Mapping | None, source: str) -> tuple:

@@ -12,11 +12,8 @@ import pytest
 from test_verify import LINUX, _publish, _push_results, _release
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
-from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import (
-    ListCheck,
-    Verifier,
-    VerifyTimeoutError,
-)
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.errors import VerifyTimeoutError
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import ListCheck, Verifier
 from ansible_collections.buildfarm.images.tests.support.run_module import run_module
 
 pytestmark = pytest.mark.integration

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
+from ansible_collections.buildfarm.images.plugins.module_utils.verify.errors import VerifyInputError
 from ansible_collections.buildfarm.images.plugins.module_utils.verify.release_verify import (
     TagVerification,
     MemberVerification,
-    VerifyInputError,
     _declared_purls,
     _dpkg_installed,
     checks_from_repositories,
