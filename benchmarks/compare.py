@@ -69,15 +69,37 @@ def labelled(output: str) -> dict[str, str]:
     return found
 
 
+NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?")
+
+
+def summary(before: list[str], now: list[str]) -> str:
+    """For a numeric label with 2 or more runs a side: each side's mean and range, and whether the means differ by
+    more than the larger range of the two (a difference the machine's own run-to-run spread does not cover)."""
+    nums = [[float(m.group(0)) for m in map(NUMBER.match, side) if m] for side in (before, now)]
+    if min(len(nums[0]), len(nums[1])) < 2:
+        return ""
+    means = [sum(n) / len(n) for n in nums]
+    spread = max(max(n) - min(n) for n in nums)
+    diff = means[1] - means[0]
+    return "    mean:   before %.2f (%.2f-%.2f), now %.2f (%.2f-%.2f): %+.2f, %s" % (
+        means[0], min(nums[0]), max(nums[0]), means[1], min(nums[1]), max(nums[1]), diff,
+        "within noise (the larger range is %.2f)" % spread if abs(diff) <= spread
+        else "BEYOND noise (the larger range is %.2f)" % spread)
+
+
 def side_by_side(before: list[str], now: list[str]) -> list[str]:
-    """Per label of this checkout's output: every run's value before, then every run's value now."""
+    """Per label of this checkout's output: every run's value before, then every run's value now, then the means."""
     earlier = [labelled(o) for o in before]
     later = [labelled(o) for o in now]
     rows = []
     for label in later[0] if later else []:
         rows.append("%s:" % label)
-        rows += ["    before: %s" % e.get(label, "(no such line)") for e in earlier]
-        rows += ["    now:    %s" % n.get(label, "(no such line)") for n in later]
+        values = ([e.get(label, "(no such line)") for e in earlier], [n.get(label, "(no such line)") for n in later])
+        rows += ["    before: %s" % v for v in values[0]]
+        rows += ["    now:    %s" % v for v in values[1]]
+        line = summary(*values)
+        if line:
+            rows.append(line)
     return rows
 
 
