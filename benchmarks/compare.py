@@ -69,22 +69,34 @@ def labelled(output: str) -> dict[str, str]:
     return found
 
 
-NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?")
+NUMBER = re.compile(r"([A-Za-z_]+)?[\s=]*([-+]?\d+(?:\.\d+)?)")
 
 
-def summary(before: list[str], now: list[str]) -> str:
-    """For a numeric label with 2 or more runs a side: each side's mean and range, and whether the means differ by
-    more than the larger range of the two (a difference the machine's own run-to-run spread does not cover)."""
-    nums = [[float(m.group(0)) for m in map(NUMBER.match, side) if m] for side in (before, now)]
-    if min(len(nums[0]), len(nums[1])) < 2:
-        return ""
-    means = [sum(n) / len(n) for n in nums]
-    spread = max(max(n) - min(n) for n in nums)
-    diff = means[1] - means[0]
-    return "    mean:   before %.2f (%.2f-%.2f), now %.2f (%.2f-%.2f): %+.2f, %s" % (
-        means[0], min(nums[0]), max(nums[0]), means[1], min(nums[1]), max(nums[1]), diff,
-        "within noise (the larger range is %.2f)" % spread if abs(diff) <= spread
-        else "BEYOND noise (the larger range is %.2f)" % spread)
+def _numbers(value: str) -> list[tuple[str, float]]:
+    """The numbers of a value, each named by the word right before it (`first 37.8 s, unchanged 28.7 s`)."""
+    return [(m.group(1) or "#%d" % i, float(m.group(2))) for i, m in enumerate(NUMBER.finditer(value))]
+
+
+def summary(before: list[str], now: list[str]) -> list[str]:
+    """For each number of a label's value, with 2 or more runs a side: each side's mean and range, and whether the
+    means differ by more than the larger range of the two (a difference the machine's own run-to-run spread does
+    not cover)."""
+    sides = [[_numbers(v) for v in side] for side in (before, now)]
+    shapes = {tuple(name for name, _ in run) for side in sides for run in side}
+    if min(len(sides[0]), len(sides[1])) < 2 or len(shapes) != 1:
+        return []
+    rows = []
+    for i, name in enumerate(next(iter(shapes))):
+        nums = [[run[i][1] for run in side] for side in sides]
+        if len(set(nums[0] + nums[1])) == 1:
+            continue  # the same on every run (a count, rc=0): nothing to compare
+        means = [sum(n) / len(n) for n in nums]
+        spread = max(max(n) - min(n) for n in nums)
+        diff = means[1] - means[0]
+        rows.append("    mean %s: before %.2f (%.2f-%.2f), now %.2f (%.2f-%.2f): %+.2f, %s (larger range %.2f)" % (
+            name, means[0], min(nums[0]), max(nums[0]), means[1], min(nums[1]), max(nums[1]), diff,
+            "within noise" if abs(diff) <= spread else "BEYOND noise", spread))
+    return rows
 
 
 def side_by_side(before: list[str], now: list[str]) -> list[str]:
@@ -97,9 +109,7 @@ def side_by_side(before: list[str], now: list[str]) -> list[str]:
         values = ([e.get(label, "(no such line)") for e in earlier], [n.get(label, "(no such line)") for n in later])
         rows += ["    before: %s" % v for v in values[0]]
         rows += ["    now:    %s" % v for v in values[1]]
-        line = summary(*values)
-        if line:
-            rows.append(line)
+        rows += summary(*values)
     return rows
 
 
