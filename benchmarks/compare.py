@@ -14,9 +14,11 @@ Usage: python benchmarks/compare.py [--before REV] [--rounds N] bench_batch.py [
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import pathlib
 import re
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -78,11 +80,11 @@ def _numbers(value: str) -> list[tuple[str, float]]:
 
 
 def summary(before: list[str], now: list[str]) -> list[str]:
-    """For each number of a label's value, with 2 or more runs a side: each side's mean and range, and whether the
-    means differ by more than the larger range of the two (a difference the machine's own run-to-run spread does
-    not cover)."""
+    """For each number of a label's value, with 2 or more runs a side: each side's mean and range, and Welch's t of
+    the difference of the means. "within noise" when |t| < 2: with 2 to 4 runs a side that is well short of 95 %
+    confidence, so a real difference is flagged rather than missed."""
     sides = [[_numbers(v) for v in side] for side in (before, now)]
-    shapes = {tuple(name for name, _ in run) for side in sides for run in side}
+    shapes = {tuple(name for name, _value in run) for side in sides for run in side}
     if min(len(sides[0]), len(sides[1])) < 2 or len(shapes) != 1:
         return []
     rows = []
@@ -90,12 +92,13 @@ def summary(before: list[str], now: list[str]) -> list[str]:
         nums = [[run[i][1] for run in side] for side in sides]
         if len(set(nums[0] + nums[1])) == 1:
             continue  # the same on every run (a count, rc=0): nothing to compare
-        means = [sum(n) / len(n) for n in nums]
-        spread = max(max(n) - min(n) for n in nums)
+        means = [statistics.fmean(n) for n in nums]
         diff = means[1] - means[0]
-        rows.append("    mean %s: before %.2f (%.2f-%.2f), now %.2f (%.2f-%.2f): %+.2f, %s (larger range %.2f)" % (
-            name, means[0], min(nums[0]), max(nums[0]), means[1], min(nums[1]), max(nums[1]), diff,
-            "within noise" if abs(diff) <= spread else "BEYOND noise", spread))
+        error = math.sqrt(sum(statistics.variance(n) / len(n) for n in nums))
+        t = diff / error if error else (math.inf if diff else 0.0)
+        rows.append("    mean %s: before %.2f (%.2f-%.2f), now %.2f (%.2f-%.2f): %+.2f, t=%.2f, %s" % (
+            name, means[0], min(nums[0]), max(nums[0]), means[1], min(nums[1]), max(nums[1]), diff, t,
+            "within noise" if abs(t) < 2 else "BEYOND noise"))
     return rows
 
 

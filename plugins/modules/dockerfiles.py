@@ -17,8 +17,6 @@ description:
     (such as C(.git)) are kept.
   - When the render equals what is in I(dest_dir), nothing is written and the task reports no change.
 author: buildfarm.images contributors (@buildfarm)
-extends_documentation_fragment:
-  - buildfarm.images.family
 attributes:
   check_mode:
     support: full
@@ -26,6 +24,8 @@ attributes:
   diff_mode:
     support: full
     description: Shows every Dockerfile that changes, before and after.
+extends_documentation_fragment:
+  - buildfarm.images.family
 options:
   dest_dir:
     description:

@@ -21,6 +21,14 @@ description:
     ended the module sets the fact C(ansible_facts.buildfarm_job_status_finished) to its id, for the loop's
     remaining rounds to skip with a C(when) (a skipped task's registered result would hide it).
 author: buildfarm.images contributors (@buildfarm)
+attributes:
+  action:
+    support: full
+    description: The action plugin gives O(async_dir) and shows the result without C(-v).
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the builder that runs the job.
 extends_documentation_fragment:
   - buildfarm.images.attributes.info_module
 options:
@@ -46,14 +54,6 @@ options:
         M(ansible.builtin.async_status) reads it.
     type: path
     default: ~/.ansible_async
-attributes:
-  action:
-    support: full
-    description: The action plugin gives O(async_dir) and shows the result without C(-v).
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the builder that runs the job.
 notes:
   - The job must run on the same host as this task, as for M(ansible.builtin.async_status).
 seealso:

@@ -44,9 +44,6 @@ description:
   - A second publisher of the same repository (on this controller) waits up to I(lock_timeout) seconds for the
     first, then stops naming it; nothing is published by the one that stopped.
 author: buildfarm.images contributors (@buildfarm)
-extends_documentation_fragment:
-  - buildfarm.images.registry
-  - buildfarm.images.concurrency
 attributes:
   check_mode:
     support: full
@@ -56,6 +53,9 @@ attributes:
     description: >-
       The index annotations and the members (platform, os.version, digest, annotations) before and after,
       per changed tag.
+extends_documentation_fragment:
+  - buildfarm.images.registry
+  - buildfarm.images.concurrency
 options:
   namespace:
     description:

@@ -16,8 +16,6 @@ description:
   - Bad input (family.yml, versions file, templates, parent library files) fails before anything is written, with
     an error naming the file, the field and the value.
 author: buildfarm.images contributors (@buildfarm)
-extends_documentation_fragment:
-  - buildfarm.images.family
 attributes:
   check_mode:
     support: full
@@ -25,6 +23,8 @@ attributes:
   diff_mode:
     support: full
     description: Shows the library file before and after.
+extends_documentation_fragment:
+  - buildfarm.images.family
 options:
   parents_library:
     description:

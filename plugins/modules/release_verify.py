@@ -26,8 +26,16 @@ description:
     I(timeout)); past it, the task fails naming the lists and members still being read.
   - Fails (unless I(fail_on_error=false)) naming each tag and what does not match.
 author: buildfarm.images contributors (@buildfarm)
+attributes:
+  check_mode:
+    support: full
+    description: Verifies as usual; I(cache_file) is read, never written.
+  diff_mode:
+    support: none
+    description: >-
+      The registry is only read. I(cache_file) is the stage's own working state (recorded passes), so writing it
+      counts as no change and shows no diff.
 extends_documentation_fragment:
-  - buildfarm.images.attributes.info_module
   - buildfarm.images.registry
   - buildfarm.images.concurrency
 options:

@@ -16,6 +16,11 @@ description:
   - Runs on the controller (an action plugin) from values the host's facts give, so it changes nothing on the
     host and needs no module on it.
 author: buildfarm.images contributors (@buildfarm)
+attributes:
+  platform:
+    support: full
+    platforms: windows
+    description: Checks Windows builders, from the controller.
 extends_documentation_fragment:
   - buildfarm.images.attributes.info_module
 options:
@@ -30,11 +35,6 @@ options:
         of M(ansible.windows.setup)).
     type: str
     required: true
-attributes:
-  platform:
-    support: full
-    platforms: windows
-    description: Checks Windows builders, from the controller.
 notes:
   - The logic lives in the collection's C(scheduling) module utility, which also routes Windows plan entries.
 """

@@ -20,6 +20,11 @@ description:
     regular files and folders only) and changes nothing. The bundle itself is sent to the host by the caller, once
     (role C(build_windows) does it with C(ansible.windows.win_copy)).
 author: buildfarm.images contributors (@buildfarm)
+attributes:
+  platform:
+    support: full
+    platforms: windows
+    description: Prepares the Windows builders' builds from the bundle on the controller; the hosts run no Python.
 extends_documentation_fragment:
   - buildfarm.images.attributes.info_module
 options:
@@ -68,11 +73,6 @@ options:
     description: The Windows architecture built.
     type: str
     default: windows-amd64
-attributes:
-  platform:
-    support: full
-    platforms: windows
-    description: Prepares Windows builds, on the controller.
 notes:
   - Routing raises a clear error for a Windows builder without C(buildfarm_windows_release) or a FROM cycle; a
     bundle that cannot be read or lacks one of I(families) fails naming the file and the field.
