@@ -9,6 +9,7 @@ required. Before a list is written its members (and attestations) are made prese
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import json
 import threading
@@ -41,9 +42,22 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.release.model import ListAction, ListResult
 
-# What making a member present may say: it is there, it was copied, or (check mode) it would be.
-PRESENT, COPIED, WOULD_COPY = "present", "copied", "would-copy"
-_PRESENCE = (PRESENT, COPIED, WOULD_COPY)
+class Presence(enum.Enum):
+    """What making a member present in the list's repository did."""
+
+    PRESENT = "present"  # it was there
+    COPIED = "copied"
+    WOULD_COPY = "would-copy"  # check mode
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A member check's outcome (a worker never raises): ``problem``, why the member cannot be listed (its image
+    config is another platform, the registry refused, the manifest is unreadable), else ``presence`` (what the
+    presence check did; None for the platform check)."""
+
+    problem: str = ""
+    presence: Presence | None = None
 
 
 def serialize(members: Sequence[Member], annotations: Mapping[str, str] | None = None) -> tuple[bytes, str]:
@@ -108,8 +122,8 @@ class Publisher:
         self.reader = MemberReader(self.client, self.member_annotations)
         self._lock = threading.Lock()
         self._mounts: dict[str, Future] = {}
-        self._verified: dict[str, Future] = {}  # member digest -> "" or why its image config is not its platform
-        self._present: dict[str, Future] = {}  # member digest -> present | copied | would-copy | error
+        self._verified: dict[str, Future] = {}  # member digest -> its platform check's _Outcome
+        self._present: dict[str, Future] = {}  # member digest -> its presence's _Outcome
         # The target repository did not exist when the publish started: nothing can be in it, so members are
         # copied without asking first (a HEAD per image and attestation spared).
         self._fresh = False
@@ -316,11 +330,11 @@ class Publisher:
     # -- members: platform check, presence, copy -----------------------------------------------------
 
     def _once(self, table: dict[str, Future], pool: ThreadPoolExecutor, member: Member,
-              fn: Callable[[Member], str]) -> Future:
+              fn: Callable[[Member], "str | Presence"]) -> Future:
         with self._lock:
             future = table.get(member.descriptor.digest)
             if future is None:
-                future = table[member.descriptor.digest] = pool.submit(_message_of, fn, member)
+                future = table[member.descriptor.digest] = pool.submit(_outcome_of, fn, member)
             return future
 
     def _verify(self, pool: ThreadPoolExecutor, member: Member) -> Future:
@@ -347,19 +361,19 @@ class Publisher:
                         wanted.os, wanted.architecture, wanted.variant)))
         return ""
 
-    def _make_present(self, member: Member) -> str:
+    def _make_present(self, member: Member) -> Presence:
         """Make the member manifest exist in the target repository: present, copied (or would-copy in check mode),
         else raises a RegistryError saying why not."""
         digest = member.descriptor.digest
         if not self._fresh and self.client.head_manifest(self.target, digest) is not None:
-            return PRESENT
+            return Presence.PRESENT
         if member.source is None:
             raise RegistryError("member %s (%s, carried forward) no longer exists and has no source to copy it "
                                 "from" % (digest, member.platform), self.client.registry, self.target)
         if self.check_mode:
-            return WOULD_COPY
+            return Presence.WOULD_COPY
         self._copy(member)
-        return COPIED
+        return Presence.COPIED
 
     def _copy(self, member: Member) -> None:
         """Blobs mounted from the arch repository, then the manifest PUT by digest (registries check both)."""
@@ -396,12 +410,13 @@ class Publisher:
     def _repaired(self, result: ListResult, pieces: Sequence[Member], checks: Sequence[Future]) -> None:
         """An unchanged list whose members (or attestations) were gone: copied back (repaired), or failed naming
         them."""
-        outcomes = [f.result() for f in checks]
-        errors = [o[1] for o in outcomes if o[0] == "error"]
+        outcomes: list[_Outcome] = [f.result() for f in checks]
+        errors = [o.problem for o in outcomes if o.problem]
         if errors:
             result.fail("published list has a dangling member: " + errors[0])
             return
-        copied = [m.descriptor.digest for m, o in zip(pieces, outcomes) if o[1] in (COPIED, WOULD_COPY)]
+        copied = [m.descriptor.digest for m, o in zip(pieces, outcomes)
+                  if o.presence in (Presence.COPIED, Presence.WOULD_COPY)]
         if copied:
             result.repaired = copied
             result.action = ListAction.WOULD_REPAIR if self.check_mode else ListAction.REPAIRED
@@ -412,8 +427,7 @@ class Publisher:
 
     def _put(self, tag: _Tag, checks: Sequence[Future]) -> None:
         result = tag.result
-        failed = [o[1] for o in (f.result() for f in checks)
-                  if o[0] == "error" or (o[0] == "ok" and o[1] and o[1] not in _PRESENCE)]
+        failed = [o.problem for o in (f.result() for f in checks) if o.problem]
         if failed:
             result.fail("not published: " + failed[0])
             return
@@ -435,15 +449,17 @@ def _pieces(members: Sequence[Member]) -> list[Member]:
     return [p for m in members for p in ([m, m.attestation_member()] if m.attestation is not None else [m])]
 
 
-def _message_of(fn: Callable[[Member], str], member: Member) -> tuple[str, str]:
-    """("ok", what fn returned) or ("error", the RegistryError's message): a worker never raises."""
+def _outcome_of(fn: Callable[[Member], "str | Presence"], member: Member) -> _Outcome:
+    """``fn``'s answer as an _Outcome (a Presence, or a problem: the platform check's message, a RegistryError's,
+    an unreadable manifest's): a worker never raises."""
     try:
-        return "ok", fn(member)
+        value = fn(member)
     except RegistryError as exc:
-        return "error", str(exc)
+        return _Outcome(problem=str(exc))
     except (ValueError, KeyError, TypeError) as exc:  # a manifest or config that is not what it claims
-        return "error", "member %s (%s): unreadable manifest or config: %s" % (
-            member.name or "carried", member.descriptor.digest, exc)
+        return _Outcome(problem="member %s (%s): unreadable manifest or config: %s" % (
+            member.name or "carried", member.descriptor.digest, exc))
+    return _Outcome(presence=value) if isinstance(value, Presence) else _Outcome(problem=value)
 
 
 def publish_many(jobs: Sequence[tuple[Publisher, Sequence[ListSpec]]], concurrency: int = 8
