@@ -15,7 +15,8 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common.errors imp
 
 @dataclass(frozen=True)
 class Platform:
-    """An OCI platform (image-index `platform` object)."""
+    """An OCI platform (an image index's `platform` object). `str()` is the `os/architecture[/variant]` form the
+    engine's `--platform` takes; `os_version` matters for Windows members (a host pulls the one of its build)."""
 
     os: str
     architecture: str
