@@ -42,6 +42,7 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
 )
 from ansible_collections.buildfarm.images.plugins.module_utils.release.model import ListAction, ListResult
 
+
 class Presence(enum.Enum):
     """What making a member present in the list's repository did."""
 
