@@ -131,7 +131,7 @@ def work(module: BuildfarmModule) -> dict:
     if p["dest"]:
         # a folder, or a path below a regular file, fails naming it (TextFileError, OSError: the runner's)
         written = write_text(p["dest"], library, check_mode=module.check_mode)
-        result.update(dest=p["dest"], changed=written.changed, diff=written.diff() if written.changed else {})
+        result.update(dest=p["dest"], changed=written.changed, diff=written.diff())
     return result
 
 

@@ -126,7 +126,8 @@ class TextWrite:
         return self.before != self.after
 
     def diff(self) -> dict:
-        return file_diff(self.path, self.before, self.after)
+        """Ansible's diff of the file; {} when the content is the same (a mode-only change has nothing to show)."""
+        return file_diff(self.path, self.before, self.after) if self.content_changed else {}
 
 
 def read_text(path: str) -> str | None:

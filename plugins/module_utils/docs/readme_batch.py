@@ -123,7 +123,7 @@ def _write(repo: Repository, arch: Union[str, None], text: str, mode: Union[int,
     except OSError as exc:
         raise DocsError("%s: field %s: cannot be written: %s" % (path, repo.dest_field, exc.strerror),
                         file=path, field=repo.dest_field, value=path) from exc
-    return ReadmeResult(repo.name, arch, path, written.changed), written.diff() if written.content_changed else None
+    return ReadmeResult(repo.name, arch, path, written.changed), written.diff() or None
 
 
 def run_batch(p: Mapping[str, Any], check_mode: bool = False) -> dict[str, Any]:

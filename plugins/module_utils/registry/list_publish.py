@@ -331,7 +331,7 @@ class Publisher:
     # -- members: platform check, presence, copy -----------------------------------------------------
 
     def _once(self, table: dict[str, Future], pool: ThreadPoolExecutor, member: Member,
-              fn: Callable[[Member], "str | Presence"]) -> Future:
+              fn: Callable[[Member], _Outcome]) -> Future:
         with self._lock:
             future = table.get(member.descriptor.digest)
             if future is None:
@@ -339,10 +339,10 @@ class Publisher:
             return future
 
     def _verify(self, pool: ThreadPoolExecutor, member: Member) -> Future:
-        return self._once(self._verified, pool, member, self._check_platform)
+        return self._once(self._verified, pool, member, lambda m: _Outcome(problem=self._check_platform(m)))
 
     def _presence(self, pool: ThreadPoolExecutor, member: Member) -> Future:
-        return self._once(self._present, pool, member, self._make_present)
+        return self._once(self._present, pool, member, lambda m: _Outcome(presence=self._make_present(m)))
 
     def _check_platform(self, member: Member) -> str:
         """"" when the member's image config says the platform it is listed as (os, architecture, variant)."""
@@ -450,17 +450,15 @@ def _pieces(members: Sequence[Member]) -> list[Member]:
     return [p for m in members for p in ([m, m.attestation_member()] if m.attestation is not None else [m])]
 
 
-def _outcome_of(fn: Callable[[Member], "str | Presence"], member: Member) -> _Outcome:
-    """``fn``'s answer as an _Outcome (a Presence, or a problem: the platform check's message, a RegistryError's,
-    an unreadable manifest's): a worker never raises."""
+def _outcome_of(fn: Callable[[Member], _Outcome], member: Member) -> _Outcome:
+    """``fn``'s outcome, or a RegistryError's or an unreadable manifest's as a problem: a worker never raises."""
     try:
-        value = fn(member)
+        return fn(member)
     except RegistryError as exc:
         return _Outcome(problem=str(exc))
     except (ValueError, KeyError, TypeError) as exc:  # a manifest or config that is not what it claims
         return _Outcome(problem="member %s (%s): unreadable manifest or config: %s" % (
             member.name or "carried", member.descriptor.digest, exc))
-    return _Outcome(presence=value) if isinstance(value, Presence) else _Outcome(problem=value)
 
 
 def publish_many(jobs: Sequence[tuple[Publisher, Sequence[ListSpec]]], concurrency: int = 8

@@ -477,7 +477,7 @@ def write(release: Release, work_dir: str, artifacts_dir: str, check: bool = Fal
         if written.changed:
             res.changed = True
             res.changed_files.append(path)
-            if want_diff:
+            if want_diff and written.content_changed:
                 res.diff.append(written.diff())
     _replace_if_changed(res.bundle, bundle_bytes(release, res.data))
     return res
