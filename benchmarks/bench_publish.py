@@ -4,7 +4,9 @@
 
 Members are what the farm pushes: per-architecture OCI indexes of the image and its attestation manifest (SPDX
 SBOM and SLSA provenance, tests/support/synthetic_images.py push_attested), so every list carries each
-member's attestation and the publish copies both (manifests and blobs) into the target repository.
+member's attestation and the publish copies both (manifests and blobs) into the target repository. The publish
+is given the push record, as the release's is (manifest_list `builders`/`pushed`): it lists and copies what was
+pushed without reading it back. The same publish without the record (the module on its own) is printed too.
 
 The release has the shape of a library file: entries of 4 tags each (`1.2.3`, `1.2`, `1`, `1-variant` style),
 members `<arch>/bench:<first tag>`. The publish is timed in-process (what the module runs); one module run through
@@ -32,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / ".collections"))
 
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_jobs import known_manifests  # noqa: E402
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (  # noqa: E402
     load_entries,
     plan_lists,
@@ -40,7 +43,10 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_pub
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient  # noqa: E402
 from ansible_collections.buildfarm.images.tests.support.ports import free_port  # noqa: E402
 # test helper: tiny attested images through the registry API
-from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_attested  # noqa: E402
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import (  # noqa: E402
+    push_attested,
+    push_record,
+)
 
 ARCHS = {"amd64": ("amd64", ""), "arm64v8": ("arm64", "v8"), "ppc64le": ("ppc64le", ""), "s390x": ("s390x", "")}
 
@@ -80,6 +86,9 @@ def run(address: str, n: int, runs: int, work: pathlib.Path, concurrency: int = 
             content=("%s %s" % job).encode(), bashbrew_arch=job[0], packages=[("bench", "1.0")]),
             [(a, e["tags"][0]) for e in entries for a in ARCHS]))
     image_digest = dict(zip([(a, e["tags"][0]) for e in entries for a in ARCHS], [p["image_digest"] for p in pushed]))
+    # what the release's push stage hands the publish (image_push's results): it lists these without reading them
+    known = known_manifests([push_record(address, "%s/bench" % a, e["tags"][0], p) for (a, e), p in zip(
+        [(a, e) for e in entries for a in ARCHS], pushed)], address)
     print("setup: %d member images with attestations pushed in %.1f s"
           % (len(entries) * len(ARCHS), time.monotonic() - t0))
     specs = plan_lists(load_entries(entries), "bench")
@@ -92,7 +101,8 @@ def run(address: str, n: int, runs: int, work: pathlib.Path, concurrency: int = 
         client = RegistryClient(address)
         first_methods = _count_methods(client)
         t0 = time.monotonic()
-        results = Publisher(client, "library", "bench-module-%d" % i, concurrency=concurrency).publish(specs)
+        results = Publisher(client, "library", "bench-module-%d" % i, concurrency=concurrency,
+                            known=known).publish(specs)
         first.append(time.monotonic() - t0)
         assert all(r.action == "created" for r in results), [r.message for r in results if r.message][:3]
         assert all(m.attestation is not None for r in results for m in r.members)
@@ -101,7 +111,8 @@ def run(address: str, n: int, runs: int, work: pathlib.Path, concurrency: int = 
         client = RegistryClient(address)
         unchanged_methods = _count_methods(client)
         t0 = time.monotonic()
-        results = Publisher(client, "library", "bench-module-%d" % i, concurrency=concurrency).publish(specs)
+        results = Publisher(client, "library", "bench-module-%d" % i, concurrency=concurrency,
+                            known=known).publish(specs)
         unchanged.append(time.monotonic() - t0)
         assert all(r.action == "unchanged" for r in results)
 
@@ -109,9 +120,19 @@ def run(address: str, n: int, runs: int, work: pathlib.Path, concurrency: int = 
         trusting = RegistryClient(address)
         trusting_methods = _count_methods(trusting)
         results = Publisher(trusting, "library", "bench-module-%d" % i,
-                            check_unchanged_members=False).publish(specs)
+                            check_unchanged_members=False, known=known).publish(specs)
         assert all(r.action == "unchanged" for r in results)
     module_time, unchanged_time = statistics.median(first), statistics.median(unchanged)
+
+    # the module on its own (no push record): every member read from the registry
+    reading = RegistryClient(address)
+    reading_methods = _count_methods(reading)
+    t0 = time.monotonic()
+    results = Publisher(reading, "library", "bench-reading", concurrency=concurrency).publish(specs)
+    reading_time = time.monotonic() - t0
+    assert all(r.action == "created" for r in results)
+    reading_unchanged = RegistryClient(address)
+    Publisher(reading_unchanged, "library", "bench-reading", concurrency=concurrency).publish(specs)
 
     playbook = work / "publish.yml"
     playbook.write_text(json.dumps([{"name": "Publish", "hosts": "localhost", "gather_facts": False, "tasks": [{
@@ -157,8 +178,10 @@ def run(address: str, n: int, runs: int, work: pathlib.Path, concurrency: int = 
           % floor)
     print("  unchanged with check_unchanged_members false: %.2f (reads only: %s)" % (
         trusting.request_count / n, set(trusting_methods) <= {"GET", "HEAD"}))
+    print("  without the push record (read from the registry): first %.2f, unchanged %.2f per tag; first %.2f s"
+          % (reading.request_count / n, reading_unchanged.request_count / n, reading_time))
     for name, methods in (("first", first_methods), ("unchanged", unchanged_methods),
-                          ("trusting", trusting_methods)):
+                          ("trusting", trusting_methods), ("reading", reading_methods)):
         print("  %-9s per tag by method:     %s" % (name, ", ".join(
             "%s %.2f" % (k, v / n) for k, v in sorted(methods.items()))))
 

@@ -132,9 +132,28 @@ options:
     description:
       - For a list that is unchanged, HEAD each member and attestation in the target repository and copy back
         what is gone (C(repaired)). C(false) spares those requests (two a member) and trusts that what a
-        published list points at stays; M(buildfarm.images.release_verify) reads every member back anyway.
+        published list points at stays (M(buildfarm.images.release_verify) reads back the members of every list
+        it has not verified before, not those of a list it passed in an earlier run).
     type: bool
     default: true
+  pushed:
+    description:
+      - M(buildfarm.images.image_push)'s C(images) items (of every builder). The index each pushed tag serves,
+        and the image and attestation manifests in it, are taken from there (their C(manifests)) instead of
+        being read back from the registry; a tag or manifest not there, or whose bytes do not hash to its
+        digest, is read from the registry as without I(pushed).
+      - Only tags pushed to I(registry) count; a member's reference is still C(<arch namespace>/<repository>:<first
+        tag>), so the lists are what the registry serves when the release pushed nothing new there.
+    type: list
+    elements: dict
+    default: []
+  builders:
+    description:
+      - The builder hosts (C(groups['builders'])) whose C(buildfarm_build_result.pushed) the action plugin reads
+        into I(pushed) (in Python, on the controller), when I(pushed) is not given.
+    type: list
+    elements: str
+    default: []
   missing_architectures:
     description:
       - What to do with a tag when member images are missing (or, with I(require_attestations), have no
@@ -336,6 +355,13 @@ requests:
   description: HTTP requests made.
   returned: always
   type: int
+members_from_push:
+  description:
+    - Members taken from I(pushed) (the index their tag serves, as the push stage wrote it) instead of being read
+      from the registry; each distinct member source counts once per repository.
+  returned: when the publish ran (also when some tags failed)
+  type: int
+  sample: 6
 """
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common.module import BuildfarmModule
@@ -358,6 +384,8 @@ ARGUMENT_SPEC = registry_argument_spec(
     member_annotations={"type": "bool", "default": False},
     require_attestations={"type": "bool", "default": True},
     check_unchanged_members={"type": "bool", "default": True},
+    pushed={"type": "list", "elements": "dict", "default": []},
+    builders={"type": "list", "elements": "str", "default": []},
 )
 
 

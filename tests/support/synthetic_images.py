@@ -152,7 +152,7 @@ def push_attested(client: RegistryClient, repository: str, tag: str, architectur
         platform["variant"] = variant
     manifests = [{"mediaType": OCI_MANIFEST, "size": len(image), "digest": image_digest, "platform": platform,
                   "annotations": ann}]
-    attestation_digest = ""
+    attestation_digest, att = "", b""
     if attest:
         subject = "pkg:docker/%s:%s?platform=%s" % (repository, tag, "linux%%2F%s" % architecture)
         if statements is None:
@@ -177,4 +177,17 @@ def push_attested(client: RegistryClient, repository: str, tag: str, architectur
                                           "vnd.docker.reference.digest": image_digest}})
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}, indent=3).encode()
     digest = client.put_manifest(repository, tag, index, OCI_INDEX)
-    return {"digest": digest, "image_digest": image_digest, "attestation_digest": attestation_digest}
+    # what the farm's push record keeps of it (image_push's `manifests` on the tag): the manifests by digest
+    written = {digest: index.decode(), image_digest: image.decode()}
+    if attest:
+        written[attestation_digest] = att.decode()
+    return {"digest": digest, "image_digest": image_digest, "attestation_digest": attestation_digest,
+            "manifests": written}
+
+
+def push_record(registry: str, repository: str, tag: str, pushed: dict, key: str = "") -> dict:
+    """image_push's `images` item for one push_attested call: what the farm's push stage records of it."""
+    return {"key": key or "%s:%s" % (repository, tag), "image_id": "sha256:" + "0" * 64, "tags": [{
+        "ref": "%s/%s:%s" % (registry, repository, tag), "status": "pushed", "digest": pushed["digest"],
+        "image_digest": pushed["image_digest"], "attestation_digest": pushed["attestation_digest"],
+        "manifests": pushed["manifests"]}]}

@@ -204,6 +204,17 @@ def subject_name(ref: ImageRef | str, platform: Mapping[str, Any]) -> str:
     return "pkg:docker/%s@%s?platform=%s" % (image.familiar_repository, image.tag, urllib.parse.quote(where, safe=""))
 
 
+def _record(tags: Sequence[PushedTag], digest: str, index: bytes, image_manifest: bytes,
+            att: Attestation | None) -> None:
+    """What each tag of a push serves, and on the first the manifests written (the publish lists them from here)."""
+    tags[0].manifests = {digest_of(index): index.decode("utf-8"), digest_of(image_manifest):
+                         image_manifest.decode("utf-8")}
+    if att is not None:
+        tags[0].manifests[att.digest] = att.manifest.decode("utf-8")
+    for t in tags:
+        t.digest, t.image_digest, t.attestation_digest = digest, digest_of(image_manifest), att.digest if att else ""
+
+
 def push_order(images: Sequence[PushItem], build_items: Mapping[str, BuildResult]) -> list[list[PushItem]]:
     """`images` in rounds: an image whose build item names (parents[].key) another image of this push comes in a
     later round than it, so that its base.digest is its parent's pushed manifest."""
@@ -419,6 +430,7 @@ class Pusher:
         per tag, one GET of the image manifest); the other tags of the group then get that index (a PUT each)
         unless they serve it already. Nothing is scanned or pushed for an unchanged image."""
         found: Published | None = None
+        found_image = b""  # the image manifest of `found`, as the registry serves it
         served: dict[ImageRef, str] = {}
         config: str | None = None  # the local image's config digest, read when a tag's index is a candidate
         for t in tags:
@@ -439,9 +451,13 @@ class Pusher:
                                        functools.partial(registry.get_manifest, path, published.image_digest))
             if image is not None and not index_matches(published, image.json(), config, platform, annotations,
                                                        attested):
-                found = published
+                found, found_image = published, image.data
         if found is None:
             return False
+        # what the publish needs of it, without reading it again (the attestation manifest was not read: the
+        # publish reads it only if it has to copy it)
+        tags[0].manifests = {found.index_digest: found.index.decode("utf-8"),
+                             found.image_digest: found_image.decode("utf-8")}
         for t in tags:
             t.digest, t.image_digest, t.attestation_digest = (found.index_digest, found.image_digest,
                                                               found.attestation_digest)
@@ -511,8 +527,8 @@ class Pusher:
                                                                      pushed)) from None
             if error:
                 error += "; the tags serve the image without its attestation (incomplete: not published as complete)"
+        _record(tags, digest, index, image_manifest, att)
         for t in tags:
-            t.digest, t.image_digest, t.attestation_digest = digest, image_digest, att.digest if att else ""
             t.status, t.error = (PushStatus.FAILED, "%s: %s" % (key, error)) if error else (PushStatus.PUSHED, "")
 
     def run(self, images: Sequence[PushItem]) -> list[ImagePushResult]:

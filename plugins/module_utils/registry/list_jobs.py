@@ -10,9 +10,10 @@ from typing import Any, Mapping, Sequence
 from ansible_collections.buildfarm.images.plugins.module_utils.common.errors import BuildfarmError
 from ansible_collections.buildfarm.images.plugins.module_utils.registry._registry_args import client_from_params
 from ansible_collections.buildfarm.images.plugins.module_utils.registry import list_plan
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_members import KnownManifests
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_publish import Publisher, publish_many
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
-from ansible_collections.buildfarm.images.plugins.module_utils.release.model import RepositoryLists
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import ImagePushResult, RepositoryLists
 
 # The batch form's items (argument spec `options` of `repositories`; the single form has the same three options).
 JOB_OPTIONS: dict[str, dict[str, Any]] = {
@@ -57,13 +58,21 @@ def index_annotations(annotations: Mapping[str, Any], namespace: str, repo: str)
             for k, v in (annotations or {}).items()}
 
 
-def _publisher(client: RegistryClient, params: Mapping[str, Any], repo: str, check_mode: bool) -> Publisher:
+def known_manifests(pushed: Sequence[Any], registry: str) -> KnownManifests:
+    """What the push stage wrote, from image_push's `images` items (`pushed`), each checked by the push record's
+    own reader (naming the item, field and value of anything malformed)."""
+    return KnownManifests.from_pushes([ImagePushResult.from_dict(item, "pushed[%d]" % i)
+                                       for i, item in enumerate(pushed)], registry)
+
+
+def _publisher(client: RegistryClient, params: Mapping[str, Any], repo: str, check_mode: bool,
+               known: KnownManifests) -> Publisher:
     p = params
     return Publisher(client, p["namespace"], repo, p["missing_architectures"], max(1, p["max_workers"]), check_mode,
                      index_annotations(p["annotations"], p["namespace"], repo), p["member_annotations"],
                      drop_architectures=p["drop_architectures"], lock_timeout=p["lock_timeout"],
                      require_attestations=p["require_attestations"],
-                     check_unchanged_members=p["check_unchanged_members"])
+                     check_unchanged_members=p["check_unchanged_members"], known=known)
 
 
 def publish_lists(params: Mapping[str, Any], check_mode: bool = False, diff: bool = False) -> dict[str, Any]:
@@ -71,8 +80,9 @@ def publish_lists(params: Mapping[str, Any], check_mode: bool = False, diff: boo
     naming each tag not published, the other tags' results beside it)."""
     jobs = list_jobs(params)
     client = client_from_params(params)
+    known = known_manifests(params.get("pushed") or [], client.registry)
     try:
-        publishers = [(_publisher(client, params, repo, check_mode), specs) for repo, specs in jobs]
+        publishers = [(_publisher(client, params, repo, check_mode, known), specs) for repo, specs in jobs]
         all_results = publish_many(publishers, max(1, params["max_workers"]))
     except (BuildfarmError, OSError, ValueError) as exc:
         raise BuildfarmError(str(exc), details={"retries": client.retry_count,
@@ -87,6 +97,7 @@ def publish_lists(params: Mapping[str, Any], check_mode: bool = False, diff: boo
         "published": [("%s:%s" % (pub.repository, r.tag)) if batch else r.tag for pub, r in flat if r.written],
         "retries": client.retry_count,
         "requests": client.request_count,
+        "members_from_push": sum(pub.reader.from_record for pub, _specs in publishers),
         "warnings": client.warnings + [w for pub, _specs in publishers for w in pub.warnings],
     }
     if batch:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ansible_collections.buildfarm.images.plugins.module_utils.common import architectures
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
@@ -31,8 +31,13 @@ from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry
     Manifest,
     RegistryClient,
     RegistryError,
+    sha256_digest,
 )
-from ansible_collections.buildfarm.images.plugins.module_utils.release.model import ListMember
+from ansible_collections.buildfarm.images.plugins.module_utils.release.model import (
+    ImagePushResult,
+    ListMember,
+    PushStatus,
+)
 
 # The official images' member annotations (oci_index.py writes the same names).
 ARCH_ANNOTATION = BASHBREW_ARCH
@@ -126,25 +131,79 @@ def pick_member(doc: Mapping, arch_name: str) -> tuple[Mapping, Mapping | None] 
     return picked, _attestation_of(entries, picked.get("digest"))
 
 
+@dataclass(frozen=True)
+class KnownManifests:
+    """What the release's push stage wrote (or found unchanged), so that the publish lists and copies it without
+    reading it back: each pushed tag's index digest (`arm64v8/python:3.13` -> digest) and the manifests by digest.
+
+    Only what is provably what it says is kept: a manifest whose bytes do not hash to its digest, or whose media type
+    is not one the farm writes, is left out (the publish then reads it from the registry, as without a record)."""
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    manifests: Mapping[str, Manifest] = field(default_factory=dict)
+
+    @classmethod
+    def from_pushes(cls, pushes: Sequence[ImagePushResult], registry: str) -> "KnownManifests":
+        """From image_push's results (every builder's), the tags pushed to `registry` that serve a known index."""
+        manifests: dict[str, Manifest] = {}
+        for push in pushes:
+            for t in push.tags:
+                for digest, text in t.manifests.items():
+                    manifest = _known_manifest(digest, text)
+                    if manifest is not None:
+                        manifests[digest] = manifest
+        # the registry as references name it (docker.io for Docker Hub's API host)
+        registry = ImageRef.parse_in(registry, "x").registry
+        tags = {"%s:%s" % (t.ref.path, t.ref.tag): t.digest for push in pushes for t in push.tags
+                if t.status in (PushStatus.PUSHED, PushStatus.UNCHANGED) and t.ref.registry == registry
+                and t.digest in manifests and manifests[t.digest].media_type in LIST_TYPES}
+        return cls(tags, manifests)
+
+    def index(self, source: MemberSource) -> Manifest | None:
+        """The index the release pushed under `source`'s tag (None: not known, read it from the registry)."""
+        digest = self.tags.get(source.reference)
+        return self.manifests.get(digest) if digest else None
+
+
+def _known_manifest(digest: str, text: str) -> Manifest | None:
+    data = text.encode("utf-8")
+    try:
+        media_type = json.loads(data).get("mediaType")
+    except (ValueError, AttributeError):
+        return None
+    if sha256_digest(data) != digest or media_type not in LIST_TYPES + IMAGE_TYPES:
+        return None
+    return Manifest(str(media_type), digest, data)
+
+
 class MemberReader:
     """Reads members from one registry, keeping each manifest fetched by digest (the platform check and the copy
     share one GET). Thread-safe: the publisher's workers share it."""
 
-    def __init__(self, client: RegistryClient, member_annotations: bool = False) -> None:
+    def __init__(self, client: RegistryClient, member_annotations: bool = False,
+                 known: KnownManifests | None = None) -> None:
         self.client = client
         # Whether each member is annotated with its architecture and tag (as the official images are).
         self.member_annotations = member_annotations
+        self.known = known or KnownManifests()
         self._lock = threading.Lock()
-        self._manifests: dict[str, Manifest] = {}
+        self._manifests: dict[str, Manifest] = dict(self.known.manifests)
+        self.from_record = 0  # members resolved from `known` (not read from the registry)
 
     def resolve(self, source: MemberSource) -> Member | None:
         """The member image for one source reference (None if absent), with its attestation when it has one.
 
-        One GET of the source: the farm's per-architecture index gives the image and attestation descriptors
-        (platform, annotations) at once; a multi-platform list gives the architecture's image and the attestation
-        that names it; a plain image manifest is a member without attestation."""
+        One GET of the source, none when the release's push stage says what it pushed there: the farm's
+        per-architecture index gives the image and attestation descriptors (platform, annotations) at once; a
+        multi-platform list gives the architecture's image and the attestation that names it; a plain image
+        manifest is a member without attestation."""
         arch = architectures.get(source.architecture)
-        manifest = self.client.get_manifest(source.repository, source.tag)
+        manifest = self.known.index(source)
+        if manifest is not None:
+            with self._lock:
+                self.from_record += 1
+        else:
+            manifest = self.client.get_manifest(source.repository, source.tag)
         if manifest is None:
             return None
         picked: Mapping = {}

@@ -21,7 +21,11 @@ from ansible_collections.buildfarm.images.plugins.module_utils.common import arc
 from ansible_collections.buildfarm.images.plugins.module_utils.common.architectures import Platform
 from ansible_collections.buildfarm.images.plugins.module_utils.common.image_ref import validate_repository
 from ansible_collections.buildfarm.images.plugins.module_utils.registry._locks import repository_lock
-from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_members import Member, MemberReader
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_members import (
+    KnownManifests,
+    Member,
+    MemberReader,
+)
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     POLICIES,
     ListSpec,
@@ -109,6 +113,9 @@ class Publisher:
     # HEAD every member and attestation of an unchanged list in the target repository, copying back what is gone
     # (2 requests a member); False trusts that what a list points at stays (the verify stage reads it back).
     check_unchanged_members: bool = True
+    # What the release's push stage wrote (image_push's results): its members are listed and copied from these
+    # bytes instead of being read back (a GET per member and per manifest copied spared).
+    known: KnownManifests = field(default_factory=KnownManifests)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -120,7 +127,7 @@ class Publisher:
         self.annotations = check_annotations(self.annotations)
         self.target = "%s/%s" % (self.namespace, self.repository) if self.namespace else self.repository
         validate_repository(self.target, field="namespace/repository")
-        self.reader = MemberReader(self.client, self.member_annotations)
+        self.reader = MemberReader(self.client, self.member_annotations, self.known)
         self._lock = threading.Lock()
         self._mounts: dict[str, Future] = {}
         self._verified: dict[str, Future] = {}  # member digest -> its platform check's _Outcome

@@ -200,6 +200,13 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
                 statement = _get(registry, "%s/blobs/%s" % (repo, layer["digest"]), "*/*").json()
                 assert statement["_type"] == "https://in-toto.io/Statement/v0.1"
                 assert statement["subject"][0]["digest"] == {"sha256": image["digest"][7:]}
+        # what the publish lists from (the push record): on the first tag, the three manifests byte for byte as
+        # the registry serves them; the other tags serve the same index and carry none
+        first = res.tags[0]
+        assert set(first.manifests) == {first.digest, first.image_digest, first.attestation_digest}
+        for digest, text in first.manifests.items():
+            assert _get(registry, "%s/manifests/%s" % (repo, digest), MANIFEST + "," + INDEX).content == text.encode()
+        assert [t.manifests for t in res.tags[1:]] == [{}] * (len(res.tags) - 1)
     # the tags of one image share one index; one scan per image
     assert len({t.digest for t in by_key[base["key"]].tags}) == 1
     assert sorted(attester.scans) == sorted([base["key"], child["key"]])
@@ -238,6 +245,11 @@ def test_every_tag_is_an_attested_oci_index_that_the_tools_read(busybox, registr
     assert [t.digest for r in again for t in r.tags] == [t.digest for k in (base, child) for t in by_key[k["key"]].tags]
     assert len(attester.scans) == 2
     assert {m for m, _t, _a in proxy.log} == {"GET"} and len(proxy.log) == 3 + 2, proxy.log
+    # an unchanged push records the index and image manifest it read (the attestation manifest was not read)
+    for r in again:
+        recorded = r.tags[0].manifests
+        assert set(recorded) == {r.tags[0].digest, r.tags[0].image_digest}, recorded
+        assert all(hashlib.sha256(t.encode()).hexdigest() == d[7:] for d, t in recorded.items())
 
     # a new tag of the unchanged image gets its index: one PUT (and the HEAD that proves it)
     new_ref = base["tags"][0].rsplit(":", 1)[0] + ":1"

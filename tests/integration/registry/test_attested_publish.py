@@ -10,8 +10,9 @@ import shutil
 import subprocess
 
 import pytest
-from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_attested, push_image
+from ansible_collections.buildfarm.images.tests.support.synthetic_images import push_attested, push_image, push_record
 
+from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_jobs import known_manifests
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.list_plan import (
     load_entries,
     plan_lists,
@@ -212,3 +213,72 @@ def test_buildx_reads_the_sbom_and_provenance_of_a_list_of_one_platform(registry
     packages = inspect(".SBOM")["SPDX"]["packages"]
     assert ("python", "3.13.5") in {(p["name"], p["versionInfo"]) for p in packages}
     assert inspect(".Provenance")["SLSA"]["invocation"]["parameters"]["architecture"] == "amd64"
+
+
+def _requests(client) -> list[tuple[str, str]]:
+    """(method, path) of every request `client` makes from now on."""
+    made: list[tuple[str, str]] = []
+    request = client.request
+
+    def recorded(method, path, *args, **kw):
+        made.append((method, path))
+        return request(method, path, *args, **kw)
+    client.request = recorded
+    return made
+
+
+def test_a_publish_from_the_push_record_reads_nothing_back_and_lists_the_same(registry):
+    """What the push stage recorded (image_push's `manifests`) is listed and copied without a GET of any manifest
+    it wrote; the lists are byte for byte those of a publish that reads the members from the registry."""
+    client = registry.client()
+    pushed = _attested(client, "rec", "1.0", LINUX, packages=[("rec", "1.0")])
+    entries = [{"tags": ["1.0", "1"], "architectures": list(LINUX)}]
+    specs = plan_lists(load_entries(entries), "rec")
+    records = [push_record(registry.address, "%s/rec" % a, "1.0", pushed[a]) for a in LINUX]
+    known = known_manifests(records, registry.address)
+
+    reading = Publisher(registry.client(), "read", "rec").publish(specs)
+    recorded_client = registry.client()
+    made = _requests(recorded_client)
+    publisher = Publisher(recorded_client, "record", "rec", known=known)
+    results = publisher.publish(specs)
+    assert [r.action for r in results] == ["created", "created"], [r.message for r in results]
+    assert [r.digest for r in results] == [r.digest for r in reading]
+    assert publisher.reader.from_record == len(LINUX)
+    manifest_reads = [(m, p) for m, p in made if m == "GET" and "/manifests/" in p]
+    assert manifest_reads == []
+    # the writes a copy cannot do without, and nothing else but the one tags/list of a new repository
+    assert sorted({m for m, _p in made}) == ["GET", "HEAD", "POST", "PUT"]
+    assert [p for m, p in made if m == "GET"] == ["/v2/record/rec/tags/list"]
+    assert check_registry_index(registry.address, "record/rec", "1") == []
+
+
+def test_a_push_record_is_used_only_where_it_is_provably_what_the_registry_has(registry):
+    """A recorded manifest whose bytes are not its digest (a damaged or forged record), a tag pushed to another
+    registry or one that failed: each is read from the registry instead, and the list is the true one."""
+    client = registry.client()
+    pushed = _attested(client, "proof", "1", ["amd64", "arm64v8", "s390x"])
+    entries = [{"tags": ["1"], "architectures": list(LINUX)}]
+    specs = plan_lists(load_entries(entries), "proof")
+    forged = dict(pushed["amd64"], manifests={
+        d: t.replace('"schemaVersion"', '"forged": true, "schemaVersion"', 1)
+        for d, t in pushed["amd64"]["manifests"].items()})
+    failed = push_record(registry.address, "arm64v8/proof", "1", pushed["arm64v8"])
+    failed["tags"][0]["status"] = "failed"
+    records = [push_record(registry.address, "amd64/proof", "1", forged), failed,
+               push_record("elsewhere.example:5000", "s390x/proof", "1", pushed["s390x"])]
+    known = known_manifests(records, registry.address)
+    assert known.tags == {}  # nothing of it is taken
+
+    truth = Publisher(registry.client(), "truth", "proof").publish(specs)
+    publisher = Publisher(registry.client(), "guarded", "proof", known=known)
+    results = publisher.publish(specs)
+    assert publisher.reader.from_record == 0
+    assert [r.digest for r in results] == [r.digest for r in truth] and results[0].action == "created"
+
+
+def test_a_malformed_push_record_names_its_item_and_field(registry):
+    malformed = {"digest": "sha256:" + "1" * 64, "image_digest": "", "attestation_digest": "", "manifests": {"x": 1}}
+    record = push_record(registry.address, "amd64/bad", "1", malformed)
+    with pytest.raises(ValueError, match=r"pushed\[0\].*manifests"):
+        known_manifests([record], registry.address)

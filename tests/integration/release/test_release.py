@@ -11,6 +11,7 @@ import yaml
 
 from ansible_collections.buildfarm.images.plugins.module_utils.registry.registry_client import RegistryClient
 from ansible_collections.buildfarm.images.tests.support import browser, report_page
+from ansible_collections.buildfarm.images.tests.support.playbook import task_result
 from ansible_collections.buildfarm.images.tests.support.ports import LOCAL_DEFAULT_PORT, free_port
 
 from conftest import RELEASE_PORTS, LocalDefault
@@ -34,6 +35,9 @@ class OwnPortLocalDefault(LocalDefault):
         data = json.loads(super().extra_vars())
         data.update({"buildfarm_registry": self.registry, "buildfarm_registry_port": self.port})
         return json.dumps(data)
+
+
+PUBLISH_TASK = "Publish every family's lists (one call; completeness policy buildfarm_missing_architectures)"
 
 
 @pytest.fixture
@@ -80,6 +84,15 @@ def _progress(run, host: str) -> list[str]:
             and task["hosts"].get(host, {}).get("msg")]
 
 
+def _published_from_the_push_records(run) -> None:
+    """The publish stage listed every member from what the builders recorded of their pushes (the action plugin
+    read them from the hostvars), not from reading the registry back."""
+    published = task_result(run.result, PUBLISH_TASK)
+    sources = {m["source"] for lst in published["lists"] for m in lst["members"]}
+    assert sources == {"%s/busybox:1.35.0-glibc" % a for a in ("amd64", "arm64v8", "s390x")}, sources
+    assert published["members_from_push"] == len(sources), published["members_from_push"]
+
+
 def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_registry_is_refilled(local_default):
     """What `make release` runs: inventories/local, registry role (this test's own port and storage, so it passes
     beside the local default's registry on 5000).
@@ -94,6 +107,7 @@ def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_regi
     assert {r["tag"] for r in first.report["rows"]} == {
         "1.35.0-glibc", "1.35-glibc", "1-glibc", "glibc", "1.35.0", "1.35", "1", "latest"}
     pushed = _arch_images_complete(local_default.registry)
+    _published_from_the_push_records(first)
 
     second = local_default.release()
     assert second.rc == 0
@@ -103,6 +117,7 @@ def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_regi
         for arch, cell in row["architectures"].items():
             assert (cell["status"], cell["push"]) == ("unchanged", "unchanged"), (row["tag"], arch, cell)
     assert (local_default.artifacts / "release-report.md").read_text().count("unchanged/unchanged") == 3 * 8
+    _published_from_the_push_records(second)  # an unchanged push records what it found
 
     local_default.wipe_registry()
     refilled = local_default.release()
@@ -114,6 +129,7 @@ def test_make_release_on_the_local_default_then_nothing_changes_then_a_lost_regi
             assert (cell["status"], cell["push"]) == ("unchanged", "pushed"), (row["tag"], arch, cell)
             assert cell["digest"], (row["tag"], arch, cell)  # the index the tag serves now
     assert _arch_images_complete(local_default.registry) == pushed
+    _published_from_the_push_records(refilled)
 
     again = local_default.release()
     assert again.rc == 0

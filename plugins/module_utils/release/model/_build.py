@@ -208,6 +208,10 @@ class PushedTag(Record):
     error: str = ""
     image_digest: str = ""  # the index's manifests[0]
     attestation_digest: str = ""  # its manifests[1], "" without one
+    # digest -> JSON text of the index, image manifest and attestation manifest the push wrote (or read, for an
+    # unchanged image), on the first tag of each repository: the publish lists and copies them without reading them
+    # back from the registry. Not kept on the other tags, which serve the same index (a result stays small).
+    manifests: dict[str, str] = field(default_factory=dict, metadata=OMIT_EMPTY)
 
     @property
     def text(self) -> str:
@@ -218,7 +222,8 @@ class PushedTag(Record):
     def from_dict(cls, data: Any, where: str) -> "PushedTag":
         f = Fields(data, where)
         return cls(f.ref("ref"), f.enum(PushStatus, "status"), f.str("digest", ""), f.int("attempts", 0),
-                   f.str("error", ""), f.str("image_digest", ""), f.str("attestation_digest", ""))
+                   f.str("error", ""), f.str("image_digest", ""), f.str("attestation_digest", ""),
+                   f.str_map("manifests", {}))
 
 
 @dataclass
