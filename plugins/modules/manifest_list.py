@@ -202,6 +202,13 @@ EXAMPLES = r"""
     entries: "{{ buildfarm_plan.plan.entries }}"
     missing_architectures: "{{ buildfarm_missing_architectures | default('fail') }}"
 
+- name: Publish every family's lists from what the builders pushed, read back from nowhere (the release's publish)
+  buildfarm.images.manifest_list:
+    registry: 127.0.0.1:5000
+    repositories: "{{ buildfarm_release.publish }}"
+    builders: "{{ groups['builders'] }}"
+  register: buildfarm_published
+
 - name: Publish images pushed without attestations (older releases)
   buildfarm.images.manifest_list:
     registry: 127.0.0.1:5000

@@ -249,11 +249,26 @@ def test_manifest_list_examples(farm):
         refs = [(ref.split("/", 1)[1].rsplit(":", 1)[0], ref.rsplit(":", 1)[1])
                 for arch in ARCHES for i in farm.built[arch]["images"] for ref in i["tags"]]
         _copy_images(src, dst, refs)
+        prepared = _ok(run_module("release_prepare", {
+            "families_dir": str(farm.project / "families"), "families": ["busybox"], "architectures": ARCHES,
+            "work_dir": str(farm.root / ("lists-" + uuid.uuid4().hex[:8])),
+            "artifacts_dir": str(farm.root / "lists-artifacts")}))
+        builders = {"builder-%s" % arch: {"buildfarm_build_result": {"pushed": farm.pushed[arch]["images"]}}
+                    for arch in ARCHES}
         run = run_examples("manifest_list", farm.project, subs=_subs(farm, **{
             "registry: registry.example.org": "registry: https://" + tls.address,
             "/etc/docker/certs.d/registry.example.org/ca.crt": str(cert)}),
-            variables={"buildfarm_registry_username": "farm", "buildfarm_registry_password": password})
+            variables={"buildfarm_registry_username": "farm", "buildfarm_registry_password": password,
+                       "buildfarm_release": prepared},
+            hosts=builders, groups={"builders": sorted(builders)})
         assert_all_ran(run, "manifest_list")
+        # the release's form: every member listed from the builders' push records (the action plugin read them from
+        # the hostvars), none read back from the registry
+        released = run.result("Publish every family's lists from what the builders pushed, read back from nowhere "
+                              "(the release's publish)")
+        sources = {m["source"] for lst in released["lists"] for m in lst["members"]}
+        pushed = {t["ref"].split("/", 1)[1] for arch in ARCHES for i in farm.pushed[arch]["images"] for t in i["tags"]}
+        assert sources and sources <= pushed and released["members_from_push"] == len(sources), (sources, released)
         for name, client in (("Publish its lists from the pushed amd64/busybox:1.35.0-glibc, arm64v8/busybox:1.35.0"
                               "-glibc, ...", src),
                              ("Publish from a library file to a TLS registry with credentials", dst)):
