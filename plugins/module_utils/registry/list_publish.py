@@ -111,7 +111,8 @@ class Publisher:
     # members (older releases, registries holding images pushed without attestations).
     require_attestations: bool = True
     # HEAD every member and attestation of an unchanged list in the target repository, copying back what is gone
-    # (2 requests a member); False trusts that what a list points at stays (the verify stage reads it back).
+    # (2 requests a member); False trusts that what a list points at stays (the verify stage reads back the members
+    # of a list it has not passed before, not those of one it passed in an earlier run).
     check_unchanged_members: bool = True
     # What the release's push stage wrote (image_push's results): its members are listed and copied from these
     # bytes instead of being read back (a GET per member and per manifest copied spared).
