@@ -204,15 +204,16 @@ def subject_name(ref: ImageRef | str, platform: Mapping[str, Any]) -> str:
     return "pkg:docker/%s@%s?platform=%s" % (image.familiar_repository, image.tag, urllib.parse.quote(where, safe=""))
 
 
-def _record(tags: Sequence[PushedTag], digest: str, index: bytes, image_manifest: bytes,
-            att: Attestation | None) -> None:
-    """What each tag of a push serves, and on the first the manifests written (the publish lists them from here)."""
-    tags[0].manifests = {digest_of(index): index.decode("utf-8"), digest_of(image_manifest):
-                         image_manifest.decode("utf-8")}
-    if att is not None:
-        tags[0].manifests[att.digest] = att.manifest.decode("utf-8")
+def _record(tags: Sequence[PushedTag], digest: str, index: bytes, image_manifest: bytes, attestation_digest: str,
+            attestation_manifest: bytes = b"") -> None:
+    """What each tag of a push serves, and on the first the manifests it wrote or read (the publish lists them from
+    here; an attestation manifest not read is left for the publish to read if it must copy it)."""
+    image_digest = digest_of(image_manifest)
+    tags[0].manifests = {digest_of(index): index.decode("utf-8"), image_digest: image_manifest.decode("utf-8")}
+    if attestation_manifest:
+        tags[0].manifests[attestation_digest] = attestation_manifest.decode("utf-8")
     for t in tags:
-        t.digest, t.image_digest, t.attestation_digest = digest, digest_of(image_manifest), att.digest if att else ""
+        t.digest, t.image_digest, t.attestation_digest = digest, image_digest, attestation_digest
 
 
 def push_order(images: Sequence[PushItem], build_items: Mapping[str, BuildResult]) -> list[list[PushItem]]:
@@ -454,13 +455,8 @@ class Pusher:
                 found, found_image = published, image.data
         if found is None:
             return False
-        # what the publish needs of it, without reading it again (the attestation manifest was not read: the
-        # publish reads it only if it has to copy it)
-        tags[0].manifests = {found.index_digest: found.index.decode("utf-8"),
-                             found.image_digest: found_image.decode("utf-8")}
+        _record(tags, found.index_digest, found.index, found_image, found.attestation_digest)
         for t in tags:
-            t.digest, t.image_digest, t.attestation_digest = (found.index_digest, found.image_digest,
-                                                              found.attestation_digest)
             if served.get(t.ref) == found.index_digest:
                 t.status = PushStatus.UNCHANGED
             elif self.check_mode:
@@ -527,7 +523,7 @@ class Pusher:
                                                                      pushed)) from None
             if error:
                 error += "; the tags serve the image without its attestation (incomplete: not published as complete)"
-        _record(tags, digest, index, image_manifest, att)
+        _record(tags, digest, index, image_manifest, att.digest if att else "", att.manifest if att else b"")
         for t in tags:
             t.status, t.error = (PushStatus.FAILED, "%s: %s" % (key, error)) if error else (PushStatus.PUSHED, "")
 

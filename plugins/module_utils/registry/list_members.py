@@ -152,10 +152,9 @@ class KnownManifests:
                     manifest = _known_manifest(digest, text)
                     if manifest is not None:
                         manifests[digest] = manifest
-        # the registry as references name it (docker.io for Docker Hub's API host)
-        registry = ImageRef.parse_in(registry, "x").registry
+        # a tag's registry as the pusher chose it: where its API answers (registry-1.docker.io for docker.io)
         tags = {"%s:%s" % (t.ref.path, t.ref.tag): t.digest for push in pushes for t in push.tags
-                if t.status in (PushStatus.PUSHED, PushStatus.UNCHANGED) and t.ref.registry == registry
+                if t.status in (PushStatus.PUSHED, PushStatus.UNCHANGED) and t.ref.api_host == registry
                 and t.digest in manifests and manifests[t.digest].media_type in LIST_TYPES}
         return cls(tags, manifests)
 
